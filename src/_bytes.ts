@@ -1,0 +1,45 @@
+// Byte helpers shared by the constructors, the fingerprint and the cassette codec.
+import { Buffer } from "node:buffer";
+
+const encoder = new TextEncoder();
+// ignoreBOM keeps a leading U+FEFF as data instead of silently dropping it.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** UTF-8 bytes of a well-formed string, in a fresh buffer. */
+export function encodeUtf8(text: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(text) as Uint8Array<ArrayBuffer>;
+}
+
+/** The text the bytes encode, or `undefined` when they are not valid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lowercase hex of `bytes[start, end)`. */
+export function toHex(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("hex");
+}
+
+/** Standard, padded base64. */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Decodes standard padded base64, or returns `undefined` when the text is not
+ * exactly what `toBase64` writes (wrong alphabet, padding or stray bits), so
+ * one byte string has one spelling.
+ */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
+  if (!BASE64.test(text)) return undefined;
+  const decoded = Buffer.from(text, "base64");
+  const bytes = new Uint8Array(decoded.byteLength);
+  bytes.set(decoded);
+  return toBase64(bytes) === text ? bytes : undefined;
+}

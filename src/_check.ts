@@ -1,0 +1,98 @@
+// Leaf checks shared by the constructors and the cassette parser. Paths are
+// built only on the error branch so valid input pays nothing for them.
+import { InteractionValidationError } from "./errors.ts";
+import type { Pairs } from "./types.ts";
+
+/** Throws for a value of the wrong type; the parser and constructors pass different ones. */
+export type Fail = (path: string, expected: string, value: unknown) => never;
+
+/** Fails with an `InteractionValidationError`. */
+export const failValidation: Fail = (path, expected, value) => {
+  throw new InteractionValidationError(path, expected, describe(value));
+};
+
+/** A short, quoted description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (value instanceof Uint8Array) return `${value.constructor.name} of ${value.length} bytes`;
+  switch (typeof value) {
+    case "string":
+      return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    case "number":
+    case "bigint":
+    case "boolean":
+      return `${typeof value} ${String(value)}`;
+    case "undefined":
+      return "undefined";
+    case "object":
+      return value.constructor?.name && value.constructor !== Object
+        ? `an object (${value.constructor.name})`
+        : "an object";
+    default:
+      return typeof value;
+  }
+}
+
+/** Joins a parent path and a key: `join("a", "b")` is `a.b`, `join("", "b")` is `b`. */
+export function join(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
+
+/** A well-formed string (no lone surrogates, so it survives UTF-8 files). */
+export function checkText(value: unknown, path: string, fail: Fail): string {
+  if (typeof value !== "string") return fail(path, "a string", value);
+  if (!value.isWellFormed()) {
+    return fail(path, "well-formed Unicode text", "a string with a lone surrogate");
+  }
+  return value;
+}
+
+/** A frozen copy of an array of `[string, string]` arrays. */
+export function checkPairArray(value: unknown, path: string, fail: Fail): Pairs {
+  if (!Array.isArray(value)) return fail(path, "an array of [key, value] pairs", value);
+  const pairs: (readonly [string, string])[] = new Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const pair: unknown = value[i];
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      return fail(`${path}[${i}]`, "a [key, value] pair", pair);
+    }
+    pairs[i] = Object.freeze([
+      checkText(pair[0], `${path}[${i}][0]`, fail),
+      checkText(pair[1], `${path}[${i}][1]`, fail),
+    ]);
+  }
+  return Object.freeze(pairs);
+}
+
+/** Pairs from any iterable of pairs or a plain record, frozen. */
+export function checkPairsInit(value: unknown, path: string): Pairs {
+  if (value === undefined) return EMPTY_PAIRS;
+  if (Array.isArray(value)) return checkPairArray(value, path, failValidation);
+  if (typeof value === "object" && value !== null) {
+    if (Symbol.iterator in value) {
+      return checkPairArray(
+        Array.from(value as Iterable<unknown>, (pair) => Array.isArray(pair) ? pair : [pair]),
+        path,
+        failValidation,
+      );
+    }
+    if (
+      Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null
+    ) {
+      return checkPairArray(Object.entries(value), path, failValidation);
+    }
+  }
+  return failValidation(path, "pairs (an iterable of [key, value] or a record)", value);
+}
+
+/** The empty, frozen pairs list. */
+export const EMPTY_PAIRS: Pairs = Object.freeze([]);
+
+/** A chunk sequence: a safe, non-negative integer. */
+export function checkSequence(value: unknown, path: string, fail: Fail): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    return fail(path, "a non-negative integer", value);
+  }
+  return value;
+}

@@ -1,0 +1,243 @@
+// The one place that builds frozen model values. Everything it returns is
+// remembered as valid, so re-wrapping a valid value costs a WeakSet lookup.
+import { encodeUtf8 } from "./_bytes.ts";
+import {
+  checkPairsInit,
+  checkSequence,
+  checkText,
+  EMPTY_PAIRS,
+  type Fail,
+  failValidation,
+  join,
+} from "./_check.ts";
+import { InteractionValidationError } from "./errors.ts";
+import { computeFingerprint } from "./_fingerprint.ts";
+import type { Cassette, Interaction, InteractionRequest, Pairs, ResponseChunk } from "./types.ts";
+
+const valid = new WeakSet<object>();
+
+/** Whether `value` was built (and so validated) here. */
+export function isValid(value: unknown): boolean {
+  return typeof value === "object" && value !== null && valid.has(value);
+}
+
+/** Copies caller bytes (or encodes a string) into a fresh, exclusively owned buffer. */
+export function copyBytes(value: unknown, path: string, fail: Fail): Uint8Array<ArrayBuffer> {
+  if (typeof value === "string") return encodeUtf8(checkText(value, path, fail));
+  if (value instanceof Uint8Array) {
+    const copy = new Uint8Array(value.byteLength);
+    copy.set(value);
+    return copy;
+  }
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  return fail(path, "a Uint8Array, an ArrayBuffer or a string", value);
+}
+
+/** Builds a frozen request from trusted-shape parts (already checked). */
+export function sealRequest(
+  protocol: string,
+  action: string,
+  target: string,
+  headers: Pairs,
+  body: Uint8Array<ArrayBuffer>,
+): InteractionRequest {
+  const request: InteractionRequest = Object.freeze({ protocol, action, target, headers, body });
+  valid.add(request);
+  return request;
+}
+
+/** Validates a caller-supplied request-like object. */
+export function toRequest(value: unknown, path: string): InteractionRequest {
+  if (isValid(value)) return value as InteractionRequest;
+  if (typeof value !== "object" || value === null) {
+    return failValidation(path, "a request object", value);
+  }
+  const init = value as Record<string, unknown>;
+  return sealRequest(
+    checkText(init.protocol, join(path, "protocol"), failValidation),
+    checkText(init.action, join(path, "action"), failValidation),
+    checkText(init.target, join(path, "target"), failValidation),
+    checkPairsInit(init.headers, join(path, "headers")),
+    init.body === undefined
+      ? new Uint8Array(0)
+      : copyBytes(init.body, join(path, "body"), failValidation),
+  );
+}
+
+/** Builds a frozen chunk from checked parts. */
+export function sealChunk(
+  data: Uint8Array<ArrayBuffer>,
+  sequence: number,
+  metadata: Pairs,
+): ResponseChunk {
+  const chunk: ResponseChunk = Object.freeze({ data, sequence, metadata });
+  valid.add(chunk);
+  return chunk;
+}
+
+/** Validates a caller-supplied chunk, or wraps a bare piece of bytes at `position`. */
+export function toChunk(value: unknown, position: number, path: string): ResponseChunk {
+  if (isValid(value)) return value as ResponseChunk;
+  if (typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer) {
+    return sealChunk(copyBytes(value, path, failValidation), position, EMPTY_PAIRS);
+  }
+  if (typeof value !== "object" || value === null) {
+    return failValidation(path, "a chunk, a Uint8Array or a string", value);
+  }
+  const init = value as Record<string, unknown>;
+  return sealChunk(
+    copyBytes(init.data, join(path, "data"), failValidation),
+    checkSequence(init.sequence, join(path, "sequence"), failValidation),
+    checkPairsInit(init.metadata, join(path, "metadata")),
+  );
+}
+
+/** Key names used in error paths: the TypeScript names or the cassette file's. */
+export interface Naming {
+  readonly responseChunks: string;
+  readonly fingerprint: string;
+}
+
+/** Paths for values built in code. */
+export const CODE_NAMING: Naming = { responseChunks: "responseChunks", fingerprint: "fingerprint" };
+
+/**
+ * Applies the interaction rules (chunks non-empty, sequences exactly 0..n-1,
+ * fingerprint equal to the request's) and freezes the result.
+ */
+export function sealInteraction(
+  request: InteractionRequest,
+  chunks: readonly ResponseChunk[],
+  metadata: Pairs,
+  claimedFingerprint: string | undefined,
+  path: string,
+  naming: Naming,
+): Interaction {
+  const chunksPath = join(path, naming.responseChunks);
+  if (chunks.length === 0) {
+    throw new InteractionValidationError(chunksPath, "at least one chunk", "none");
+  }
+  for (let i = 0; i < chunks.length; i++) {
+    const sequence = chunks[i]!.sequence;
+    if (sequence !== i) {
+      throw new InteractionValidationError(
+        `${chunksPath}[${i}].sequence`,
+        String(i),
+        String(sequence),
+      );
+    }
+  }
+  const fingerprint = computeFingerprint(request);
+  if (claimedFingerprint !== undefined && claimedFingerprint !== fingerprint) {
+    throw new InteractionValidationError(
+      join(path, naming.fingerprint),
+      `the request's fingerprint ${fingerprint}`,
+      claimedFingerprint,
+    );
+  }
+  const interaction: Interaction = Object.freeze({
+    request,
+    fingerprint,
+    responseChunks: Object.isFrozen(chunks) ? chunks : Object.freeze(chunks.slice()),
+    metadata,
+  });
+  valid.add(interaction);
+  return interaction;
+}
+
+/** Validates a caller-supplied interaction-like object. */
+export function toInteraction(value: unknown, path: string): Interaction {
+  if (isValid(value)) return value as Interaction;
+  if (typeof value !== "object" || value === null) {
+    return failValidation(path, "an interaction object", value);
+  }
+  const init = value as Record<string, unknown>;
+  const chunksPath = join(path, "responseChunks");
+  if (!Array.isArray(init.responseChunks)) {
+    return failValidation(chunksPath, "an array of chunks", init.responseChunks);
+  }
+  const chunks = init.responseChunks.map((chunk: unknown, i: number) =>
+    toChunk(chunk, i, `${chunksPath}[${i}]`)
+  );
+  const claimed = init.fingerprint;
+  if (claimed !== undefined && typeof claimed !== "string") {
+    return failValidation(join(path, "fingerprint"), "a string", claimed);
+  }
+  return sealInteraction(
+    toRequest(init.request, join(path, "request")),
+    chunks,
+    checkPairsInit(init.metadata, join(path, "metadata")),
+    claimed,
+    path,
+    CODE_NAMING,
+  );
+}
+
+/**
+ * The fingerprint index behind `Cassette.index`: a `Map` whose mutators throw,
+ * so the frozen cassette around it stays immutable.
+ */
+export class FingerprintIndex extends Map<string, readonly number[]> {
+  /** Indexes every interaction by fingerprint, positions ascending. */
+  static of(interactions: readonly Interaction[]): FingerprintIndex {
+    const lists = new Map<string, number[]>();
+    for (let i = 0; i < interactions.length; i++) {
+      const key = interactions[i]!.fingerprint;
+      const list = lists.get(key);
+      if (list === undefined) lists.set(key, [i]);
+      else list.push(i);
+    }
+    return new FingerprintIndex(lists);
+  }
+
+  /** `base` plus one interaction at `position` (the new last one). */
+  static appended(base: FingerprintIndex, key: string, position: number): FingerprintIndex {
+    const lists = new Map<string, readonly number[]>(base);
+    lists.set(key, [...(base.get(key) ?? []), position]);
+    return new FingerprintIndex(lists);
+  }
+
+  private constructor(lists: ReadonlyMap<string, readonly number[]>) {
+    super();
+    for (const [key, list] of lists) {
+      super.set(key, Object.isFrozen(list) ? list : Object.freeze(list));
+    }
+    Object.freeze(this);
+  }
+
+  override set(): this {
+    throw new TypeError("Cannot modify a cassette index: it is read-only");
+  }
+
+  override delete(): boolean {
+    throw new TypeError("Cannot modify a cassette index: it is read-only");
+  }
+
+  override clear(): void {
+    throw new TypeError("Cannot modify a cassette index: it is read-only");
+  }
+}
+
+/** Freezes valid interactions into a cassette. */
+export function sealCassette(
+  interactions: readonly Interaction[],
+  index?: FingerprintIndex,
+): Cassette {
+  const frozen = Object.isFrozen(interactions) ? interactions : Object.freeze(interactions.slice());
+  return Object.freeze({ interactions: frozen, index: index ?? FingerprintIndex.of(frozen) });
+}
+
+/** Throws unless `value` is a cassette built by this library. */
+export function checkCassette(value: unknown): Cassette {
+  if (
+    typeof value !== "object" || value === null ||
+    !((value as { index?: unknown }).index instanceof FingerprintIndex)
+  ) {
+    return failValidation(
+      "cassette",
+      "a cassette from createCassette() or parseCassette()",
+      value,
+    );
+  }
+  return value as Cassette;
+}

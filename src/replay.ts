@@ -1,0 +1,39 @@
+import { checkCassette } from "./_model.ts";
+import { InteractionNotFoundError } from "./errors.ts";
+import { fingerprint } from "./fingerprint.ts";
+import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
+
+/**
+ * Replays the response recorded for a request, chunk by chunk, lazily.
+ *
+ * A miss throws at the call, not at the first `next()`. Each call returns a
+ * fresh iterator; an exhausted iterator stays exhausted. The chunks handed
+ * out are the cassette's own frozen chunks: their `data` must be treated as
+ * read-only (copy it with `data.slice()` before changing it).
+ *
+ * @param cassette The cassette to replay from.
+ * @param request The request to answer.
+ * @returns An iterator over the recorded chunks in order.
+ * @throws {InteractionNotFoundError} When no interaction matches.
+ * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
+ *
+ * @example Replay a streamed answer
+ * ```ts
+ * import { createCassette, createInteraction, createRequest, replay } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const request = createRequest({ protocol: "http", action: "POST", target: "/v1/chat" });
+ * const cassette = createCassette([createInteraction(request, ["Hel", "lo"])]);
+ * const text = [...replay(cassette, request)].map((chunk) => new TextDecoder().decode(chunk.data));
+ * assert.deepEqual(text, ["Hel", "lo"]);
+ * ```
+ */
+export function replay(
+  cassette: Cassette,
+  request: InteractionRequest,
+): IterableIterator<ResponseChunk> {
+  const key = fingerprint(request);
+  const positions = checkCassette(cassette).index.get(key);
+  if (positions === undefined) throw new InteractionNotFoundError(request, key);
+  return cassette.interactions[positions[0]!]!.responseChunks.values();
+}
