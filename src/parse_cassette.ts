@@ -130,12 +130,10 @@ function parseYaml(text: string): Cassette {
     document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
     const [first] = document.errors;
     if (first !== undefined) {
-      const position = first.linePos?.[0];
+      const position = lineCounter.linePos(first.pos[0]);
       throw new CassetteFormatError(
-        `Cannot parse cassette: invalid YAML${
-          position === undefined ? "" : ` at line ${position.line}, column ${position.col}`
-        }: ${first.message}`,
-        { format: "yaml", path: "", line: position?.line, column: position?.col },
+        `Cannot parse cassette: invalid YAML at line ${position.line}, column ${position.col}: ${first.message}`,
+        { format: "yaml", path: "", line: position.line, column: position.col },
         { cause: first },
       );
     }
