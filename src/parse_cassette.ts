@@ -33,6 +33,9 @@ export interface ParseCassetteOptions {
  * @throws {InteractionValidationError} When a stored fingerprint is not its
  * request's, an interaction has no chunks, or sequences are not `0..n-1`.
  * @throws {RangeError} When `format` is neither `"json"` nor `"yaml"`.
+ * @throws {Deno.errors.NotCapable} On Deno, when parsing YAML without
+ * `--allow-env=LOG_TOKENS,LOG_STREAM`: the `yaml` package reads those two debug
+ * variables. JSON needs no permission.
  *
  * @example Read an interposition cassette
  * ```ts
@@ -139,7 +142,7 @@ function parseYaml(text: string): Cassette {
     }
     value = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    if (error instanceof CassetteFormatError) throw error;
+    if (error instanceof CassetteFormatError || isPermissionError(error)) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new CassetteFormatError(`Cannot parse cassette: invalid YAML: ${reason}`, {
       format: "yaml",
@@ -150,6 +153,14 @@ function parseYaml(text: string): Cassette {
     throw shapeError("yaml", path, expected, found, locate(document, lineCounter, path));
   };
   return fromDocument(value, fail);
+}
+
+// The yaml package reads the LOG_TOKENS and LOG_STREAM debug variables while
+// parsing; under Deno without env permission that throws. That is not a fault
+// of the text, so it must not be reported as one.
+function isPermissionError(error: unknown): boolean {
+  return error instanceof Error &&
+    (error.name === "NotCapable" || error.name === "PermissionDenied");
 }
 
 // Finds the YAML node at an error path (or its nearest existing ancestor) and

@@ -48,7 +48,8 @@ export function stringifyCassette(cassette: Cassette, options?: StringifyCassett
   const format = checkFormat(options?.format, "stringify");
   const document = toDocument(checkCassette(cassette));
   if (format === "json") return `${JSON.stringify(document, null, 2)}\n`;
-  const yaml = new Document(document);
+  // Shared frozen values (the empty pairs list) must not become YAML anchors.
+  const yaml = new Document(document, { aliasDuplicateObjects: false });
   // Header and metadata pairs read best on one line: `- [content-type, text/plain]`.
   visit(yaml, {
     Seq(_, node) {

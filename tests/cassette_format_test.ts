@@ -215,6 +215,7 @@ test("stringifyCassette() YAML writes multi-line text as literal blocks and pair
   assert.ok(yaml.includes('      - data: |+\n          data: {"delta":"Hel"}\n\n'), yaml);
   assert.ok(yaml.includes("        - [content-type, application/json]\n"), yaml);
   assert.ok(yaml.includes("      - data: déjà vu 😀\n"), yaml);
+  assert.doesNotMatch(yaml, /[&*]a\d/, "no anchors or aliases");
 });
 
 test("parseCassette() YAML equals JSON for the same cassette", () => {
