@@ -46,26 +46,43 @@ export class ReplayError extends Error {
  * ```
  */
 export class InteractionNotFoundError extends ReplayError {
-  /** The request that found no interaction. */
+  /** The request that found no interaction, as matched (after normalisation). */
   readonly request: InteractionRequest;
   /** Its fingerprint. */
   readonly fingerprint: string;
+  /** Which occurrence of the fingerprint was asked for (0 = the first). */
+  readonly occurrence: number;
+  /** How many interactions with that fingerprint the cassette holds. */
+  readonly recorded: number;
 
   /**
-   * Creates an `InteractionNotFoundError`.
+   * Creates an `InteractionNotFoundError`. The message is the ancestor's,
+   * `No matching interaction for protocol:action:target`, followed by the
+   * occurrence when a later one than the first was asked for.
    *
    * @param request The request that missed.
    * @param fingerprint The request's fingerprint.
-   * @param options Standard error options.
+   * @param options Standard error options, plus the occurrence asked for and
+   * how many were recorded.
    */
-  constructor(request: InteractionRequest, fingerprint: string, options?: ErrorOptions) {
+  constructor(
+    request: InteractionRequest,
+    fingerprint: string,
+    options?: ErrorOptions & { readonly occurrence?: number; readonly recorded?: number },
+  ) {
+    const occurrence = options?.occurrence ?? 0;
+    const recorded = options?.recorded ?? 0;
     super(
-      `No matching interaction for ${request.protocol}:${request.action}:${request.target}`,
+      `No matching interaction for ${request.protocol}:${request.action}:${request.target}${
+        recorded > 0 ? ` (occurrence ${occurrence + 1} asked, ${recorded} recorded)` : ""
+      }`,
       options,
     );
     this.name = "InteractionNotFoundError";
     this.request = request;
     this.fingerprint = fingerprint;
+    this.occurrence = occurrence;
+    this.recorded = recorded;
   }
 }
 

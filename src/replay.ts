@@ -1,6 +1,4 @@
-import { checkCassette } from "./_model.ts";
-import { InteractionNotFoundError } from "./errors.ts";
-import { fingerprint } from "./fingerprint.ts";
+import { lookupOrThrow, type MatchOptions } from "./_lookup.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
 
 /**
@@ -9,13 +7,16 @@ import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
  * A miss throws at the call, not at the first `next()`. Each call returns a
  * fresh iterator; an exhausted iterator stays exhausted. The chunks handed
  * out are the cassette's own frozen chunks: their `data` must be treated as
- * read-only (copy it with `data.slice()` before changing it).
+ * read-only (copy it with `data.slice()` before changing it). Recorded timing
+ * is ignored here; `replayAsync()` can honour it.
  *
  * @param cassette The cassette to replay from.
  * @param request The request to answer.
+ * @param options A normaliser and the occurrence to replay, as for `match()`.
  * @returns An iterator over the recorded chunks in order.
  * @throws {InteractionNotFoundError} When no interaction matches.
  * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
+ * @throws {RangeError} When `occurrence` is not a non-negative integer.
  *
  * @example Replay a streamed answer
  * ```ts
@@ -31,9 +32,7 @@ import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
 export function replay(
   cassette: Cassette,
   request: InteractionRequest,
+  options?: MatchOptions,
 ): IterableIterator<ResponseChunk> {
-  const key = fingerprint(request);
-  const positions = checkCassette(cassette).index.get(key);
-  if (positions === undefined) throw new InteractionNotFoundError(request, key);
-  return cassette.interactions[positions[0]!]!.responseChunks.values();
+  return lookupOrThrow(cassette, request, options).responseChunks.values();
 }

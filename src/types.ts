@@ -161,3 +161,21 @@ export interface Cassette {
  * ```
  */
 export type CassetteFormat = "json" | "yaml";
+
+/**
+ * A pure function that rewrites a request before it is fingerprinted, so that
+ * differences that do not matter (header case, query order, a rotating token)
+ * do not break matching. Applied alike when recording and when replaying.
+ * Normalisers must be idempotent: normalising twice equals normalising once.
+ *
+ * @example Usage
+ * ```ts
+ * import { createRequest, type Normalizer } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const ignoreBody: Normalizer = (request) => createRequest({ ...request, body: "" });
+ * const request = createRequest({ protocol: "http", action: "GET", target: "/", body: "x" });
+ * assert.equal(ignoreBody(request).body.length, 0);
+ * ```
+ */
+export type Normalizer = (request: InteractionRequest) => InteractionRequest;

@@ -218,3 +218,103 @@ test("match() picks the first of duplicates (property)", () => {
     }),
   );
 });
+
+// --- occurrences and timing ---------------------------------------------------
+
+test("match() and replay() take the occurrence-th interaction of a repeated request", () => {
+  assert.equal(match(cassette, hit, { occurrence: 1 }), cassette.interactions[1]);
+  assert.deepEqual([...replay(cassette, hit, { occurrence: 1 })].map(text), ["never replayed"]);
+  assert.equal(match(cassette, hit, { occurrence: 2 }), undefined);
+  assert.throws(() => replay(cassette, hit, { occurrence: 2 }), (error: unknown) => {
+    assert.ok(error instanceof InteractionNotFoundError);
+    assert.equal(error.occurrence, 2);
+    assert.equal(error.recorded, 2);
+    assert.equal(
+      error.message,
+      "No matching interaction for http:POST:/v1/chat (occurrence 3 asked, 2 recorded)",
+    );
+    return true;
+  });
+  for (const occurrence of [-1, 0.5, Number.NaN]) {
+    assert.throws(() => match(cassette, hit, { occurrence }), RangeError);
+  }
+});
+
+test("replay() reports the normalised request on a miss", () => {
+  const normalize = () => miss;
+  assert.throws(() => replay(cassette, hit, { normalize }), (error: unknown) => {
+    assert.ok(error instanceof InteractionNotFoundError);
+    assert.equal(error.request, miss);
+    return true;
+  });
+});
+
+const timedRequest = createRequest({ protocol: "sse", action: "GET", target: "/events" });
+const timedCassette = createCassette([
+  createInteraction(timedRequest, [
+    createChunk("a", 0, [["status_code", "200"], ["offset_ms", "120"]]),
+    createChunk("b", 1, [["offset_ms", "120"]]),
+    createChunk("c", 2),
+    createChunk("d", 3, [["offset_ms", "400.5"]]),
+    createChunk("e", 4, [["offset_ms", "bogus"]]),
+  ]),
+]);
+
+/** A fake clock: records each wait and resolves it at once, logging the order of events. */
+function fakeClock() {
+  const log: string[] = [];
+  const sleep = (ms: number) => {
+    log.push(`sleep ${ms}`);
+    return Promise.resolve();
+  };
+  return { log, sleep };
+}
+
+async function drain(options: Parameters<typeof replayAsync>[2], log: string[]): Promise<void> {
+  for await (const chunk of replayAsync(timedCassette, timedRequest, options)) {
+    log.push(text(chunk));
+  }
+}
+
+test("replayAsync() waits the recorded gaps before each chunk with timing: recorded", async () => {
+  const clock = fakeClock();
+  await drain({ timing: "recorded", sleep: clock.sleep }, clock.log);
+  assert.deepEqual(clock.log, ["sleep 120", "a", "b", "c", "sleep 280.5", "d", "e"]);
+});
+
+test("replayAsync() scales the recorded gaps", async () => {
+  const clock = fakeClock();
+  await drain({ timing: { scale: 2 }, sleep: clock.sleep }, clock.log);
+  assert.deepEqual(clock.log, ["sleep 240", "a", "b", "c", "sleep 561", "d", "e"]);
+  const instant = fakeClock();
+  await drain({ timing: { scale: 0 }, sleep: instant.sleep }, instant.log);
+  assert.deepEqual(instant.log, ["a", "b", "c", "d", "e"]);
+});
+
+test("replayAsync() ignores timing by default and rejects a bad scale", async () => {
+  const clock = fakeClock();
+  await drain({ sleep: clock.sleep }, clock.log);
+  assert.deepEqual(clock.log, ["a", "b", "c", "d", "e"]);
+  for (const timing of [{ scale: -1 }, { scale: Number.POSITIVE_INFINITY }, "fast"]) {
+    assert.throws(
+      () => replayAsync(timedCassette, timedRequest, { timing: timing as "none" }),
+      RangeError,
+    );
+  }
+});
+
+test("replayAsync() with the real clock waits for the recorded gap", async () => {
+  const request = createRequest({ protocol: "sse", action: "GET", target: "/slow" });
+  const slow = createCassette([
+    createInteraction(request, [createChunk("x", 0, [["offset_ms", "30"]])]),
+  ]);
+  let settled = false;
+  const iterator = replayAsync(slow, request, { timing: "recorded" });
+  const pending = iterator.next().then((step) => {
+    settled = true;
+    return step;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(settled, false);
+  assert.equal(text((await pending).value as ResponseChunk), "x");
+});

@@ -1,0 +1,67 @@
+// The lookup shared by match(), replay() and replayAsync().
+import { checkCassette } from "./_model.ts";
+import { InteractionNotFoundError } from "./errors.ts";
+import { fingerprint } from "./fingerprint.ts";
+import type { Cassette, Interaction, InteractionRequest, Normalizer } from "./types.ts";
+
+/** Options shared by `match()`, `replay()` and `replayAsync()`. */
+export interface MatchOptions {
+  /**
+   * Applied to the request before it is fingerprinted; the cassette is
+   * expected to hold requests normalised the same way.
+   *
+   * @default {undefined} (the request is used as it is)
+   */
+  readonly normalize?: Normalizer | undefined;
+  /**
+   * Which of the interactions sharing the request's fingerprint to take,
+   * counting from 0 in cassette order. Sequential playback of repeated
+   * requests asks for 0, 1, 2, …
+   *
+   * @default {0}
+   */
+  readonly occurrence?: number | undefined;
+}
+
+/** The interaction for a request, or `undefined`, with what was looked up. */
+export function lookup(
+  cassette: Cassette,
+  request: InteractionRequest,
+  options: MatchOptions | undefined,
+): {
+  readonly request: InteractionRequest;
+  readonly key: string;
+  readonly found: Interaction | undefined;
+} {
+  const checked = checkCassette(cassette);
+  const occurrence = options?.occurrence ?? 0;
+  if (!Number.isSafeInteger(occurrence) || occurrence < 0) {
+    throw new RangeError(
+      `Cannot match: occurrence must be a non-negative integer, got ${String(occurrence)}`,
+    );
+  }
+  const normalized = options?.normalize === undefined ? request : options.normalize(request);
+  const key = fingerprint(normalized);
+  const position = checked.index.get(key)?.[occurrence];
+  return {
+    request: normalized,
+    key,
+    found: position === undefined ? undefined : checked.interactions[position],
+  };
+}
+
+/** The interaction for a request, or `InteractionNotFoundError`. */
+export function lookupOrThrow(
+  cassette: Cassette,
+  request: InteractionRequest,
+  options: MatchOptions | undefined,
+): Interaction {
+  const { request: normalized, key, found } = lookup(cassette, request, options);
+  if (found === undefined) {
+    throw new InteractionNotFoundError(normalized, key, {
+      occurrence: options?.occurrence ?? 0,
+      recorded: cassette.index.get(key)?.length ?? 0,
+    });
+  }
+  return found;
+}
