@@ -39,3 +39,4 @@ export * from "./src/sort_query.ts";
 export * from "./src/drop_query.ts";
 export * from "./src/canonical_json_body.ts";
 export * from "./src/compose_normalizers.ts";
+export * from "./src/create_redactor.ts";
