@@ -185,3 +185,200 @@ export class CassetteFormatError extends ReplayError {
     this.column = details.column;
   }
 }
+
+/**
+ * A broker in `record` or `auto` mode was created without a live responder.
+ * Thrown at construction, so a misconfigured test fails before any request.
+ *
+ * @example Usage
+ * ```ts
+ * import { createBroker, createCassette, LiveResponderRequiredError } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => createBroker({ cassette: createCassette(), mode: "auto" }),
+ *   (error: unknown) =>
+ *     error instanceof LiveResponderRequiredError &&
+ *     error.mode === "auto" &&
+ *     error.message === 'Cannot create broker: mode "auto" needs a liveResponder, got none',
+ * );
+ * ```
+ */
+export class LiveResponderRequiredError extends ReplayError {
+  /** The mode that needs a live responder. */
+  readonly mode: "record" | "auto";
+
+  /**
+   * Creates a `LiveResponderRequiredError`.
+   *
+   * @param mode The mode that was asked for.
+   * @param options Standard error options.
+   */
+  constructor(mode: "record" | "auto", options?: ErrorOptions) {
+    super(`Cannot create broker: mode "${mode}" needs a liveResponder, got none`, options);
+    this.name = "LiveResponderRequiredError";
+    this.mode = mode;
+  }
+}
+
+function reasonOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * A store could not load its cassette: the file is missing (and
+ * `createIfMissing` is off), unreadable, or holds no valid cassette. `cause`
+ * is the original error (`ENOENT`, a `CassetteFormatError`, …).
+ *
+ * @example Usage
+ * ```ts
+ * import { CassetteLoadError, fileStore } from "@x/replay";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const path = join(mkdtempSync(join(tmpdir(), "replay-")), "missing.json");
+ * assert.throws(
+ *   () => fileStore(path).load(),
+ *   (error: unknown) =>
+ *     error instanceof CassetteLoadError &&
+ *     error.path === path &&
+ *     (error.cause as { code?: string }).code === "ENOENT",
+ * );
+ * ```
+ */
+export class CassetteLoadError extends ReplayError {
+  /** The cassette file, or `undefined` for a store without one. */
+  readonly path: string | undefined;
+
+  /**
+   * Creates a `CassetteLoadError` reading `Cannot load cassette from "path": detail`.
+   *
+   * @param path The cassette file, or `undefined` for a store without one.
+   * @param cause The original error.
+   * @param detail What went wrong; defaults to the cause's message.
+   */
+  constructor(path: string | undefined, cause: unknown, detail?: string) {
+    super(
+      `Cannot load cassette${path === undefined ? "" : ` from "${path}"`}: ${
+        detail ?? reasonOf(cause)
+      }`,
+      { cause },
+    );
+    this.name = "CassetteLoadError";
+    this.path = path;
+  }
+}
+
+/**
+ * A store could not save a cassette: the folder is read-only, the disk is
+ * full, a parent path is a file, the file on disk holds no valid cassette, or
+ * the lock could not be taken. The previous file is left intact. `cause` is
+ * the original error.
+ *
+ * @example Usage
+ * ```ts
+ * import { CassetteSaveError, createCassette, fileStore } from "@x/replay";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const folder = mkdtempSync(join(tmpdir(), "replay-"));
+ * writeFileSync(join(folder, "not-a-folder"), "");
+ * const path = join(folder, "not-a-folder", "cassette.json");
+ * assert.throws(
+ *   () => fileStore(path).save(createCassette()),
+ *   (error: unknown) => error instanceof CassetteSaveError && error.path === path,
+ * );
+ * ```
+ */
+export class CassetteSaveError extends ReplayError {
+  /** The cassette file, or `undefined` for a store without one. */
+  readonly path: string | undefined;
+
+  /**
+   * Creates a `CassetteSaveError` reading `Cannot save cassette to "path": detail`.
+   *
+   * @param path The cassette file, or `undefined` for a store without one.
+   * @param cause The original error.
+   * @param detail What went wrong; defaults to the cause's message.
+   */
+  constructor(path: string | undefined, cause: unknown, detail?: string) {
+    super(
+      `Cannot save cassette${path === undefined ? "" : ` to "${path}"`}: ${
+        detail ?? reasonOf(cause)
+      }`,
+      { cause },
+    );
+    this.name = "CassetteSaveError";
+    this.path = path;
+  }
+}
+
+/** Who held a cassette lock, as written in its lock file. */
+export interface CassetteLockHolder {
+  /** The holder's process id. */
+  readonly pid: number;
+  /** The holder's host name, when it was allowed to read it. */
+  readonly host: string | undefined;
+  /** When the lock was taken, in milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/**
+ * Another writer held a cassette's lock file for longer than the store's
+ * `lockTimeout`. A file store's `save()` throws it as the `cause` of a
+ * `CassetteSaveError`.
+ *
+ * @example Usage
+ * ```ts
+ * import { CassetteLockError } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new CassetteLockError("/tmp/c.json.lock", 20000, {
+ *   pid: 4242,
+ *   host: "ci-7",
+ *   createdAt: Date.UTC(2026, 0, 5),
+ * });
+ * assert.equal(error.holder?.pid, 4242);
+ * assert.equal(
+ *   error.message,
+ *   'Cannot lock cassette: "/tmp/c.json.lock" is still held by process 4242 on "ci-7" ' +
+ *     "since 2026-01-05T00:00:00.000Z after waiting 20000 ms; " +
+ *     "delete the lock file if that process is gone",
+ * );
+ * ```
+ */
+export class CassetteLockError extends ReplayError {
+  /** The lock file. */
+  readonly lockPath: string;
+  /** How long the writer waited, in milliseconds. */
+  readonly waited: number;
+  /** The holder found in the lock file, or `undefined` when it was unreadable. */
+  readonly holder: CassetteLockHolder | undefined;
+
+  /**
+   * Creates a `CassetteLockError`.
+   *
+   * @param lockPath The lock file.
+   * @param waited How long the writer waited, in milliseconds.
+   * @param holder The holder found in the lock file, if readable.
+   */
+  constructor(lockPath: string, waited: number, holder: CassetteLockHolder | undefined) {
+    const who = holder === undefined
+      ? "by an unknown writer"
+      : `by process ${holder.pid}${holder.host === undefined ? "" : ` on "${holder.host}"`} since ${
+        new Date(holder.createdAt).toISOString()
+      }`;
+    super(
+      `Cannot lock cassette: "${lockPath}" is still held ${who} after waiting ${waited} ms; ` +
+        "delete the lock file if that process is gone",
+    );
+    this.name = "CassetteLockError";
+    this.lockPath = lockPath;
+    this.waited = waited;
+    this.holder = holder;
+  }
+}

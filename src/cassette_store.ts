@@ -1,0 +1,107 @@
+import type { Cassette } from "./types.ts";
+
+/**
+ * Where a broker keeps its cassette between runs: `load()` reads it once,
+ * `save()` is called after every recorded interaction. Implement it to keep
+ * cassettes anywhere (a database, object storage); `memoryStore()` and
+ * `fileStore()` are the built-in ones.
+ *
+ * `save(cassette)` adds the cassette's interactions that the store does not
+ * hold yet after the ones it holds, so several writers sharing one store lose
+ * nothing (ADR 0016). A store that is only ever written by one broker may
+ * simply replace its content. Failures should be thrown as
+ * `CassetteLoadError` / `CassetteSaveError`; brokers wrap anything else in
+ * them.
+ *
+ * @example A store that keeps the cassette as text
+ * ```ts
+ * import {
+ *   type Cassette,
+ *   type CassetteStore,
+ *   createBroker,
+ *   createCassette,
+ *   createRequest,
+ *   parseCassette,
+ *   stringifyCassette,
+ * } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * let text = stringifyCassette(createCassette());
+ * const store: CassetteStore = {
+ *   load: (): Cassette => parseCassette(text),
+ *   save: (cassette: Cassette): void => {
+ *     text = stringifyCassette(cassette);
+ *   },
+ * };
+ * const broker = createBroker({
+ *   cassette: store.load(),
+ *   mode: "auto",
+ *   liveResponder: () => ["pong"],
+ *   store,
+ * });
+ * [...broker.replay(createRequest({ protocol: "tcp", action: "send", target: "ping" }))];
+ * assert.equal(parseCassette(text).interactions.length, 1);
+ * ```
+ */
+export interface CassetteStore {
+  /** The file behind the store, when there is one; used in error messages. */
+  readonly path?: string | undefined;
+  /**
+   * Reads the stored cassette.
+   *
+   * @returns The cassette.
+   */
+  load(): Cassette;
+  /**
+   * Stores a cassette, keeping what the store already holds (see above).
+   *
+   * @param cassette The cassette to store.
+   */
+  save(cassette: Cassette): void;
+}
+
+/**
+ * The asynchronous twin of `CassetteStore`, for storage reached through
+ * promises. `createAsyncBroker()` and `openAsyncBroker()` accept either kind.
+ *
+ * @example An asynchronous store
+ * ```ts
+ * import {
+ *   type AsyncCassetteStore,
+ *   type Cassette,
+ *   createCassette,
+ *   createRequest,
+ *   openAsyncBroker,
+ * } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * let kept: Cassette = createCassette();
+ * const store: AsyncCassetteStore = {
+ *   load: (): Promise<Cassette> => Promise.resolve(kept),
+ *   save: (cassette: Cassette): Promise<void> => {
+ *     kept = cassette;
+ *     return Promise.resolve();
+ *   },
+ * };
+ * const broker = await openAsyncBroker(store, { mode: "auto", liveResponder: () => ["pong"] });
+ * for await (const _ of broker.replay(createRequest({ protocol: "tcp", action: "send", target: "ping" })));
+ * assert.equal(kept.interactions.length, 1);
+ * ```
+ */
+export interface AsyncCassetteStore {
+  /** The file behind the store, when there is one; used in error messages. */
+  readonly path?: string | undefined;
+  /**
+   * Reads the stored cassette.
+   *
+   * @returns A promise of the cassette.
+   */
+  load(): Promise<Cassette>;
+  /**
+   * Stores a cassette, keeping what the store already holds (see `CassetteStore`).
+   *
+   * @param cassette The cassette to store.
+   * @returns A promise that settles once the cassette is stored.
+   */
+  save(cassette: Cassette): Promise<void>;
+}

@@ -1,0 +1,103 @@
+import { checkCassette } from "./_model.ts";
+import { asLoadError, checkModeOptions, checkStore, storePath } from "./_recording.ts";
+import type { AsyncCassetteStore, CassetteStore } from "./cassette_store.ts";
+import {
+  type AsyncBroker,
+  type AsyncLiveResponder,
+  createAsyncBroker,
+} from "./create_async_broker.ts";
+import type { BrokerMode } from "./create_broker.ts";
+import { CassetteLoadError, LiveResponderRequiredError } from "./errors.ts";
+import type { Cassette } from "./types.ts";
+
+/** Options for `openAsyncBroker()`. */
+export interface OpenAsyncBrokerOptions {
+  /**
+   * How requests are answered.
+   *
+   * @default {"replay"}
+   */
+  readonly mode?: BrokerMode | undefined;
+  /**
+   * Answers requests for real. Required in `"record"` and `"auto"` modes.
+   *
+   * @default {undefined}
+   */
+  readonly liveResponder?: AsyncLiveResponder | undefined;
+  /**
+   * `"buffered"` or `"streaming"`, as for `createAsyncBroker()`.
+   *
+   * @default {"buffered"}
+   */
+  readonly recording?: "buffered" | "streaming" | undefined;
+}
+
+/**
+ * Loads a cassette from a synchronous or asynchronous store and creates an
+ * asynchronous broker that saves its new recordings back to it. The options
+ * are checked before the store is touched.
+ *
+ * @param store Where the cassette is loaded from and saved to.
+ * @param options The mode, live responder and recording style.
+ * @returns A promise of the broker.
+ * @throws {LiveResponderRequiredError} (as a rejection) When `mode` is
+ * `"record"` or `"auto"` and there is no `liveResponder`; the store is not read.
+ * @throws {CassetteLoadError} (as a rejection) When the store cannot load;
+ * `cause` holds the store's own error.
+ * @throws {RangeError} (as a rejection) When `mode` or `recording` is unknown.
+ * @throws {TypeError} (as a rejection) When `store` lacks `load()`/`save()`.
+ *
+ * @example Open in replay mode; the miss is reported at the call
+ * ```ts
+ * import { createRequest, InteractionNotFoundError, memoryStore, openAsyncBroker } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const broker = await openAsyncBroker(memoryStore());
+ * const request = createRequest({ protocol: "grpc", action: "GetUser", target: "users.v1" });
+ * assert.throws(() => broker.replay(request), InteractionNotFoundError);
+ * ```
+ *
+ * @example A missing live responder is reported before loading
+ * ```ts
+ * import { LiveResponderRequiredError, memoryStore, openAsyncBroker } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   openAsyncBroker(memoryStore(), { mode: "record" }),
+ *   (error: unknown) => error instanceof LiveResponderRequiredError && error.mode === "record",
+ * );
+ * ```
+ */
+export async function openAsyncBroker(
+  store: CassetteStore | AsyncCassetteStore,
+  options?: OpenAsyncBrokerOptions,
+): Promise<AsyncBroker> {
+  const mode = checkModeOptions(options?.mode, options?.liveResponder, "open broker");
+  if (mode !== "replay" && options?.liveResponder === undefined) {
+    throw new LiveResponderRequiredError(mode);
+  }
+  checkStore(store, "open broker");
+  let loaded: unknown;
+  try {
+    loaded = await store.load();
+  } catch (error) {
+    throw asLoadError(store, error);
+  }
+  let cassette: Cassette;
+  try {
+    cassette = checkCassette(loaded);
+  } catch (error) {
+    throw new CassetteLoadError(
+      storePath(store),
+      error,
+      "the store's load() returned something that is not a cassette",
+    );
+  }
+  return createAsyncBroker({
+    cassette,
+    mode,
+    liveResponder: options?.liveResponder,
+    store,
+    recording: options?.recording,
+  });
+}
