@@ -179,7 +179,11 @@ export function* loadProcedure(state: FileStoreState): Procedure<Cassette> {
 }
 
 /** Saves under the lock, merging with the file; retries if the lock was lost. */
-export function* saveProcedure(state: FileStoreState, cassette: Cassette): Procedure<void> {
+export function* saveProcedure(
+  state: FileStoreState,
+  cassette: Cassette,
+  replace = false,
+): Procedure<void> {
   const started = Date.now();
   const deadline = started + state.lockTimeout;
   yield* mkdirp(state.folder);
@@ -187,7 +191,7 @@ export function* saveProcedure(state: FileStoreState, cassette: Cassette): Proce
     const token = yield* acquireLock(state, started, deadline);
     let committed = false;
     try {
-      committed = yield* commit(state, cassette, token);
+      committed = yield* commit(state, cassette, token, replace);
     } finally {
       yield* releaseLock(state, token);
     }
@@ -209,7 +213,12 @@ function uniqueName(state: FileStoreState, suffix: "tmp" | "stale"): string {
   );
 }
 
-function* commit(state: FileStoreState, cassette: Cassette, token: string): Procedure<boolean> {
+function* commit(
+  state: FileStoreState,
+  cassette: Cassette,
+  token: string,
+  replace: boolean,
+): Procedure<boolean> {
   yield* removeOrphans(state);
   const text = yield* readIfExists(state.path);
   let stored: Cassette;
@@ -232,7 +241,7 @@ function* commit(state: FileStoreState, cassette: Cassette, token: string): Proc
       );
     }
   }
-  const merged = mergeCassettes(stored, cassette);
+  const merged = replace ? cassette : mergeCassettes(stored, cassette);
   if (text !== undefined && merged === stored) {
     state.last = { text, cassette: stored };
     return true;

@@ -53,11 +53,14 @@ export interface CassetteStore {
    */
   load(): Cassette;
   /**
-   * Stores a cassette, keeping what the store already holds (see above).
+   * Stores a cassette, keeping what the store already holds (see above),
+   * unless `options.replace` asks to store exactly `cassette`.
    *
    * @param cassette The cassette to store.
+   * @param options `replace: true` drops what the store holds instead of
+   * merging with it (used to prune after a full re-record).
    */
-  save(cassette: Cassette): void;
+  save(cassette: Cassette, options?: SaveOptions): void;
 }
 
 /**
@@ -98,10 +101,24 @@ export interface AsyncCassetteStore {
    */
   load(): Promise<Cassette>;
   /**
-   * Stores a cassette, keeping what the store already holds (see `CassetteStore`).
+   * Stores a cassette, keeping what the store already holds (see `CassetteStore`),
+   * unless `options.replace` asks to store exactly `cassette`.
    *
    * @param cassette The cassette to store.
+   * @param options `replace: true` drops what the store holds instead of merging.
    * @returns A promise that settles once the cassette is stored.
    */
-  save(cassette: Cassette): Promise<void>;
+  save(cassette: Cassette, options?: SaveOptions): Promise<void>;
+}
+
+/** Options for `CassetteStore.save()` and `AsyncCassetteStore.save()`. */
+export interface SaveOptions {
+  /**
+   * Store exactly the given cassette, dropping what the store holds, instead
+   * of merging with it. Stores written before this option existed may ignore
+   * it and merge.
+   *
+   * @default {false}
+   */
+  readonly replace?: boolean | undefined;
 }

@@ -1,4 +1,6 @@
-import { checkCassette, toRequest } from "./_model.ts";
+import { checkCassette, sealCassette } from "./_model.ts";
+import { type BrokerSessionOptions, createSession } from "./_session.ts";
+import { type Sleep, timedChunks, type Timing } from "./_timing.ts";
 import {
   asSaveError,
   checkLiveResponse,
@@ -12,7 +14,7 @@ import { describe } from "./_check.ts";
 import { appendInteraction } from "./append_interaction.ts";
 import type { AsyncCassetteStore, CassetteStore } from "./cassette_store.ts";
 import type { BrokerMode } from "./create_broker.ts";
-import { InteractionNotFoundError, LiveResponderRequiredError } from "./errors.ts";
+import { LiveResponderRequiredError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { match } from "./match.ts";
 import type {
@@ -79,10 +81,25 @@ export interface AsyncBroker {
    * @returns An async iterator over the response's chunks.
    */
   replay(request: InteractionRequest): AsyncIterableIterator<ResponseChunk>;
+  /**
+   * The interactions of the current cassette that this broker has neither
+   * replayed nor recorded: candidates for removal after a full re-record.
+   *
+   * @returns The unused interactions, in cassette order.
+   */
+  unused(): readonly Interaction[];
+  /**
+   * Waits for pending saves, then drops the unused interactions: the current
+   * cassette becomes the used ones, saved through the store replacing what the
+   * store holds (not merged). Call it after a session that re-recorded everything.
+   *
+   * @returns A promise that settles once the pruned cassette is stored.
+   */
+  pruneUnused(): Promise<void>;
 }
 
 /** Options for `createAsyncBroker()`. */
-export interface CreateAsyncBrokerOptions {
+export interface CreateAsyncBrokerOptions extends BrokerSessionOptions {
   /** The cassette to start from. */
   readonly cassette: Cassette;
   /**
@@ -113,22 +130,33 @@ export interface CreateAsyncBrokerOptions {
    * @default {"buffered"}
    */
   readonly recording?: "buffered" | "streaming" | undefined;
+  /**
+   * How fast replayed chunks are handed out: `"none"`, `"recorded"` (the
+   * gaps stored as `offset_ms` when recording) or `{ scale }`. Recordings made
+   * now are delivered as the live responder produces them.
+   *
+   * @default {"none"}
+   */
+  readonly timing?: Timing | undefined;
+  /**
+   * How to wait for `timing`; a test can pass a fake clock.
+   *
+   * @default {(ms) => new Promise((resolve) => setTimeout(resolve, ms))}
+   */
+  readonly sleep?: Sleep | undefined;
 }
 
 type Outcome =
-  | { readonly kind: "recorded"; readonly interaction: Interaction }
+  | { readonly kind: "recorded"; readonly chunks: readonly ResponseChunk[] }
   | { readonly kind: "failed"; readonly error: unknown }
   | { readonly kind: "abandoned" };
 
 type Settle = (outcome: Outcome) => void;
 
-const ignore = (): void => {};
+/** A request as the caller made it (for the live responder) and as matched and stored. */
+type Prepared = { readonly live: InteractionRequest; readonly matched: InteractionRequest };
 
-async function* fromIterable(
-  chunks: Iterable<ResponseChunk>,
-): AsyncGenerator<ResponseChunk, void, undefined> {
-  yield* chunks;
-}
+const ignore = (): void => {};
 
 /**
  * Creates an asynchronous broker: `createBroker()` for code that awaits.
@@ -223,17 +251,20 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
   const store = options.store;
   if (store !== undefined) checkStore(store, "create broker");
   let current = checkCassette(options.cassette);
+  const session = createSession(options, "create broker");
+  const timed = timedChunks(options.timing, options.sleep, "create broker");
   // Saves run one after another, so each appends to the cassette the
   // previous one produced and a failed save can simply be left out.
   let saving: Promise<void> = Promise.resolve();
   const pending = new Map<string, Promise<Outcome>>();
 
-  function commit(interaction: Interaction): Promise<void> {
+  // Saves run one after another, each from the cassette the previous one left.
+  function enqueue(change: (cassette: Cassette) => Cassette, replace: boolean): Promise<void> {
     const run = saving.then(async () => {
-      const next = appendInteraction(current, interaction);
+      const next = change(current);
       if (store !== undefined) {
         try {
-          await store.save(next);
+          await store.save(next, replace ? { replace } : undefined);
         } catch (error) {
           throw asSaveError(store, error);
         }
@@ -252,42 +283,53 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
     return response as Iterable<unknown> | AsyncIterable<unknown>;
   }
 
-  async function* recordBuffered(
+  function commit(
     request: InteractionRequest,
+    chunks: readonly ResponseChunk[],
+    start: number,
+  ): Promise<void> {
+    const interaction = session.use(session.finish(recordedInteraction(request, chunks), start));
+    return enqueue((cassette) => appendInteraction(cassette, interaction), false);
+  }
+
+  async function* recordBuffered(
+    request: Prepared,
     settle: Settle,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
-    let interaction: Interaction;
+    const chunks: ResponseChunk[] = [];
     try {
-      const response = await openLive(request);
-      const chunks: ResponseChunk[] = [];
-      for await (const item of response) chunks.push(liveChunk(item, chunks.length));
-      interaction = recordedInteraction(request, chunks);
-      await commit(interaction);
+      const start = session.now();
+      const response = await openLive(request.live);
+      for await (const item of response) {
+        chunks.push(session.stamp(liveChunk(item, chunks.length), start));
+      }
+      await commit(request.matched, chunks, start);
     } catch (error) {
       settle({ kind: "failed", error });
       throw error;
     }
-    settle({ kind: "recorded", interaction });
-    yield* playback(interaction);
+    settle({ kind: "recorded", chunks });
+    // The caller gets the live chunks, not the redacted copy that was stored.
+    yield* chunks;
   }
 
   async function* recordStreaming(
-    request: InteractionRequest,
+    request: Prepared,
     settle: Settle,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
     let settled = false;
     try {
-      const response = await openLive(request);
+      const start = session.now();
+      const response = await openLive(request.live);
       const chunks: ResponseChunk[] = [];
       for await (const item of response) {
-        const chunk = liveChunk(item, chunks.length);
+        const chunk = session.stamp(liveChunk(item, chunks.length), start);
         chunks.push(chunk);
         yield chunk;
       }
-      const interaction = recordedInteraction(request, chunks);
-      await commit(interaction);
+      await commit(request.matched, chunks, start);
       settled = true;
-      settle({ kind: "recorded", interaction });
+      settle({ kind: "recorded", chunks });
     } catch (error) {
       settled = true;
       settle({ kind: "failed", error });
@@ -301,14 +343,19 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
 
   const recordOnce = recording === "streaming" ? recordStreaming : recordBuffered;
 
+  // A miss in auto mode: record it once even when several replays of the same
+  // request (and occurrence) are in flight (ADR 0018); the others share it.
   async function* recordAuto(
-    request: InteractionRequest,
-    key: string,
+    request: Prepared,
+    occurrence: number,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
-    for (;;) {
-      const hit = match(current, request);
+    const key = `${fingerprint(request.matched)}#${occurrence}`;
+    for (let first = true;; first = false) {
+      // After an abandoned recording, another replay may have recorded it
+      // meanwhile; look again without advancing the playback counters.
+      const hit = first ? undefined : match(current, request.matched, { occurrence });
       if (hit !== undefined) {
-        yield* playback(hit);
+        yield* timed(playback(session.use(hit)));
         return;
       }
       const inFlight = pending.get(key);
@@ -316,7 +363,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
         const outcome = await inFlight;
         if (outcome.kind === "failed") throw outcome.error;
         if (outcome.kind === "recorded") {
-          yield* playback(outcome.interaction);
+          yield* outcome.chunks;
           return;
         }
         // The recorder's consumer stopped early; try again, maybe as recorder.
@@ -342,13 +389,18 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
       return current;
     },
     replay(request: InteractionRequest): AsyncIterableIterator<ResponseChunk> {
-      const checked = toRequest(request, "request");
-      if (mode === "record") return recordOnce(checked, ignore);
-      const hit = match(current, checked);
-      if (hit !== undefined) return fromIterable(playback(hit));
-      const key = fingerprint(checked);
-      if (mode === "auto") return recordAuto(checked, key);
-      throw new InteractionNotFoundError(checked, key);
+      const prepared = session.prepare(request);
+      const choice = session.choose(current, prepared.matched, mode);
+      if (choice.kind === "hit") return timed(playback(session.use(choice.interaction)));
+      if (mode === "replay") throw session.notFound(prepared.matched, choice);
+      if (mode === "record") return recordOnce(prepared, ignore);
+      return recordAuto(prepared, choice.occurrence);
+    },
+    unused(): readonly Interaction[] {
+      return session.unused(current);
+    },
+    pruneUnused(): Promise<void> {
+      return enqueue((cassette) => sealCassette(session.pruned(cassette)), true);
     },
   });
 }

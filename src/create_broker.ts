@@ -1,4 +1,5 @@
-import { checkCassette, toRequest } from "./_model.ts";
+import { checkCassette, sealCassette } from "./_model.ts";
+import { type BrokerSessionOptions, createSession } from "./_session.ts";
 import {
   asSaveError,
   checkLiveResponse,
@@ -11,10 +12,16 @@ import {
 } from "./_recording.ts";
 import { appendInteraction } from "./append_interaction.ts";
 import type { CassetteStore } from "./cassette_store.ts";
-import { InteractionNotFoundError, LiveResponderRequiredError } from "./errors.ts";
-import { fingerprint } from "./fingerprint.ts";
-import { match } from "./match.ts";
-import type { BytesInit, Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
+import { LiveResponderRequiredError } from "./errors.ts";
+import type {
+  BytesInit,
+  Cassette,
+  Interaction,
+  InteractionRequest,
+  ResponseChunk,
+} from "./types.ts";
+
+export type { BrokerSessionOptions } from "./_session.ts";
 
 /**
  * How a broker answers a request (interposition's modes):
@@ -52,7 +59,9 @@ export type BrokerMode = "replay" | "record" | "auto";
  * const broker = createBroker({ cassette: createCassette(), mode: "record", liveResponder: live });
  * const chunks = [...broker.replay(createRequest({ protocol: "http", action: "GET", target: "/a" }))];
  * assert.deepEqual(chunks.map((chunk) => chunk.sequence), [0, 1]);
- * assert.deepEqual(chunks[0]!.metadata, [["status_code", "200"]]);
+ * // The recording adds each chunk's arrival offset after the responder's metadata.
+ * assert.deepEqual(chunks[0]!.metadata[0], ["status_code", "200"]);
+ * assert.equal(chunks[0]!.metadata[1]![0], "offset_ms");
  * ```
  */
 export type LiveResponder = (
@@ -85,10 +94,23 @@ export interface Broker {
    * @returns An iterator over the response's chunks.
    */
   replay(request: InteractionRequest): IterableIterator<ResponseChunk>;
+  /**
+   * The interactions of the current cassette that this broker has neither
+   * replayed nor recorded: candidates for removal after a full re-record.
+   *
+   * @returns The unused interactions, in cassette order.
+   */
+  unused(): readonly Interaction[];
+  /**
+   * Drops the unused interactions: the current cassette becomes the used
+   * ones, and it is saved through the store replacing what the store holds
+   * (not merged). Call it after a session that re-recorded everything.
+   */
+  pruneUnused(): void;
 }
 
 /** Options for `createBroker()`. */
-export interface CreateBrokerOptions {
+export interface CreateBrokerOptions extends BrokerSessionOptions {
   /** The cassette to start from. */
   readonly cassette: Cassette;
   /**
@@ -180,33 +202,42 @@ export function createBroker(options: CreateBrokerOptions): Broker {
   const store = options.store;
   if (store !== undefined) checkStore(store, "create broker");
   let current = checkCassette(options.cassette);
+  const session = createSession(options, "create broker");
 
-  function record(request: InteractionRequest): IterableIterator<ResponseChunk> {
-    const response = liveResponder!(request);
+  function save(cassette: Cassette, replace: boolean): void {
+    if (store === undefined) return;
+    let result: unknown;
+    try {
+      result = store.save(cassette, replace ? { replace } : undefined);
+    } catch (error) {
+      throw asSaveError(store, error);
+    }
+    if (isThenable(result)) {
+      // Nobody would wait for it: keep its rejection from going unhandled.
+      Promise.resolve(result).catch(() => undefined);
+      throw new TypeError(
+        "Cannot record: the store's save() returned a promise; use createAsyncBroker() with an asynchronous store",
+      );
+    }
+  }
+
+  function record(
+    live: InteractionRequest,
+    request: InteractionRequest,
+  ): IterableIterator<ResponseChunk> {
+    const start = session.now();
+    const response = liveResponder!(live);
     checkLiveResponse(response, false);
     const chunks: ResponseChunk[] = [];
-    for (const item of response) chunks.push(liveChunk(item, chunks.length));
-    const interaction = recordedInteraction(request, chunks);
+    for (const item of response) chunks.push(session.stamp(liveChunk(item, chunks.length), start));
+    const interaction = session.use(session.finish(recordedInteraction(request, chunks), start));
     // Read `current` only now: the live responder may itself have recorded
     // through this broker, and that recording must not be dropped.
     const next = appendInteraction(current, interaction);
-    if (store !== undefined) {
-      let result: unknown;
-      try {
-        result = store.save(next);
-      } catch (error) {
-        throw asSaveError(store, error);
-      }
-      if (isThenable(result)) {
-        // Nobody would wait for it: keep its rejection from going unhandled.
-        Promise.resolve(result).catch(() => undefined);
-        throw new TypeError(
-          "Cannot record: the store's save() returned a promise; use createAsyncBroker() with an asynchronous store",
-        );
-      }
-    }
+    save(next, false);
     current = next;
-    return playback(interaction);
+    // The caller gets the live chunks, not the redacted copy that was stored.
+    return chunks.values();
   }
 
   return Object.freeze({
@@ -217,12 +248,19 @@ export function createBroker(options: CreateBrokerOptions): Broker {
       return current;
     },
     replay(request: InteractionRequest): IterableIterator<ResponseChunk> {
-      const checked = toRequest(request, "request");
-      if (mode === "record") return record(checked);
-      const interaction = match(current, checked);
-      if (interaction !== undefined) return playback(interaction);
-      if (mode === "auto") return record(checked);
-      throw new InteractionNotFoundError(checked, fingerprint(checked));
+      const { live, matched } = session.prepare(request);
+      const choice = session.choose(current, matched, mode);
+      if (choice.kind === "hit") return playback(session.use(choice.interaction));
+      if (mode === "replay") throw session.notFound(matched, choice);
+      return record(live, matched);
+    },
+    unused(): readonly Interaction[] {
+      return session.unused(current);
+    },
+    pruneUnused(): void {
+      const kept = sealCassette(session.pruned(current));
+      save(kept, true);
+      current = kept;
     },
   });
 }

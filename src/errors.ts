@@ -1,4 +1,4 @@
-import type { InteractionRequest } from "./types.ts";
+import type { Interaction, InteractionRequest } from "./types.ts";
 
 /**
  * The base of every error this library throws on purpose, so one `catch`
@@ -58,24 +58,29 @@ export class InteractionNotFoundError extends ReplayError {
   /**
    * Creates an `InteractionNotFoundError`. The message is the ancestor's,
    * `No matching interaction for protocol:action:target`, followed by the
-   * occurrence when a later one than the first was asked for.
+   * occurrence when a later one than the first was asked for, and a hint
+   * (such as how to record the request) when one is given.
    *
    * @param request The request that missed.
    * @param fingerprint The request's fingerprint.
-   * @param options Standard error options, plus the occurrence asked for and
-   * how many were recorded.
+   * @param options Standard error options, plus the occurrence asked for, how
+   * many were recorded, and a hint for the reader.
    */
   constructor(
     request: InteractionRequest,
     fingerprint: string,
-    options?: ErrorOptions & { readonly occurrence?: number; readonly recorded?: number },
+    options?: ErrorOptions & {
+      readonly occurrence?: number;
+      readonly recorded?: number;
+      readonly hint?: string;
+    },
   ) {
     const occurrence = options?.occurrence ?? 0;
     const recorded = options?.recorded ?? 0;
     super(
       `No matching interaction for ${request.protocol}:${request.action}:${request.target}${
         recorded > 0 ? ` (occurrence ${occurrence + 1} asked, ${recorded} recorded)` : ""
-      }`,
+      }${options?.hint === undefined ? "" : `. ${options.hint}`}`,
       options,
     );
     this.name = "InteractionNotFoundError";
@@ -380,5 +385,50 @@ export class CassetteLockError extends ReplayError {
     this.lockPath = lockPath;
     this.waited = waited;
     this.holder = holder;
+  }
+}
+
+/**
+ * A recording is older than the broker's `maxAge` and `onStale` is `"fail"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { createBroker, createCassette, createInteraction, createRequest, StaleRecordingError } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const request = createRequest({ protocol: "http", action: "GET", target: "/rates" });
+ * const old = createInteraction(request, ["1.08"], { metadata: [["recorded_at", "2020-01-01T00:00:00Z"]] });
+ * const broker = createBroker({ cassette: createCassette([old]), maxAge: 86_400_000, onStale: "fail" });
+ * assert.throws(() => broker.replay(request), StaleRecordingError);
+ * ```
+ */
+export class StaleRecordingError extends ReplayError {
+  /** The recording that is too old. */
+  readonly interaction: Interaction;
+  /** Its age in milliseconds. */
+  readonly age: number;
+  /** The broker's `maxAge` in milliseconds. */
+  readonly maxAge: number;
+
+  /**
+   * Creates a `StaleRecordingError`.
+   *
+   * @param interaction The recording that is too old.
+   * @param age Its age in milliseconds.
+   * @param maxAge The limit in milliseconds.
+   * @param options Standard error options.
+   */
+  constructor(interaction: Interaction, age: number, maxAge: number, options?: ErrorOptions) {
+    const { protocol, action, target } = interaction.request;
+    super(
+      `Cannot replay ${protocol}:${action}:${target}: its recording is ${
+        Math.round(age)
+      } ms old, more than maxAge ${maxAge} ms; record it again`,
+      options,
+    );
+    this.name = "StaleRecordingError";
+    this.interaction = interaction;
+    this.age = age;
+    this.maxAge = maxAge;
   }
 }

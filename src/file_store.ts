@@ -1,7 +1,7 @@
 import { createFileState, loadProcedure, saveProcedure } from "./_file_procedures.ts";
 import { runSync } from "./_file_run.ts";
 import { checkCassette } from "./_model.ts";
-import type { CassetteStore } from "./cassette_store.ts";
+import type { CassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "./errors.ts";
 import type { Cassette, CassetteFormat } from "./types.ts";
 
@@ -138,10 +138,10 @@ export function fileStore(path: string | URL, options?: FileStoreOptions): FileC
         throw error instanceof CassetteLoadError ? error : new CassetteLoadError(state.path, error);
       }
     },
-    save(cassette: Cassette): void {
+    save(cassette: Cassette, options?: SaveOptions): void {
       checkCassette(cassette);
       try {
-        runSync(saveProcedure(state, cassette));
+        runSync(saveProcedure(state, cassette, options?.replace === true));
       } catch (error) {
         throw error instanceof CassetteSaveError ? error : new CassetteSaveError(state.path, error);
       }

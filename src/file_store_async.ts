@@ -1,7 +1,7 @@
 import { createFileState, loadProcedure, saveProcedure } from "./_file_procedures.ts";
 import { runAsync } from "./_file_run.ts";
 import { checkCassette } from "./_model.ts";
-import type { AsyncCassetteStore } from "./cassette_store.ts";
+import type { AsyncCassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "./errors.ts";
 import type { FileStoreOptions } from "./file_store.ts";
 import type { Cassette, CassetteFormat } from "./types.ts";
@@ -77,10 +77,10 @@ export function fileStoreAsync(
         throw error instanceof CassetteLoadError ? error : new CassetteLoadError(state.path, error);
       }
     },
-    async save(cassette: Cassette): Promise<void> {
+    async save(cassette: Cassette, options?: SaveOptions): Promise<void> {
       checkCassette(cassette);
       try {
-        await runAsync(saveProcedure(state, cassette));
+        await runAsync(saveProcedure(state, cassette, options?.replace === true));
       } catch (error) {
         throw error instanceof CassetteSaveError ? error : new CassetteSaveError(state.path, error);
       }

@@ -1,6 +1,6 @@
 import { checkCassette, sealCassette } from "./_model.ts";
 import { mergeCassettes } from "./_merge.ts";
-import type { CassetteStore } from "./cassette_store.ts";
+import type { CassetteStore, SaveOptions } from "./cassette_store.ts";
 import type { Cassette } from "./types.ts";
 
 /**
@@ -34,8 +34,10 @@ export function memoryStore(initial?: Cassette): CassetteStore {
     load(): Cassette {
       return held;
     },
-    save(cassette: Cassette): void {
-      held = mergeCassettes(held, checkCassette(cassette));
+    save(cassette: Cassette, options?: SaveOptions): void {
+      held = options?.replace === true
+        ? checkCassette(cassette)
+        : mergeCassettes(held, checkCassette(cassette));
     },
   });
 }

@@ -3,34 +3,14 @@ import { asLoadError, checkModeOptions, checkStore, storePath } from "./_recordi
 import type { AsyncCassetteStore, CassetteStore } from "./cassette_store.ts";
 import {
   type AsyncBroker,
-  type AsyncLiveResponder,
   createAsyncBroker,
+  type CreateAsyncBrokerOptions,
 } from "./create_async_broker.ts";
-import type { BrokerMode } from "./create_broker.ts";
 import { CassetteLoadError, LiveResponderRequiredError } from "./errors.ts";
 import type { Cassette } from "./types.ts";
 
 /** Options for `openAsyncBroker()`. */
-export interface OpenAsyncBrokerOptions {
-  /**
-   * How requests are answered.
-   *
-   * @default {"replay"}
-   */
-  readonly mode?: BrokerMode | undefined;
-  /**
-   * Answers requests for real. Required in `"record"` and `"auto"` modes.
-   *
-   * @default {undefined}
-   */
-  readonly liveResponder?: AsyncLiveResponder | undefined;
-  /**
-   * `"buffered"` or `"streaming"`, as for `createAsyncBroker()`.
-   *
-   * @default {"buffered"}
-   */
-  readonly recording?: "buffered" | "streaming" | undefined;
-}
+export type OpenAsyncBrokerOptions = Omit<CreateAsyncBrokerOptions, "cassette" | "store">;
 
 /**
  * Loads a cassette from a synchronous or asynchronous store and creates an
@@ -93,11 +73,5 @@ export async function openAsyncBroker(
       "the store's load() returned something that is not a cassette",
     );
   }
-  return createAsyncBroker({
-    cassette,
-    mode,
-    liveResponder: options?.liveResponder,
-    store,
-    recording: options?.recording,
-  });
+  return createAsyncBroker({ ...options, cassette, mode, store });
 }

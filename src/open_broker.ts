@@ -1,12 +1,18 @@
 import { checkCassette } from "./_model.ts";
 import { asLoadError, checkModeOptions, checkStore, isThenable, storePath } from "./_recording.ts";
 import type { CassetteStore } from "./cassette_store.ts";
-import { type Broker, type BrokerMode, createBroker, type LiveResponder } from "./create_broker.ts";
+import {
+  type Broker,
+  type BrokerMode,
+  type BrokerSessionOptions,
+  createBroker,
+  type LiveResponder,
+} from "./create_broker.ts";
 import { CassetteLoadError, LiveResponderRequiredError } from "./errors.ts";
 import type { Cassette } from "./types.ts";
 
 /** Options for `openBroker()`. */
-export interface OpenBrokerOptions {
+export interface OpenBrokerOptions extends BrokerSessionOptions {
   /**
    * How requests are answered.
    *
@@ -86,5 +92,5 @@ export function openBroker(store: CassetteStore, options?: OpenBrokerOptions): B
       "the store's load() returned something that is not a cassette",
     );
   }
-  return createBroker({ cassette, mode, liveResponder: options?.liveResponder, store });
+  return createBroker({ ...options, cassette, mode, store });
 }

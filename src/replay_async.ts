@@ -1,23 +1,8 @@
 import { lookupOrThrow, type MatchOptions } from "./_lookup.ts";
-import { offsetOf } from "./_timing.ts";
+import { type Sleep, timedChunks, type Timing } from "./_timing.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
 
-/**
- * How fast to hand out replayed chunks: `"none"` as fast as possible,
- * `"recorded"` with the gaps recorded between chunks (their `offset_ms`
- * metadata), or `{ scale }` with those gaps multiplied by `scale` (`0.5` is
- * twice as fast). Chunks without an offset are handed out at once.
- *
- * @example Usage
- * ```ts
- * import type { Timing } from "@x/replay";
- * import assert from "node:assert/strict";
- *
- * const halfSpeed: Timing = { scale: 2 };
- * assert.equal(typeof halfSpeed, "object");
- * ```
- */
-export type Timing = "none" | "recorded" | { readonly scale: number };
+export type { Sleep, Timing } from "./_timing.ts";
 
 /** Options for `replayAsync()`. */
 export interface ReplayAsyncOptions extends MatchOptions {
@@ -32,7 +17,7 @@ export interface ReplayAsyncOptions extends MatchOptions {
    *
    * @default {(ms) => new Promise((resolve) => setTimeout(resolve, ms))}
    */
-  readonly sleep?: ((milliseconds: number) => Promise<void>) | undefined;
+  readonly sleep?: Sleep | undefined;
 }
 
 /**
@@ -82,51 +67,6 @@ export function replayAsync(
   request: InteractionRequest,
   options?: ReplayAsyncOptions,
 ): AsyncIterableIterator<ResponseChunk> {
-  const scale = scaleOf(options?.timing);
-  const chunks = lookupOrThrow(cassette, request, options).responseChunks;
-  if (scale === undefined) return untimed(chunks);
-  return timed(chunks, scale, options?.sleep ?? defaultSleep);
-}
-
-function scaleOf(timing: Timing | undefined): number | undefined {
-  if (timing === undefined || timing === "none") return undefined;
-  if (timing === "recorded") return 1;
-  if (
-    typeof timing === "object" && timing !== null && Number.isFinite(timing.scale) &&
-    timing.scale >= 0
-  ) {
-    return timing.scale;
-  }
-  throw new RangeError(
-    `Cannot replay: timing must be "none", "recorded" or { scale } with a finite scale >= 0, got ${
-      JSON.stringify(timing)
-    }`,
-  );
-}
-
-function defaultSleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}
-
-async function* untimed(
-  chunks: readonly ResponseChunk[],
-): AsyncGenerator<ResponseChunk, void, undefined> {
-  for (let i = 0; i < chunks.length; i++) yield chunks[i]!;
-}
-
-async function* timed(
-  chunks: readonly ResponseChunk[],
-  scale: number,
-  sleep: (milliseconds: number) => Promise<void>,
-): AsyncGenerator<ResponseChunk, void, undefined> {
-  let previous = 0;
-  for (const chunk of chunks) {
-    const offset = offsetOf(chunk);
-    if (offset !== undefined) {
-      const wait = Math.max(0, offset - previous) * scale;
-      previous = offset;
-      if (wait > 0) await sleep(wait);
-    }
-    yield chunk;
-  }
+  const timed = timedChunks(options?.timing, options?.sleep, "replay");
+  return timed(lookupOrThrow(cassette, request, options).responseChunks.values());
 }

@@ -188,7 +188,9 @@ for (const flavour of flavours) {
     const chunks = await broker.collect(get("/new"));
     assert.deepEqual(texts(chunks), ["live /new", "!"]);
     assert.deepEqual(chunks.map((chunk) => chunk.sequence), [0, 1]);
-    assert.deepEqual(chunks[0]!.metadata, [["status_code", "200"]]);
+    // Recording stamps each chunk's arrival offset after what the live responder gave.
+    assert.deepEqual(chunks[0]!.metadata.slice(0, -1), [["status_code", "200"]]);
+    assert.ok(chunks.every((chunk) => chunk.metadata.at(-1)?.[0] === "offset_ms"));
     assert.equal(live.calls, 1);
     assert.equal(broker.cassette.interactions.length, 1);
     assert.deepEqual(broker.cassette.interactions[0]!.responseChunks, chunks);
