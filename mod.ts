@@ -48,3 +48,4 @@ export * from "./src/create_broker.ts";
 export * from "./src/open_broker.ts";
 export * from "./src/create_async_broker.ts";
 export * from "./src/open_async_broker.ts";
+export * from "./src/with_cassette.ts";

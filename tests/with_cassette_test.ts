@@ -1,0 +1,168 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  type AsyncBroker,
+  createRequest,
+  fileStore,
+  InteractionNotFoundError,
+  withCassette,
+} from "@x/replay";
+import { texts, withFolder } from "./_helpers.ts";
+
+const request = createRequest({ protocol: "http", action: "GET", target: "/user/1" });
+const other = createRequest({ protocol: "http", action: "GET", target: "/user/2" });
+
+async function collect(broker: AsyncBroker, which = request): Promise<string[]> {
+  const chunks = [];
+  for await (const chunk of broker.replay(which)) chunks.push(chunk);
+  return texts(chunks);
+}
+
+function live(answer: string) {
+  let calls = 0;
+  return {
+    responder: () => {
+      calls++;
+      return [answer];
+    },
+    get calls() {
+      return calls;
+    },
+  };
+}
+
+test("withCassette() names the cassette after the test and records, then replays offline", async (t) => {
+  await withFolder(async (dir) => {
+    const recorder = live("Ada");
+    await withCassette(async ({ broker, path, mode }) => {
+      assert.equal(mode, "auto");
+      assert.equal(
+        path,
+        join(
+          dir,
+          "withcassette-names-the-cassette-after-the-test-and-records-then-replays-offline.json",
+        ),
+      );
+      assert.deepEqual(await collect(broker), ["Ada"]);
+    }, { dir, env: {}, liveResponder: recorder.responder })(t);
+    assert.equal(recorder.calls, 1);
+    assert.deepEqual(readdirSync(dir), [
+      "withcassette-names-the-cassette-after-the-test-and-records-then-replays-offline.json",
+    ]);
+    await withCassette(async ({ broker, mode }) => {
+      assert.equal(mode, "replay");
+      assert.deepEqual(await collect(broker), ["Ada"]);
+    }, { dir, env: { CI: "true" } })(t);
+  });
+});
+
+test("withCassette() in CI fails a missing recording with how to record it", async () => {
+  await withFolder(async (dir) => {
+    const run = withCassette(async ({ broker }) => {
+      await collect(broker);
+    }, { dir, name: "missing one", env: { CI: "1" }, liveResponder: live("x").responder });
+    await assert.rejects(run, (error: unknown) => {
+      assert.ok(error instanceof InteractionNotFoundError);
+      assert.match(
+        error.message,
+        /^No matching interaction for http:GET:\/user\/1\. No recording in .*missing-one\.json; record it by running this test with REPLAY_MODE=auto/,
+      );
+      assert.ok(error.cause instanceof InteractionNotFoundError);
+      return true;
+    });
+  });
+});
+
+test("withCassette() lets REPLAY_MODE override the mode for the whole run", async () => {
+  await withFolder(async (dir) => {
+    const recorder = live("fresh");
+    const seen: string[] = [];
+    for (
+      const env of [{ REPLAY_MODE: "record", CI: "true" }, { REPLAY_MODE: " Auto " }, {
+        REPLAY_MODE: "replay",
+      }]
+    ) {
+      await withCassette(async ({ mode, broker }) => {
+        seen.push(mode);
+        await collect(broker);
+      }, { dir, name: "env", mode: "replay", env, liveResponder: recorder.responder })();
+    }
+    assert.deepEqual(seen, ["record", "auto", "replay"]);
+    assert.equal(recorder.calls, 1);
+    await assert.rejects(
+      withCassette(() => {}, { dir, name: "env", env: { REPLAY_MODE: "sometimes" } }),
+      (error: unknown) => error instanceof RangeError && /REPLAY_MODE must be/.test(error.message),
+    );
+  });
+});
+
+test("withCassette() defaults to auto outside CI and to replay in CI", async () => {
+  await withFolder(async (dir) => {
+    const modes: string[] = [];
+    for (const env of [{}, { CI: "false" }, { CI: "true" }]) {
+      await withCassette(({ mode }) => void modes.push(mode), {
+        dir,
+        name: "defaults",
+        env,
+        liveResponder: live("x").responder,
+      })();
+    }
+    assert.deepEqual(modes, ["auto", "auto", "replay"]);
+  });
+});
+
+test("withCassette() in record mode prunes what the test no longer uses", async () => {
+  await withFolder(async (dir) => {
+    await withCassette(async ({ broker }) => {
+      await collect(broker, request);
+      await collect(broker, other);
+    }, { dir, name: "prune", env: {}, liveResponder: live("v1").responder })();
+    const path = join(dir, "prune.json");
+    assert.equal(fileStore(path).load().interactions.length, 2);
+    await withCassette(async ({ broker }) => {
+      assert.deepEqual(await collect(broker, request), ["v2"]);
+    }, {
+      dir,
+      name: "prune",
+      env: { REPLAY_MODE: "record" },
+      liveResponder: live("v2").responder,
+    })();
+    const kept = fileStore(path).load().interactions;
+    assert.deepEqual(kept.map((interaction) => interaction.request.target), ["/user/1"]);
+    assert.deepEqual(texts(kept[0]!.responseChunks), ["v2"]);
+    await withCassette(async ({ broker }) => {
+      await collect(broker, other);
+    }, {
+      dir,
+      name: "prune",
+      env: { REPLAY_MODE: "record" },
+      prune: false,
+      liveResponder: live("v3").responder,
+    })();
+    assert.equal(fileStore(path).load().interactions.length, 2);
+  });
+});
+
+test("withCassette() takes a file URL folder, a format, and cuts long names with a hash", async () => {
+  await withFolder(async (dir) => {
+    const long = "x".repeat(120);
+    let seen = "";
+    await withCassette(({ path }) => void (seen = path), {
+      dir: pathToFileURL(`${dir}/sub/`),
+      name: long,
+      format: "yaml",
+      env: {},
+      liveResponder: live("x").responder,
+    })();
+    assert.match(seen, new RegExp(`sub[\\\\/]x{80}-[0-9a-f]{8}\\.yaml$`));
+    assert.equal(existsSync(seen), false, "nothing recorded, nothing written");
+  });
+});
+
+test("withCassette() needs a test name and a function", async () => {
+  await assert.rejects(withCassette(() => {}, { env: {} }), TypeError);
+  assert.throws(() => withCassette(5 as unknown as () => void), TypeError);
+});
