@@ -30,6 +30,10 @@ const requests = [
   ),
 ];
 
+// One clock for every worker, so the request they all record is recorded
+// identically (same recorded_at and offsets) and the merge keeps it once.
+const fixedClock = () => Date.UTC(2026, 0, 1);
+
 process.stdout.write("ready\n");
 const pause = new Int32Array(new SharedArrayBuffer(4));
 while (!existsSync(startFile)) Atomics.wait(pause, 0, 0, 2);
@@ -38,12 +42,14 @@ if (style === "sync") {
   const broker = openBroker(fileStore(path!, { createIfMissing: true }), {
     mode: "auto",
     liveResponder: live,
+    now: fixedClock,
   });
   for (const request of requests) [...broker.replay(request)];
 } else {
   const broker = await openAsyncBroker(fileStoreAsync(path!, { createIfMissing: true }), {
     mode: "auto",
     liveResponder: live,
+    now: fixedClock,
   });
   for (const request of requests) {
     for await (const _ of broker.replay(request));
