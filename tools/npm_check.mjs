@@ -5,13 +5,14 @@
 //
 // 1. pack     npm pack into .tmp/ (prepack builds dist/); check the file list
 // 2. install  fresh .tmp/npm-consumer/ ("type": "module"), npm install the
-//             tarball, fast-check and @types/node from the npm cache
+//             tarball, fast-check, @types/node and openai from the npm cache
 //             (--prefer-offline)
 // 3. deps     every bare import in the installed JavaScript is a declared
 //             dependency, installed inside the consumer (so the repo's own
 //             node_modules cannot hide a missing one)
-// 4. smoke    import "@x/replay" from the consumer: it resolves to the installed
-//             tarball and has the public exports
+// 4. smoke    import "@x/replay" and its subpaths (/fetch, /server) from the
+//             consumer: they resolve to the installed tarball and have the
+//             public exports
 // 5. types    tsc type-checks a consumer file against the shipped .d.ts
 //             (strict, skipLibCheck off, with @types/node like a Node project)
 // 6. compile  tests/**/*.ts -> .tmp/npm-consumer/tests/**/*.js with tsc
@@ -63,6 +64,15 @@ const PUBLIC_EXPORTS = [
   "InteractionValidationError",
   "CassetteFormatError",
 ];
+
+/** The public API of each subpath export (runtime values), and its folder under src/. */
+const SUBPATH_EXPORTS = {
+  "@x/replay/fetch": {
+    file: "fetch",
+    names: ["createReplayFetch", "createFetchResponder", "installFetch"],
+  },
+  "@x/replay/server": { file: "server", names: ["createHandler", "serve"] },
+};
 
 class StepError extends Error {}
 
@@ -152,9 +162,17 @@ const packed = await step("pack", () => {
     !/^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(file)
   );
   if (stray.length) throw new StepError(`unexpected files in the tarball: ${stray.join(", ")}`);
-  const missing = ["dist/mod.js", "dist/mod.d.ts", "README.md", "LICENSE", "package.json"].filter((
-    file,
-  ) => !files.includes(file));
+  const missing = [
+    "dist/mod.js",
+    "dist/mod.d.ts",
+    ...Object.values(SUBPATH_EXPORTS).flatMap(({ file }) => [
+      `dist/src/${file}/mod.js`,
+      `dist/src/${file}/mod.d.ts`,
+    ]),
+    "README.md",
+    "LICENSE",
+    "package.json",
+  ].filter((file) => !files.includes(file));
   if (missing.length) throw new StepError(`missing from the tarball: ${missing.join(", ")}`);
 });
 
@@ -162,7 +180,7 @@ const packed = await step("pack", () => {
 
 const installed = join(consumer, "node_modules", ...pkg.name.split("/"));
 // What the compiled tests and the types check need besides the package itself.
-const consumerDevDeps = ["fast-check", "@types/node"].map((name) =>
+const consumerDevDeps = ["fast-check", "@types/node", "openai"].map((name) =>
   `${name}@${pkg.devDependencies[name]}`
 );
 const install = packed
@@ -250,6 +268,18 @@ assert.equal(text(cassette), "hello");
 assert.equal(text(m.parseCassette(m.stringifyCassette(cassette, { format: "yaml" }), { format: "yaml" })), "hello");
 assert.equal(m.fingerprint(request), cassette.interactions[0].fingerprint);
 console.log("@x/replay from " + where + ": " + Object.keys(m).length + " exports, replay and YAML round trip work");
+for (const [specifier, { names: subNames }] of Object.entries(JSON.parse(process.env.EXPECTED_SUBPATHS))) {
+  const sub = await import(specifier);
+  const subWhere = fileURLToPath(import.meta.resolve(specifier));
+  assert.ok(subWhere.startsWith(process.env.EXPECTED_DIR), specifier + " resolved to " + subWhere);
+  assert.deepEqual(subNames.filter((name) => typeof sub[name] !== "function"), [], "missing exports of " + specifier);
+  console.log(specifier + " from " + subWhere + ": " + Object.keys(sub).length + " exports");
+}
+const { createReplayFetch } = await import("@x/replay/fetch");
+const replayed = await createReplayFetch(m.createBroker({ cassette: m.createCassette([
+  m.createInteraction(m.createRequest({ protocol: "http", action: "GET", target: "https://example.com/" }), ["ok"]),
+]) }))("https://example.com/");
+assert.equal(await replayed.text(), "ok");
 `;
 
 if (install) {
@@ -258,7 +288,11 @@ if (install) {
       display:
         'node --input-type=module -e <import * as m from "@x/replay"; assert exports, replay, YAML>',
       cwd: consumer,
-      env: { EXPECTED_DIR: installed + sep, EXPECTED_EXPORTS: JSON.stringify(PUBLIC_EXPORTS) },
+      env: {
+        EXPECTED_DIR: installed + sep,
+        EXPECTED_EXPORTS: JSON.stringify(PUBLIC_EXPORTS),
+        EXPECTED_SUBPATHS: JSON.stringify(SUBPATH_EXPORTS),
+      },
     });
   });
 } else skip("smoke", "nothing installed");
@@ -273,7 +307,7 @@ if (install) {
     writeFileSync(
       join(dir, "consumer.ts"),
       [
-        `import { ${PUBLIC_EXPORTS.join(", ")} } from "@x/replay";`,
+        `import { ${PUBLIC_EXPORTS.join(", ")}, createBroker } from "@x/replay";`,
         `import type { Cassette, InteractionRequest, ResponseChunk } from "@x/replay";`,
         `const request: InteractionRequest = createRequest({ protocol: "http", action: "GET", target: "/x" });`,
         `const cassette: Cassette = createCassette([createInteraction(request, ["a", createChunk("b", 1)])]);`,
@@ -281,6 +315,14 @@ if (install) {
         `const print: string = fingerprint(request);`,
         `void [chunks, print, appendInteraction, match, replayAsync, parseCassette, stringifyCassette];`,
         `void [ReplayError, InteractionNotFoundError, InteractionValidationError, CassetteFormatError];`,
+        ...Object.entries(SUBPATH_EXPORTS).map(([specifier, { names }]) =>
+          `import { ${names.join(", ")} } from "${specifier}";`
+        ),
+        `import type { ReplayServer, ServeOptions } from "@x/replay/server";`,
+        `const replayFetch: typeof fetch = createReplayFetch(createBroker({ cassette }));`,
+        `const options: ServeOptions = { broker: createBroker({ cassette }), port: 0 };`,
+        `const started: Promise<ReplayServer> = serve(options);`,
+        `void [replayFetch, started, createFetchResponder, installFetch, createHandler];`,
         "",
       ].join("\n"),
     );

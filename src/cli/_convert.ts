@@ -1,0 +1,120 @@
+// `x-replay convert`: the same cassette in another format, written through
+// the file store's atomic save.
+import { randomBytes } from "node:crypto";
+import { chmod, open, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { CassetteSaveError } from "../errors.ts";
+import { fileStoreAsync } from "../file_store_async.ts";
+import type { Cassette } from "../types.ts";
+import { takePositionals } from "./_args.ts";
+import { type CassetteFile, cassetteFile, fileReason, loadCassette } from "./_cassette_file.ts";
+import type { Command } from "./_command.ts";
+import { CliFailure } from "./_output.ts";
+
+async function existing(path: string): Promise<{ mode: number } | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+function writeFailure(file: CassetteFile, error: unknown): CliFailure {
+  // The store wraps the file system's error; its cause says what happened.
+  const cause = error instanceof CassetteSaveError && error.cause !== undefined
+    ? error.cause
+    : error;
+  return new CliFailure(`cannot write ${JSON.stringify(file.name)}: ${fileReason(cause)}`, 1, {
+    cause: error,
+  });
+}
+
+/**
+ * Writes a new file through the store: atomic, parent folders created. The
+ * store merges into an existing file (ADR 0016), which is not what a
+ * conversion means, so an existing file is replaced by saving beside it and
+ * renaming over it.
+ */
+async function write(file: CassetteFile, cassette: Cassette, replace: boolean): Promise<void> {
+  const before = await existing(file.path).catch((error) => {
+    throw writeFailure(file, error);
+  });
+  if (before === undefined) {
+    try {
+      await fileStoreAsync(file.path, { format: file.format }).save(cassette);
+    } catch (error) {
+      throw writeFailure(file, error);
+    }
+    return;
+  }
+  if (!replace) {
+    throw new CliFailure(
+      `${JSON.stringify(file.name)} already exists (pass --force to replace it)`,
+      1,
+    );
+  }
+  const folder = dirname(file.path);
+  const temporary = join(
+    folder,
+    `.${basename(file.path)}.x-replay-convert.${randomBytes(6).toString("hex")}.tmp`,
+  );
+  try {
+    await fileStoreAsync(temporary, { format: file.format }).save(cassette);
+    await chmod(temporary, before.mode & 0o7777);
+    await rename(temporary, file.path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    throw writeFailure(file, error);
+  }
+  // Makes the rename itself durable where the platform allows opening a folder.
+  try {
+    const handle = await open(folder, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Not supported here (Windows); the data itself was flushed by the store.
+  }
+}
+
+/** `x-replay convert`. */
+export const convertCommand: Command = {
+  name: "convert",
+  summary: "convert a cassette between JSON and YAML",
+  help: `Usage: x-replay convert <in> <out> [options]
+
+Reads the cassette <in> and writes it to <out> in the format of <out>'s
+extension (.json, .yaml or .yml). The output is written atomically (to a
+temporary file in the same folder, flushed, then renamed into place) and its
+folder is created if needed. Converting JSON to YAML and back gives the same
+bytes. An existing <out> is left alone unless --force is given.
+
+Options:
+  --from <fmt>   the format of <in>, json or yaml (default: from its extension)
+  --to <fmt>     the format of <out>, json or yaml (default: from its extension)
+  --force        replace <out> if it exists
+  -h, --help     show this help
+`,
+  options: {
+    from: { type: "string" },
+    to: { type: "string" },
+    force: { type: "boolean" },
+  },
+  async run({ values, positionals }, output) {
+    const [inName, outName] = takePositionals(positionals, ["in", "out"]);
+    const input = cassetteFile(inName!, output.cwd, values.from, "--from");
+    const target = cassetteFile(outName!, output.cwd, values.to, "--to");
+    const cassette = await loadCassette(input);
+    await write(target, cassette, values.force === true);
+    const count = cassette.interactions.length;
+    await output.out(
+      `${input.name} (${input.format}) -> ${target.name} (${target.format}): ${count} interaction${
+        count === 1 ? "" : "s"
+      }\n`,
+    );
+    return 0;
+  },
+};

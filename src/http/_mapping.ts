@@ -1,0 +1,573 @@
+// The HTTP <-> interaction mapping shared by @x/replay/fetch and
+// @x/replay/server (ADR 0030): how a web `Request` becomes an
+// `InteractionRequest`, how a live `Response` becomes chunks, and how
+// recorded chunks become a streamed `Response` again.
+import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { describe } from "../_check.ts";
+import { createChunk } from "../create_chunk.ts";
+import { createRequest } from "../create_request.ts";
+import type { InteractionRequest, Pairs, ResponseChunk } from "../types.ts";
+
+/** The protocol of every HTTP interaction. */
+export const HTTP_PROTOCOL = "http";
+/** Chunk 0's metadata key for the status code (the ancestor's key). */
+export const STATUS_CODE_KEY = "status_code";
+/** Chunk 0's metadata key for the status text. */
+export const STATUS_TEXT_KEY = "status_text";
+/** The prefix of chunk 0's metadata keys that hold response headers. */
+export const HEADER_PREFIX = "header:";
+
+/**
+ * Headers that describe one connection, not the resource: never recorded,
+ * never replayed. `content-length` is handled separately.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+]);
+
+/** Request headers that are not forwarded upstream: the fetch implementation sets them. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "content-length"]);
+
+/** Content codings that fetch decodes in Deno, Node and Bun alike. */
+const DECODED_CODINGS: ReadonlySet<string> = new Set(["gzip", "x-gzip", "deflate", "br"]);
+
+/** Statuses whose response has no body, so `new Response()` refuses one. */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
+/** What the live call needs beyond the matched request: every header, the signal, redirects. */
+export interface LiveContext {
+  /** All request headers, not only the matched ones (minus the ones fetch sets itself). */
+  readonly headers: Headers;
+  /** Aborts the live call. */
+  readonly signal: AbortSignal | undefined;
+  /** The caller's redirect mode. */
+  readonly redirect: RequestInit["redirect"] | undefined;
+}
+
+/**
+ * The interaction requests built by the adapters, mapped to what their live
+ * call needs. Brokers hand the live responder the very request object they
+ * were given, so the responder finds here the headers that took no part in
+ * matching (credentials above all) without them ever entering a cassette.
+ * Weak keys: an entry lives as long as its request.
+ */
+export const liveContexts: WeakMap<InteractionRequest, LiveContext> = new WeakMap();
+
+/** Checks `matchHeaders` and returns the names, lower-cased. */
+export function headerNames(names: unknown, action: string): ReadonlySet<string> {
+  if (names === undefined) return new Set();
+  if (
+    typeof names !== "object" || names === null ||
+    typeof (names as Iterable<unknown>)[Symbol.iterator] !== "function" ||
+    typeof names === "string"
+  ) {
+    throw new TypeError(
+      `Cannot ${action}: matchHeaders must be an array of header names, got ${describe(names)}`,
+    );
+  }
+  const set = new Set<string>();
+  for (const name of names as Iterable<unknown>) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        `Cannot ${action}: matchHeaders must hold non-empty strings, got ${describe(name)}`,
+      );
+    }
+    set.add(name.toLowerCase());
+  }
+  return set;
+}
+
+/** The absolute URL without its fragment: an HTTP interaction's target. */
+export function targetOf(url: string | URL): string {
+  const parsed = new URL(url);
+  parsed.hash = "";
+  return parsed.href;
+}
+
+/**
+ * The request headers needed later, read before the body (Bun forgets a
+ * `FormData` body's content type once the body has been read): all of them
+ * when the request may go live, else only the matched ones and the content
+ * type.
+ */
+export function readHeaders(
+  headers: Headers,
+  match: ReadonlySet<string>,
+  all: boolean,
+): [string, string][] {
+  const entries: [string, string][] = [];
+  for (const [name, value] of headers) {
+    if (all || match.has(name) || name === "content-type") entries.push([name, value]);
+  }
+  return entries;
+}
+
+/** What the live call needs besides the headers, or `undefined` when it cannot happen. */
+export interface LiveOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly redirect: RequestInit["redirect"] | undefined;
+}
+
+const byName = ([a]: readonly [string, string], [b]: readonly [string, string]): number =>
+  a < b ? -1 : a > b ? 1 : 0;
+
+/**
+ * Builds the interaction request for an HTTP request from its method, target,
+ * headers (from `readHeaders()`, names lower-cased) and body; only the
+ * `match` names are kept. With `live`, remembers what a live call needs.
+ */
+export function toInteractionRequest(
+  method: string,
+  target: string,
+  headers: [string, string][],
+  body: Uint8Array<ArrayBuffer>,
+  match: ReadonlySet<string>,
+  live: LiveOptions | undefined,
+): InteractionRequest {
+  const stableBody = stableMultipart(headers, body);
+  const matched = match.size === 0 ? [] : headers.filter(([name]) => match.has(name));
+  // Sorted by name as the Fetch standard iterates them; Bun keeps insertion order.
+  if (matched.length > 1) matched.sort(byName);
+  const request = createRequest({
+    protocol: HTTP_PROTOCOL,
+    action: method.toUpperCase(),
+    target,
+    headers: matched,
+    body: stableBody,
+  });
+  if (live !== undefined) {
+    const forwarded = new Headers();
+    for (const [name, value] of headers) {
+      if (!NOT_FORWARDED.has(name)) forwarded.append(name, value);
+    }
+    liveContexts.set(request, { headers: forwarded, signal: live.signal, redirect: live.redirect });
+  }
+  return request;
+}
+
+const MULTIPART_FORM = /^multipart\/form-data\s*;(?:.*;)?\s*boundary="?([^";]+)"?/i;
+
+/**
+ * Replaces the random boundary that fetch generates for a `FormData` body
+ * with one derived from the content, in the body and in the content type
+ * (changed in `headers` in place), so the same form gives the same bytes on
+ * every run and can be matched. The result is still a valid multipart body:
+ * a boundary never occurs inside the parts, and the new one is a hash of them.
+ */
+export function stableMultipart(
+  headers: [string, string][],
+  body: Uint8Array<ArrayBuffer>,
+): Uint8Array<ArrayBuffer> {
+  if (body.length === 0) return body;
+  const at = headers.findIndex(([name]) => name === "content-type");
+  const type = at === -1 ? undefined : headers[at]![1];
+  const found = type === undefined ? null : MULTIPART_FORM.exec(type);
+  if (found === null) return body;
+  const old = Buffer.from(`--${found[1]!}`, "latin1");
+  const source = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const positions: number[] = [];
+  for (let i = source.indexOf(old); i !== -1; i = source.indexOf(old, i + old.length)) {
+    positions.push(i);
+  }
+  if (positions.length === 0) return body;
+  const hash = createHash("sha256");
+  let from = 0;
+  for (const position of positions) {
+    hash.update(source.subarray(from, position));
+    from = position + old.length;
+  }
+  hash.update(source.subarray(from));
+  const boundary = `x-replay-${hash.digest("hex").slice(0, 32)}`;
+  const replacement = Buffer.from(`--${boundary}`, "latin1");
+  const out = new Uint8Array(body.length + positions.length * (replacement.length - old.length));
+  let write = 0;
+  from = 0;
+  for (const position of positions) {
+    out.set(source.subarray(from, position), write);
+    write += position - from;
+    out.set(replacement, write);
+    write += replacement.length;
+    from = position + old.length;
+  }
+  out.set(source.subarray(from), write);
+  headers[at] = ["content-type", type!.replace(found[1]!, boundary)];
+  return out;
+}
+
+/** Whether fetch has already decoded a body sent with this `content-encoding`. */
+function isDecodedCoding(value: string): boolean {
+  const codings = value.split(",").map((coding) => coding.trim().toLowerCase()).filter((coding) =>
+    coding !== "" && coding !== "identity"
+  );
+  return codings.length > 0 && codings.every((coding) => DECODED_CODINGS.has(coding));
+}
+
+/**
+ * Chunk 0's metadata for a live response: status code, status text, then
+ * each header as `header:<name>`, names lower-cased and sorted, repeated
+ * headers joined with ", " except `set-cookie`, whose values stay apart.
+ * Hop-by-hop headers are left out; so are `content-encoding` and
+ * `content-length` when fetch has decoded the body, because the recorded
+ * bytes are the decoded ones.
+ */
+export function responseMetadata(response: Response): Pairs {
+  const pairs: [string, string][] = [
+    [STATUS_CODE_KEY, String(response.status)],
+    [STATUS_TEXT_KEY, response.statusText],
+  ];
+  const encoding = response.headers.get("content-encoding");
+  const decoded = encoding !== null && isDecodedCoding(encoding);
+  // The order the Fetch standard gives (names sorted, set-cookie values kept
+  // apart), made explicit: Bun iterates set-cookie last.
+  const entries: [string, string][] = [];
+  let cookiesDone = false;
+  for (const [name, value] of response.headers) {
+    if (HOP_BY_HOP.has(name)) continue;
+    if (decoded && (name === "content-encoding" || name === "content-length")) continue;
+    if (name === "set-cookie") {
+      if (cookiesDone) continue;
+      cookiesDone = true;
+      const cookies = typeof response.headers.getSetCookie === "function"
+        ? response.headers.getSetCookie()
+        : [value];
+      for (const cookie of cookies) entries.push(["set-cookie", cookie]);
+      continue;
+    }
+    entries.push([name, value]);
+  }
+  // A stable sort by name keeps the set-cookie values in their order.
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, value] of entries) pairs.push([`${HEADER_PREFIX}${name}`, value]);
+  return pairs;
+}
+
+/**
+ * The live response as chunks: chunk 0 carries the metadata and the first
+ * piece the body stream delivers (empty data when the body is empty), then
+ * one chunk per further piece. Stopping early cancels the body.
+ */
+export async function* responseChunks(
+  response: Response,
+): AsyncGenerator<ResponseChunk, void, undefined> {
+  const metadata = responseMetadata(response);
+  if (response.body === null) {
+    yield createChunk(new Uint8Array(0), 0, metadata);
+    return;
+  }
+  const reader = response.body.getReader();
+  let done = false;
+  try {
+    const first = await reader.read();
+    if (first.done) {
+      done = true;
+      yield createChunk(new Uint8Array(0), 0, metadata);
+      return;
+    }
+    yield createChunk(first.value, 0, metadata);
+    for (let sequence = 1;; sequence++) {
+      const piece = await reader.read();
+      if (piece.done) {
+        done = true;
+        return;
+      }
+      yield createChunk(piece.value, sequence, EMPTY);
+    }
+  } finally {
+    if (!done) reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
+
+const EMPTY: Pairs = Object.freeze([]);
+
+/** The request init for the live call of an interaction request. */
+export function liveInit(request: InteractionRequest): RequestInit {
+  const context = liveContexts.get(request);
+  const headers = context?.headers ?? new Headers(request.headers.map(([k, v]) => [k, v]));
+  const init: RequestInit = { method: request.action, headers };
+  if (request.body.length > 0) init.body = request.body.slice();
+  if (context?.signal !== undefined) init.signal = context.signal;
+  if (context?.redirect !== undefined) init.redirect = context.redirect;
+  return init;
+}
+
+/** A chunk's value for a metadata key, or `undefined`. */
+function metadataValue(chunk: ResponseChunk, key: string): string | undefined {
+  for (const [name, value] of chunk.metadata) if (name === key) return value;
+  return undefined;
+}
+
+/** The status code recorded on chunk 0; 200 when none is (as the ancestor). */
+export function statusOf(chunk: ResponseChunk | undefined): number {
+  const text = chunk === undefined ? undefined : metadataValue(chunk, STATUS_CODE_KEY);
+  if (text === undefined) return 200;
+  const status = Number(text);
+  if (!Number.isInteger(status) || status < 200 || status > 599 || text.trim() !== text) {
+    throw new RangeError(
+      `Cannot replay HTTP response: status_code must be an integer from 200 to 599, got ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return status;
+}
+
+/** Status, status text and headers from chunk 0's metadata, less what is not replayed. */
+function responseInit(chunk0: ResponseChunk | undefined, dropLength: boolean): ResponseInit {
+  const status = statusOf(chunk0);
+  const headers = new Headers();
+  let statusText = "";
+  for (const [key, value] of chunk0?.metadata ?? EMPTY) {
+    if (key === STATUS_TEXT_KEY) statusText = value;
+    if (!key.startsWith(HEADER_PREFIX)) continue;
+    const name = key.slice(HEADER_PREFIX.length).toLowerCase();
+    if (HOP_BY_HOP.has(name) || (dropLength && name === "content-length")) continue;
+    headers.append(name, value);
+  }
+  return { status, statusText, headers };
+}
+
+/** Options for `openResponse()`. */
+export interface OpenResponseOptions {
+  /** The request's method: a `HEAD` response has no body. */
+  readonly method: string;
+  /** Aborts the response: before it opens, the call rejects; after, the body errors. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Leave out `content-length` (a server lets its runtime frame the stream;
+   * a recorded length may not fit bytes recorded by other means).
+   */
+  readonly dropLength: boolean;
+  /** Called with a function that ends the body stream, while the stream is open. */
+  readonly track?: ((end: (reason: unknown) => void) => () => void) | undefined;
+  /**
+   * Called when the body is given up before its end (cancelled, aborted or
+   * ended by `track`): stops the live call behind it at once, rather than when
+   * its next piece arrives.
+   */
+  readonly onCancel?: ((reason: unknown) => void) | undefined;
+  /** Called once the whole body has been delivered (or there is none). */
+  readonly onDone?: (() => void) | undefined;
+}
+
+/** A live call's signal, and how to abort it or stop following the caller's. */
+export interface LiveSignal {
+  /** Aborted by the caller's signal or by `cancel`. */
+  readonly signal: AbortSignal;
+  /** Aborts the live call: the consumer gave up the body. */
+  readonly cancel: (reason: unknown) => void;
+  /** Stops listening to the caller's signal: the response is complete. */
+  readonly dispose: () => void;
+}
+
+/**
+ * The signal of a live call: aborted by the caller's signal, or by `cancel`
+ * when the consumer gives up the body. `dispose` detaches it from the
+ * caller's signal, which may be long-lived and shared by many requests.
+ */
+export function liveSignal(signal: AbortSignal | undefined): LiveSignal {
+  const controller = new AbortController();
+  const detach = new AbortController();
+  if (signal !== undefined) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else {
+      signal.addEventListener("abort", () => controller.abort(signal.reason), {
+        once: true,
+        signal: detach.signal,
+      });
+    }
+  }
+  return {
+    signal: controller.signal,
+    cancel: (reason) => {
+      detach.abort();
+      controller.abort(reason);
+    },
+    dispose: () => detach.abort(),
+  };
+}
+
+/** Rejects with the signal's reason once it aborts; never settles otherwise. */
+function aborted(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let dispose = (): void => {};
+  const promise = new Promise<never>((_, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    dispose = () => signal.removeEventListener("abort", onAbort);
+  });
+  return { promise, dispose };
+}
+
+/** `iterator.next()` for sync and async iterators, raced against the signal. */
+async function next(
+  iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<ResponseChunk>> {
+  if (signal === undefined) return await iterator.next();
+  if (signal.aborted) throw signal.reason;
+  const abort = aborted(signal);
+  try {
+    return await Promise.race([iterator.next(), abort.promise]);
+  } finally {
+    abort.dispose();
+  }
+}
+
+/** Ends an iterator without waiting for it, ignoring its own failure. */
+function stop(iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>): void {
+  try {
+    const result = iterator.return?.();
+    if (result !== undefined && typeof (result as Promise<unknown>).then === "function") {
+      (result as Promise<unknown>).then(undefined, () => undefined);
+    }
+  } catch {
+    // The iterator failed while closing; the caller already has its answer.
+  }
+}
+
+/**
+ * Turns recorded (or live) chunks into a `Response` whose body is a
+ * pull-based stream: each read takes one chunk from the iterator, so nothing
+ * is read ahead of the consumer. Each chunk's bytes are copied before they
+ * are handed out, so the cassette's buffers never reach user code.
+ */
+export async function openResponse(
+  iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>,
+  options: OpenResponseOptions,
+): Promise<Response> {
+  const signal = options.signal;
+  let first: IteratorResult<ResponseChunk>;
+  try {
+    first = await next(iterator, signal);
+  } catch (error) {
+    options.onCancel?.(error);
+    stop(iterator);
+    throw error;
+  }
+  const chunk0 = first.done ? undefined : first.value;
+  let init: ResponseInit;
+  let peeked: IteratorResult<ResponseChunk> | undefined;
+  const pending: Uint8Array | undefined = chunk0 !== undefined && chunk0.data.length > 0
+    ? chunk0.data
+    : undefined;
+  try {
+    init = responseInit(chunk0, options.dropLength);
+    if (NULL_BODY_STATUSES.has(init.status!) || options.method.toUpperCase() === "HEAD") {
+      // No body to stream: drain what is left so a streaming recording completes.
+      if (!first.done) {
+        for (let result = await next(iterator, signal); !result.done;) {
+          result = await next(iterator, signal);
+        }
+      }
+      options.onDone?.();
+      return new Response(null, init);
+    }
+    if (!first.done && !(Symbol.asyncIterator in iterator)) {
+      // A synchronous broker's chunks are already in memory: looking one ahead
+      // costs nothing, and a one-chunk answer (most JSON APIs) then gets a
+      // plain body of known length instead of a stream.
+      peeked = (iterator as Iterator<ResponseChunk>).next();
+      if (peeked.done) {
+        const response = new Response(pending === undefined ? null : pending.slice(), init);
+        options.onDone?.();
+        return response;
+      }
+    }
+  } catch (error) {
+    // A bad recording (status, header) or a failing iterator: stop the live side too.
+    options.onCancel?.(error);
+    stop(iterator);
+    throw error;
+  }
+  let unsent = pending;
+  let finished = first.done === true;
+  let cleanup = (): void => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller): void {
+      if (finished) {
+        options.onDone?.();
+        controller.close();
+        return;
+      }
+      const end = (reason: unknown): void => {
+        if (finished) return;
+        finished = true;
+        cleanup();
+        options.onCancel?.(reason);
+        stop(iterator);
+        controller.error(reason);
+      };
+      const untrack = options.track?.(end);
+      const onAbort = (): void => end(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      cleanup = () => {
+        signal?.removeEventListener("abort", onAbort);
+        untrack?.();
+      };
+    },
+    async pull(controller): Promise<void> {
+      if (unsent !== undefined) {
+        controller.enqueue(unsent.slice());
+        unsent = undefined;
+        return;
+      }
+      for (;;) {
+        if (finished) return;
+        let result: IteratorResult<ResponseChunk>;
+        try {
+          if (peeked === undefined) result = await iterator.next();
+          else {
+            result = peeked;
+            peeked = undefined;
+          }
+        } catch (error) {
+          if (finished) return;
+          finished = true;
+          cleanup();
+          options.onCancel?.(error);
+          throw error;
+        }
+        if (finished) return;
+        if (result.done) {
+          finished = true;
+          cleanup();
+          options.onDone?.();
+          controller.close();
+          return;
+        }
+        // An empty piece carries nothing to deliver; the next one may.
+        if (result.value.data.length === 0) continue;
+        controller.enqueue(result.value.data.slice());
+        return;
+      }
+    },
+    cancel(reason): void {
+      if (finished) return;
+      finished = true;
+      cleanup();
+      options.onCancel?.(reason);
+      stop(iterator);
+    },
+  }, { highWaterMark: 0 });
+  try {
+    return new Response(body, init);
+  } catch (error) {
+    // An invalid recorded status text or header: nothing will read the body.
+    finished = true;
+    cleanup();
+    options.onCancel?.(error);
+    stop(iterator);
+    throw error;
+  }
+}

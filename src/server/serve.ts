@@ -1,0 +1,121 @@
+import { buildHandler, type HandlerOptions } from "./_handler.ts";
+import type { Listening } from "./_listen.ts";
+import { type BunServeApi, listenBun } from "./_listen_bun.ts";
+import { type DenoServeApi, listenDeno } from "./_listen_deno.ts";
+import { listenNode } from "./_listen_node.ts";
+
+/** Options for `serve()`: those of `createHandler()`, plus where to listen. */
+export interface ServeOptions extends HandlerOptions {
+  /**
+   * The address to bind. Only this machine can reach the default.
+   *
+   * @default {"127.0.0.1"}
+   */
+  readonly hostname?: string | undefined;
+  /**
+   * The port; 0 lets the system pick a free one (read it from `port` or `url`).
+   *
+   * @default {0}
+   */
+  readonly port?: number | undefined;
+}
+
+/** A running replay server. */
+export interface ReplayServer {
+  /** Its base URL, e.g. `http://127.0.0.1:43117/`. */
+  readonly url: URL;
+  /** The port it listens on. */
+  readonly port: number;
+  /**
+   * Stops the server: response streams still open are ended with an error,
+   * open connections are closed, and the promise resolves once the port is
+   * free. Closing twice is harmless.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an HTTP server that answers from a broker, with the handler of
+ * `createHandler()`: on Deno with `Deno.serve` (needs `--allow-net`), on Bun
+ * with `Bun.serve`, elsewhere (Node) with `node:http`, streaming each
+ * response body with backpressure. It binds 127.0.0.1 unless told otherwise.
+ *
+ * With a replaying broker it replays a cassette over real HTTP to clients in
+ * any language; with an asynchronous broker in `record` or `auto` mode whose
+ * live responder is `createFetchResponder({ upstream })`, and `origin` set
+ * to the same upstream, it is a recording proxy.
+ *
+ * @param options The handler's options, plus the hostname and port.
+ * @returns A promise of the running server.
+ * @throws {TypeError} For a bad broker, origin or `matchHeaders` (as for
+ * `createHandler()`).
+ * @throws {RangeError} When `missStatus` or `port` is out of range.
+ * The promise rejects when the address cannot be bound (e.g. the port is taken).
+ *
+ * @example Replay a cassette over HTTP to a plain HTTP client
+ * ```ts
+ * import { createBroker, createCassette, createChunk, createInteraction, createRequest } from "@x/replay";
+ * import { serve } from "@x/replay/server";
+ * import assert from "node:assert/strict";
+ * import { get } from "node:http";
+ *
+ * const request = createRequest({ protocol: "http", action: "GET", target: "/v1/models" });
+ * const cassette = createCassette([
+ *   createInteraction(request, [createChunk('{"data":[]}', 0, [["status_code", "200"]])]),
+ * ]);
+ * const server = await serve({ broker: createBroker({ cassette }) });
+ * try {
+ *   const body = await new Promise<string>((resolve, reject) => {
+ *     get(new URL("/v1/models", server.url), (response) => {
+ *       let text = "";
+ *       response.setEncoding("utf8");
+ *       response.on("data", (piece: string) => (text += piece));
+ *       response.on("end", () => resolve(text));
+ *     }).on("error", reject);
+ *   });
+ *   assert.equal(body, '{"data":[]}');
+ * } finally {
+ *   await server.close();
+ * }
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<ReplayServer> {
+  const hostname = options?.hostname ?? "127.0.0.1";
+  const port = options?.port ?? 0;
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError(
+      `Cannot serve: hostname must be a non-empty string, got ${JSON.stringify(hostname)}`,
+    );
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Cannot serve: port must be an integer from 0 to 65535, got ${port}`);
+  }
+  const open = new Set<(reason: unknown) => void>();
+  const handler = buildHandler(options, "serve", (end) => {
+    open.add(end);
+    return () => open.delete(end);
+  });
+  const runtime = globalThis as unknown as { Deno?: DenoServeApi; Bun?: BunServeApi };
+  let listening: Listening;
+  if (runtime.Deno !== undefined && typeof runtime.Deno.serve === "function") {
+    listening = await listenDeno(runtime.Deno, handler, hostname, port);
+  } else if (runtime.Bun !== undefined && typeof runtime.Bun.serve === "function") {
+    listening = await listenBun(runtime.Bun, handler, hostname, port);
+  } else {
+    listening = await listenNode(handler, hostname, port);
+  }
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  let closing: Promise<void> | undefined;
+  return Object.freeze({
+    url: new URL(`http://${host}:${listening.port}/`),
+    port: listening.port,
+    close(): Promise<void> {
+      if (closing === undefined) {
+        const reason = new Error("The replay server was closed");
+        for (const end of [...open]) end(reason);
+        closing = listening.close();
+      }
+      return closing;
+    },
+  });
+}

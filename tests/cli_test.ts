@@ -1,0 +1,930 @@
+// The x-replay command line: every command in-process with captured output,
+// and the real program as a child process (the TypeScript entry on Deno, the
+// installed npm bin on Node and Bun).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer, request } from "node:http";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { type CliIo, main } from "@x/replay/cli";
+import {
+  createCassette,
+  createChunk,
+  createInteraction,
+  createRequest,
+  parseCassette,
+  stringifyCassette,
+} from "@x/replay";
+import { strayFiles, withFolder } from "./_helpers.ts";
+
+const FIXTURE = readFileSync(
+  new URL("./fixtures/interposition-0.6-cassette.json", import.meta.url),
+  "utf8",
+);
+const FIXTURE_YAML = stringifyCassette(parseCassette(FIXTURE), { format: "yaml" });
+
+/** What one in-process run printed. */
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function run(args: readonly string[], io?: Omit<CliIo, "stdout" | "stderr">): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    ...io,
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Asserts a failure: the exit code and exactly one line on stderr, nothing on stdout. */
+function assertOneLineFailure(result: Run, code: number, line: string | RegExp): void {
+  assert.equal(result.code, code, `exit code of ${JSON.stringify(result)}`);
+  assert.equal(result.stdout, "");
+  assert.ok(result.stderr.endsWith("\n"), `stderr ends with a newline: ${result.stderr}`);
+  const lines = result.stderr.slice(0, -1).split("\n");
+  assert.equal(lines.length, 1, `one line on stderr: ${result.stderr}`);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
+  if (typeof line === "string") assert.equal(lines[0], line);
+  else assert.match(lines[0]!, line);
+}
+
+/** A folder holding the fixture as `c.json` (and `c.yaml`). */
+function withFixture(body: (folder: string) => Promise<void>): Promise<void> {
+  return withFolder(async (folder) => {
+    writeFileSync(join(folder, "c.json"), FIXTURE);
+    writeFileSync(join(folder, "c.yaml"), FIXTURE_YAML);
+    await body(folder);
+  });
+}
+
+const EXPECTED_ROWS = [
+  {
+    index: 0,
+    protocol: "http",
+    action: "GET",
+    target: "/api/data",
+    status: "200",
+    chunks: 1,
+    bytes: 20,
+    recorded_at: null,
+  },
+  {
+    index: 1,
+    protocol: "http",
+    action: "POST",
+    target: "/v1/chat/completions",
+    status: "200",
+    chunks: 3,
+    bytes: 59,
+    recorded_at: "2026-01-05T00:00:00Z",
+  },
+  {
+    index: 2,
+    protocol: "test-proto",
+    action: "fetch",
+    target: "resource-123",
+    status: null,
+    chunks: 1,
+    bytes: 5,
+    recorded_at: null,
+  },
+  {
+    index: 3,
+    protocol: "test-proto",
+    action: "fetch",
+    target: "resource-123",
+    status: null,
+    chunks: 1,
+    bytes: 6,
+    recorded_at: null,
+  },
+  {
+    index: 4,
+    protocol: "mqtt",
+    action: "subscribe",
+    target: "sensors/temp/room1",
+    status: null,
+    chunks: 3,
+    bytes: 12,
+    recorded_at: null,
+  },
+  {
+    index: 5,
+    protocol: "http",
+    action: "GET",
+    target: "/café",
+    status: "404",
+    chunks: 1,
+    bytes: 14,
+    recorded_at: null,
+  },
+];
+
+// --- help -------------------------------------------------------------------
+
+test("main() prints the usage for --help, -h and help, on stdout with exit code 0", async () => {
+  for (const args of [["--help"], ["-h"], ["help"]]) {
+    const result = await run(args);
+    assert.equal(result.code, 0, args.join(" "));
+    assert.equal(result.stderr, "");
+    assert.match(result.stdout, /^Usage: x-replay <command> \[options\]\n/);
+    for (const command of ["serve", "inspect", "validate", "convert"]) {
+      assert.match(result.stdout, new RegExp(`^  ${command} +\\S`, "m"), `lists ${command}`);
+    }
+  }
+});
+
+test("main() prints each command's help for <command> --help and help <command>", async () => {
+  for (const command of ["serve", "inspect", "validate", "convert"]) {
+    for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
+      const result = await run(args);
+      assert.equal(result.code, 0, args.join(" "));
+      assert.equal(result.stderr, "");
+      assert.match(result.stdout, new RegExp(`^Usage: x-replay ${command} <`));
+      assert.match(result.stdout, /^ {2}-h, --help +show this help$/m);
+    }
+  }
+  // Help wins over missing arguments and unknown options.
+  for (const args of [["convert", "only-one.json", "--help"], ["convert", "--bogus", "-h"]]) {
+    const result = await run(args);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Usage: x-replay convert <in> <out>/);
+  }
+});
+
+// --- inspect ----------------------------------------------------------------
+
+test("main() inspect prints an aligned table of the interactions", async () => {
+  await withFixture(async (folder) => {
+    const result = await run(["inspect", "c.json"], { cwd: folder });
+    assert.equal(result.stderr, "");
+    assert.equal(result.code, 0);
+    assert.equal(
+      result.stdout,
+      [
+        "index  protocol    action     target                status  chunks  bytes  recorded_at",
+        "    0  http        GET        /api/data             200          1     20  -",
+        "    1  http        POST       /v1/chat/completions  200          3     59  2026-01-05T00:00:00Z",
+        "    2  test-proto  fetch      resource-123          -            1      5  -",
+        "    3  test-proto  fetch      resource-123          -            1      6  -",
+        "    4  mqtt        subscribe  sensors/temp/room1    -            3     12  -",
+        "    5  http        GET        /café                 404          1     14  -",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+test("main() inspect --json prints the same fields as a JSON array, from JSON or YAML", async () => {
+  await withFixture(async (folder) => {
+    for (const name of ["c.json", "c.yaml"]) {
+      const result = await run(["inspect", name, "--json"], { cwd: folder });
+      assert.equal(result.stderr, "");
+      assert.equal(result.code, 0);
+      assert.deepEqual(JSON.parse(result.stdout), EXPECTED_ROWS, name);
+    }
+    // --format reads a file whose extension says nothing.
+    writeFileSync(join(folder, "cassette.txt"), FIXTURE_YAML);
+    const result = await run(["inspect", "--format", "yaml", "cassette.txt", "--json"], {
+      cwd: folder,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), EXPECTED_ROWS);
+  });
+});
+
+test("main() inspect escapes control characters and reports an empty cassette", async () => {
+  await withFolder(async (folder) => {
+    const request = createRequest({
+      protocol: "test-proto",
+      action: "fetch",
+      target: "line\nbreak",
+    });
+    const cassette = createCassette([createInteraction(request, ["x"])]);
+    writeFileSync(join(folder, "w.json"), stringifyCassette(cassette));
+    const table = await run(["inspect", "w.json"], { cwd: folder });
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^ {4}0 {2}test-proto {2}fetch {3}line\\nbreak {2}- /m);
+    assert.equal(table.stdout.split("\n").length, 3);
+
+    writeFileSync(join(folder, "empty.yaml"), "interactions: []\n");
+    const empty = await run(["inspect", "empty.yaml"], { cwd: folder });
+    assert.deepEqual(empty, { code: 0, stdout: "empty.yaml: no interactions\n", stderr: "" });
+    const emptyJson = await run(["inspect", "empty.yaml", "--json"], { cwd: folder });
+    assert.deepEqual(emptyJson, { code: 0, stdout: "[]\n", stderr: "" });
+  });
+});
+
+// --- validate ---------------------------------------------------------------
+
+test("main() validate prints one OK line for a valid cassette", async () => {
+  await withFixture(async (folder) => {
+    for (const name of ["c.json", "c.yaml"]) {
+      const result = await run(["validate", name], { cwd: folder });
+      assert.deepEqual(result, { code: 0, stdout: `${name}: OK, 6 interactions\n`, stderr: "" });
+    }
+  });
+});
+
+/** The fixture with four interactions broken in four different ways. */
+function brokenDocument(): { interactions: Record<string, unknown>[] } {
+  const document = JSON.parse(FIXTURE);
+  document.interactions[1].fingerprint.value = "0".repeat(64);
+  document.interactions[2].response_chunks[0].sequence = 3;
+  document.interactions[3].request = 42;
+  document.interactions[5].response_chunks[0].data = { base64: "!!" };
+  return document;
+}
+
+test("main() validate lists every problem with its path, not only the first", async () => {
+  await withFolder(async (folder) => {
+    writeFileSync(join(folder, "bad.json"), `${JSON.stringify(brokenDocument(), null, 2)}\n`);
+    const result = await run(["validate", "bad.json"], { cwd: folder });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, "");
+    assert.equal(
+      result.stdout,
+      [
+        "bad.json: interactions[1].fingerprint.value: expected the request's fingerprint " +
+        "90ee5b73d63a045dcc9431246acc6e75402bb863b1326f4f2ff2bf9b8d74caac, got " + "0".repeat(64),
+        "bad.json: interactions[2].response_chunks[0].sequence: expected 0, got 3",
+        "bad.json: interactions[3].request: expected an object, got number 42",
+        'bad.json: interactions[5].response_chunks[0].data.base64: expected canonical padded base64, got string "!!"',
+        "bad.json: invalid, 4 problems in 6 interactions",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+test("main() validate gives YAML problems the line and column in the original file", async () => {
+  await withFolder(async (folder) => {
+    const { stringify } = await import("yaml");
+    const text = stringify(brokenDocument());
+    writeFileSync(join(folder, "bad.yaml"), text);
+    const result = await run(["validate", "bad.yaml"], { cwd: folder });
+    assert.equal(result.code, 1);
+    const lines = text.split("\n");
+    const problems = result.stdout.trimEnd().split("\n");
+    assert.equal(problems.length, 5);
+    assert.equal(problems[4], "bad.yaml: invalid, 4 problems in 6 interactions");
+    // Each reported position points at the offending value in bad.yaml.
+    const expected: [string, string][] = [
+      ["interactions[1].fingerprint.value", '"0000'],
+      ["interactions[2].response_chunks[0].sequence", "3"],
+      ["interactions[3].request", "42"],
+      ["interactions[5].response_chunks[0].data.base64", '"!!"'],
+    ];
+    for (const [i, [path, value]] of expected.entries()) {
+      const found = /^bad\.yaml: (\S+): .* \(line (\d+), column (\d+)\)$/.exec(problems[i]!);
+      assert.ok(found, problems[i]);
+      assert.equal(found[1], path);
+      const line = lines[Number(found[2]) - 1]!;
+      assert.ok(line.slice(Number(found[3]) - 1).startsWith(value), `${problems[i]} -> ${line}`);
+    }
+  });
+});
+
+test("main() validate lists every YAML syntax error and one JSON syntax error", async () => {
+  await withFolder(async (folder) => {
+    writeFileSync(join(folder, "syntax.yaml"), "interactions:\n  - a: 1\n    a: 2\n  - [\n");
+    const yaml = await run(["validate", "syntax.yaml"], { cwd: folder });
+    assert.equal(yaml.code, 1);
+    assert.equal(yaml.stderr, "");
+    const yamlLines = yaml.stdout.trimEnd().split("\n");
+    assert.equal(yamlLines.length, 3, yaml.stdout);
+    assert.match(yamlLines[0]!, /^syntax\.yaml: invalid YAML at line 3, column 5: /);
+    assert.match(yamlLines[1]!, /^syntax\.yaml: invalid YAML at line \d+, column \d+: /);
+    assert.equal(yamlLines[2], "syntax.yaml: invalid, 2 problems");
+
+    writeFileSync(join(folder, "syntax.json"), '{"interactions": [');
+    const json = await run(["validate", "syntax.json"], { cwd: folder });
+    assert.equal(json.code, 1);
+    const jsonLines = json.stdout.trimEnd().split("\n");
+    assert.equal(jsonLines.length, 2, json.stdout);
+    assert.match(jsonLines[0]!, /^syntax\.json: Cannot parse cassette: invalid JSON/);
+    assert.equal(jsonLines[1], "syntax.json: invalid, 1 problem");
+
+    writeFileSync(join(folder, "shape.json"), '{"interactions": {}}');
+    const shape = await run(["validate", "shape.json"], { cwd: folder });
+    assert.deepEqual(shape, {
+      code: 1,
+      stdout: "shape.json: interactions: expected an array, got an object\n" +
+        "shape.json: invalid, 1 problem\n",
+      stderr: "",
+    });
+  });
+});
+
+// --- convert ----------------------------------------------------------------
+
+test("main() convert turns JSON into YAML and back, byte for byte", async () => {
+  await withFixture(async (folder) => {
+    const toYaml = await run(["convert", "c.json", "out/round.yaml"], { cwd: folder });
+    assert.deepEqual(toYaml, {
+      code: 0,
+      stdout: "c.json (json) -> out/round.yaml (yaml): 6 interactions\n",
+      stderr: "",
+    });
+    assert.equal(readFileSync(join(folder, "out", "round.yaml"), "utf8"), FIXTURE_YAML);
+    const back = await run(["convert", "out/round.yaml", "out/round.json"], { cwd: folder });
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(readFileSync(join(folder, "out", "round.json"), "utf8"), FIXTURE);
+    // No lock or temporary files are left behind.
+    assert.deepEqual(strayFiles(join(folder, "out"), "round.yaml", "round.json"), []);
+    // --from/--to override the extensions.
+    writeFileSync(join(folder, "in.txt"), FIXTURE);
+    const overridden = await run([
+      "convert",
+      "in.txt",
+      "out.data",
+      "--from",
+      "json",
+      "--to",
+      "yaml",
+    ], {
+      cwd: folder,
+    });
+    assert.equal(overridden.code, 0, overridden.stderr);
+    assert.equal(readFileSync(join(folder, "out.data"), "utf8"), FIXTURE_YAML);
+  });
+});
+
+test("main() convert leaves an existing output alone unless --force replaces it", async () => {
+  await withFixture(async (folder) => {
+    const target = join(folder, "target.yaml");
+    writeFileSync(target, "interactions: []\n");
+    chmodSync(target, 0o640);
+    const refused = await run(["convert", "c.json", "target.yaml"], { cwd: folder });
+    assertOneLineFailure(
+      refused,
+      1,
+      'x-replay: convert: "target.yaml" already exists (pass --force to replace it)',
+    );
+    assert.equal(readFileSync(target, "utf8"), "interactions: []\n");
+
+    // Replaced, not merged with what was there; permissions kept.
+    const document = JSON.parse(FIXTURE);
+    document.interactions = document.interactions.slice(0, 1);
+    writeFileSync(
+      target,
+      stringifyCassette(parseCassette(JSON.stringify(document)), { format: "yaml" }),
+    );
+    const forced = await run(["convert", "c.json", "target.yaml", "--force"], { cwd: folder });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readFileSync(target, "utf8"), FIXTURE_YAML);
+    if (process.platform !== "win32") assert.equal(statSync(target).mode & 0o777, 0o640);
+
+    // In place: rewrite a file in its own format (here: YAML saved as JSON text).
+    writeFileSync(join(folder, "inplace.json"), FIXTURE);
+    const inPlace = await run([
+      "convert",
+      "inplace.json",
+      "inplace.json",
+      "--to",
+      "yaml",
+      "--force",
+    ], {
+      cwd: folder,
+    });
+    assert.equal(inPlace.code, 0, inPlace.stderr);
+    assert.equal(readFileSync(join(folder, "inplace.json"), "utf8"), FIXTURE_YAML);
+    assert.deepEqual(
+      strayFiles(folder, "c.json", "c.yaml", "target.yaml", "inplace.json"),
+      [],
+    );
+  });
+});
+
+// --- wrong usage and bad files ----------------------------------------------
+
+test("main() reports wrong usage as one line on stderr with exit code 2", async () => {
+  const cases: [string[], string][] = [
+    [[], 'x-replay: missing command (see "x-replay --help")'],
+    [["frobnicate"], 'x-replay: unknown command "frobnicate" (see "x-replay --help")'],
+    [["--bogus"], 'x-replay: unknown option "--bogus" (see "x-replay --help")'],
+    [["help", "nope"], 'x-replay: unknown command "nope" (see "x-replay --help")'],
+    [["inspect"], 'x-replay: inspect: missing <cassette> argument (see "x-replay inspect --help")'],
+    [
+      ["inspect", "a.json", "b.json"],
+      'x-replay: inspect: unexpected argument "b.json" (see "x-replay inspect --help")',
+    ],
+    [
+      ["inspect", "a.json", "--bogus"],
+      'x-replay: inspect: unknown option "--bogus" (see "x-replay inspect --help")',
+    ],
+    [
+      ["inspect", "a.json", "-z"],
+      'x-replay: inspect: unknown option "-z" (see "x-replay inspect --help")',
+    ],
+    [
+      ["inspect", "a.json", "--format"],
+      'x-replay: inspect: option --format needs a value (see "x-replay inspect --help")',
+    ],
+    [
+      ["inspect", "--format", "--json", "a.json"],
+      'x-replay: inspect: option --format needs a value (see "x-replay inspect --help")',
+    ],
+    [
+      ["inspect", "a.json", "--json=yes"],
+      'x-replay: inspect: option --json takes no value (see "x-replay inspect --help")',
+    ],
+    [
+      ["inspect", "a.json", "--format", "xml"],
+      'x-replay: inspect: --format must be "json" or "yaml", got "xml" (see "x-replay inspect --help")',
+    ],
+    [
+      ["validate", "notes.txt"],
+      'x-replay: validate: cannot tell the format of "notes.txt" from its extension (.json, .yaml or .yml); ' +
+      'pass --format json or --format yaml (see "x-replay validate --help")',
+    ],
+    [
+      ["convert", "a.json"],
+      'x-replay: convert: missing <out> argument (see "x-replay convert --help")',
+    ],
+    [
+      ["convert"],
+      'x-replay: convert: missing <in> and <out> arguments (see "x-replay convert --help")',
+    ],
+    [
+      ["convert", "a.json", "b.csv"],
+      'x-replay: convert: cannot tell the format of "b.csv" from its extension (.json, .yaml or .yml); ' +
+      'pass --to json or --to yaml (see "x-replay convert --help")',
+    ],
+    [
+      ["serve"],
+      'x-replay: serve: missing <cassette> argument (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--port", "http"],
+      'x-replay: serve: --port must be an integer from 0 to 65535, got "http" (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--port", "65536"],
+      'x-replay: serve: --port must be an integer from 0 to 65535, got "65536" (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--mode", "live"],
+      'x-replay: serve: --mode must be "replay", "record" or "auto", got "live" (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--mode", "record"],
+      'x-replay: serve: --mode record needs --upstream <url> (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--mode", "auto", "--upstream", "not a url"],
+      'x-replay: serve: --upstream must be an absolute http or https URL, got "not a url" (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--match-header", "x api key"],
+      'x-replay: serve: --match-header must be a header name, got "x api key" (see "x-replay serve --help")',
+    ],
+    [
+      ["serve", "a.json", "--upstream", "http://127.0.0.1:9"],
+      'x-replay: serve: --upstream is only used with --mode record or auto (see "x-replay serve --help")',
+    ],
+  ];
+  await withFolder(async (folder) => {
+    for (const [args, line] of cases) {
+      assertOneLineFailure(await run(args, { cwd: folder }), 2, line);
+    }
+    // Wrong usage is found before any file is touched.
+    assert.deepEqual(strayFiles(folder), []);
+  });
+});
+
+test("main() reports unreadable and invalid files as one line on stderr with exit code 1", async () => {
+  await withFolder(async (folder) => {
+    mkdirSync(join(folder, "folder.json"));
+    writeFileSync(join(folder, "corrupt.json"), '{"interactions": [');
+    writeFileSync(join(folder, "wrong.yaml"), "interactions:\n  - request: 42\n");
+    const cases: [string[], string | RegExp][] = [
+      [["inspect", "missing.json"], 'x-replay: inspect: cannot read "missing.json": no such file'],
+      [
+        ["validate", "missing.yaml"],
+        'x-replay: validate: cannot read "missing.yaml": no such file',
+      ],
+      [
+        ["convert", "missing.json", "x.yaml"],
+        'x-replay: convert: cannot read "missing.json": no such file',
+      ],
+      [["inspect", "folder.json"], 'x-replay: inspect: cannot read "folder.json": it is a folder'],
+      [
+        ["inspect", "corrupt.json"],
+        /^x-replay: inspect: "corrupt\.json" is not a valid cassette: Cannot parse cassette: invalid JSON.* \(run "x-replay validate corrupt\.json" to list every problem\)$/,
+      ],
+      [
+        ["inspect", "wrong.yaml"],
+        'x-replay: inspect: "wrong.yaml" is not a valid cassette: interactions[0].request: expected an object, ' +
+        'got number 42 (line 2, column 14) (run "x-replay validate wrong.yaml" to list every problem)',
+      ],
+      [
+        ["convert", "corrupt.json", "out.yaml"],
+        /^x-replay: convert: "corrupt\.json" is not a valid cassette: /,
+      ],
+    ];
+    for (const [args, line] of cases) {
+      assertOneLineFailure(await run(args, { cwd: folder }), 1, line);
+    }
+    // A failed conversion writes nothing.
+    assert.ok(!existsSync(join(folder, "out.yaml")));
+    assert.ok(!existsSync(join(folder, "x.yaml")));
+  });
+});
+
+test("main() reports an output it cannot write as one line with exit code 1", async () => {
+  await withFixture(async (folder) => {
+    writeFileSync(join(folder, "file"), "");
+    const result = await run(["convert", "c.json", "file/out.yaml"], { cwd: folder });
+    assertOneLineFailure(result, 1, /^x-replay: convert: cannot write "file\/out\.yaml": /);
+  });
+});
+
+test("main() rejects arguments that are not an array of strings", async () => {
+  await assert.rejects(main("inspect" as unknown as string[]), TypeError);
+  await assert.rejects(main([1] as unknown as string[]), TypeError);
+});
+
+// --- the real program -------------------------------------------------------
+
+interface ChildRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const deno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+const compiled = !import.meta.url.endsWith(".ts");
+
+/**
+ * How to start the CLI as its own process. From TypeScript sources: the
+ * entry module with the current runtime (`deno run -A` on Deno). From the
+ * compiled suite (Node and Bun against the installed npm package): the
+ * package's `x-replay` bin, through its node_modules/.bin symlink.
+ */
+function cliCommand(): { file: string; args: string[]; cwd: string; bin: string | undefined } {
+  if (!compiled) {
+    const entry = fileURLToPath(new URL("../src/cli/mod.ts", import.meta.url));
+    return {
+      file: process.execPath,
+      args: deno ? ["run", "-A", entry] : [entry],
+      cwd: dirname(dirname(entry)),
+      bin: undefined,
+    };
+  }
+  const entry = fileURLToPath(import.meta.resolve("@x/replay/cli"));
+  const packageRoot = dirname(dirname(dirname(dirname(entry))));
+  const manifest = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8"));
+  assert.equal(join(packageRoot, manifest.bin["x-replay"]), entry, "the bin is the cli module");
+  const bin = join(dirname(dirname(packageRoot)), ".bin", "x-replay");
+  assert.equal(realpathSync(bin), realpathSync(entry), "node_modules/.bin/x-replay links to it");
+  return { file: process.execPath, args: [bin], cwd: dirname(dirname(dirname(packageRoot))), bin };
+}
+
+function runChild(file: string, args: readonly string[], cwd: string): Promise<ChildRun> {
+  const child = spawn(file, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (data: string) => (stdout += data));
+  child.stderr.setEncoding("utf8").on("data", (data: string) => (stderr += data));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("x-replay runs as a program: help, inspect --json, and a one-line failure", async () => {
+  const command = cliCommand();
+  await withFixture(async (folder) => {
+    const path = join(folder, "c.yaml");
+    const help = await runChild(command.file, [...command.args, "--help"], command.cwd);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: x-replay <command> \[options\]\n/);
+
+    const inspect = await runChild(
+      command.file,
+      [...command.args, "inspect", path, "--json"],
+      command.cwd,
+    );
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.deepEqual(JSON.parse(inspect.stdout), EXPECTED_ROWS);
+
+    const missing = join(folder, "missing.json");
+    const failure = await runChild(
+      command.file,
+      [...command.args, "validate", missing],
+      command.cwd,
+    );
+    assert.equal(failure.code, 1);
+    assert.equal(failure.stdout, "");
+    assert.equal(
+      failure.stderr,
+      `x-replay: validate: cannot read ${JSON.stringify(missing)}: no such file\n`,
+    );
+
+    const usage = await runChild(
+      command.file,
+      [...command.args, "inspect", "--port", "1"],
+      command.cwd,
+    );
+    assert.equal(usage.code, 2);
+    assert.equal(
+      usage.stderr,
+      'x-replay: inspect: unknown option "--port" (see "x-replay inspect --help")\n',
+    );
+
+    if (command.bin !== undefined) {
+      // The bin also runs on its own, through its #!/usr/bin/env node line.
+      const direct = await runChild(command.bin, ["validate", path], command.cwd);
+      assert.equal(direct.code, 0, direct.stderr);
+      assert.equal(direct.stdout, `${path}: OK, 6 interactions\n`);
+    }
+  });
+});
+
+// --- serve ------------------------------------------------------------------
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** A plain node:http request, as any HTTP client would make it. */
+function httpRequest(url: string, method = "GET"): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, { method }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (piece: string) => (body += piece));
+      response.on(
+        "end",
+        () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+      );
+      response.on("error", reject);
+    });
+    outgoing.on("error", reject);
+    outgoing.end();
+  });
+}
+
+/** Runs `main()` in-process until its first stdout line; `stop()` ends it. */
+async function startServe(args: readonly string[], cwd: string): Promise<{
+  readonly url: string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly stop: () => Promise<number>;
+}> {
+  const controller = new AbortController();
+  let stdout = "";
+  let stderr = "";
+  let announce!: () => void;
+  const announced = new Promise<void>((resolve) => (announce = resolve));
+  const running = main(["serve", ...args], {
+    cwd,
+    signal: controller.signal,
+    stdout: (text) => {
+      stdout += text;
+      if (stdout.includes("\n")) announce();
+    },
+    stderr: (text) => void (stderr += text),
+  });
+  const code = await Promise.race([announced.then(() => undefined), running]);
+  assert.equal(code, undefined, `serve ended early: ${stderr}`);
+  const found = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n$/.exec(stdout);
+  assert.ok(found, `one "listening on" line: ${JSON.stringify(stdout)}`);
+  assert.notEqual(found[2], "0");
+  return {
+    url: found[1]!,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: () => {
+      controller.abort();
+      return running;
+    },
+  };
+}
+
+/** A cassette as the fetch adapter records it: absolute URL targets, status and headers in chunk 0. */
+function httpCassette(): string {
+  const greeting = createRequest({
+    protocol: "http",
+    action: "GET",
+    target: "https://api.example.com/v1/greeting",
+  });
+  return stringifyCassette(createCassette([
+    createInteraction(greeting, [
+      createChunk("Hel", 0, [["status_code", "200"], ["header:content-type", "text/plain"]]),
+      "lo",
+    ]),
+  ]));
+}
+
+test("main() serve replays a cassette over HTTP until stopped", async () => {
+  await withFolder(async (folder) => {
+    writeFileSync(join(folder, "c.json"), httpCassette());
+    const server = await startServe(["c.json", "--port", "0"], folder);
+    let stopped = false;
+    try {
+      const hit = await httpRequest(`${server.url}/v1/greeting`);
+      assert.equal(hit.status, 200);
+      assert.equal(hit.headers["content-type"], "text/plain");
+      assert.equal(hit.body, "Hello");
+      const miss = await httpRequest(`${server.url}/v1/other`);
+      assert.equal(miss.status, 500);
+      assert.match(miss.body, /^Interaction Not Found\n/);
+      assert.equal(await server.stop(), 0);
+      stopped = true;
+      assert.equal(server.stderr(), "");
+      assert.equal(server.stdout(), `listening on ${server.url}\n`);
+      // The port is closed.
+      await assert.rejects(httpRequest(`${server.url}/v1/greeting`));
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  });
+});
+
+test("main() serve --mode auto is a recording proxy whose cassette then replays", async () => {
+  const upstream = createServer((incoming, outgoing) => {
+    outgoing.writeHead(200, { "content-type": "text/event-stream" });
+    outgoing.write(`data: ${incoming.method} ${incoming.url}\n\n`);
+    setTimeout(() => outgoing.end("data: [DONE]\n\n"), 5);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  try {
+    await withFolder(async (folder) => {
+      const recorder = await startServe(
+        ["cassettes/proxy.yaml", "--mode", "auto", "--upstream", upstreamUrl],
+        folder,
+      );
+      let live: HttpAnswer;
+      try {
+        live = await httpRequest(`${recorder.url}/v1/stream?x=1`);
+      } finally {
+        assert.equal(await recorder.stop(), 0);
+      }
+      assert.equal(live.status, 200);
+      assert.equal(live.body, "data: GET /v1/stream?x=1\n\ndata: [DONE]\n\n");
+      const recorded = parseCassette(
+        readFileSync(join(folder, "cassettes", "proxy.yaml"), "utf8"),
+        { format: "yaml" },
+      );
+      assert.equal(recorded.interactions.length, 1);
+      assert.equal(recorded.interactions[0]!.request.target, `${upstreamUrl}/v1/stream?x=1`);
+
+      // The upstream is no longer needed: replay mode answers from the file.
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+      const player = await startServe(["cassettes/proxy.yaml"], folder);
+      try {
+        const replayed = await httpRequest(`${player.url}/v1/stream?x=1`);
+        assert.equal(replayed.status, 200);
+        assert.equal(replayed.headers["content-type"], "text/event-stream");
+        assert.equal(replayed.body, live.body);
+      } finally {
+        assert.equal(await player.stop(), 0);
+      }
+    });
+  } finally {
+    upstream.closeAllConnections();
+    if (upstream.listening) await new Promise((resolve) => upstream.close(resolve));
+  }
+});
+
+test("main() serve passes --origin, --miss-status and --match-header to the server", async () => {
+  await withFolder(async (folder) => {
+    const recorded = (target: string, body: string, headers: [string, string][] = []) =>
+      createInteraction(
+        createRequest({ protocol: "http", action: "GET", target, headers }),
+        [createChunk(body, 0, [["status_code", "200"]])],
+      );
+    writeFileSync(
+      join(folder, "two-hosts.yaml"),
+      stringifyCassette(
+        createCassette([
+          recorded("https://a.example.com/who", "a"),
+          recorded("https://b.example.com/who", "b"),
+          recorded("https://b.example.com/private", "secret", [["x-tenant", "k1"]]),
+        ]),
+        { format: "yaml" },
+      ),
+    );
+    // Two recorded hosts: without --origin the request's own origin is used, which misses.
+    const plain = await startServe(["two-hosts.yaml", "--miss-status", "404"], folder);
+    try {
+      const miss = await httpRequest(`${plain.url}/who`);
+      assert.equal(miss.status, 404);
+      assert.match(miss.body, /^Interaction Not Found\n/);
+    } finally {
+      assert.equal(await plain.stop(), 0);
+    }
+    const b = await startServe(
+      ["two-hosts.yaml", "--origin", "https://b.example.com", "--match-header", "X-Tenant"],
+      folder,
+    );
+    try {
+      const hit = await httpRequest(`${b.url}/who`);
+      assert.equal(hit.status, 200);
+      assert.equal(hit.body, "b");
+      // The header takes part in matching: without it the private answer is a miss.
+      assert.equal((await httpRequest(`${b.url}/private`)).status, 500);
+      const withKey = await new Promise<HttpAnswer>((resolve, reject) => {
+        request(`${b.url}/private`, { headers: { "x-tenant": "k1" } }, (response) => {
+          let body = "";
+          response.setEncoding("utf8");
+          response.on("data", (piece: string) => (body += piece));
+          response.on(
+            "end",
+            () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+          );
+        }).on("error", reject).end();
+      });
+      assert.equal(withKey.status, 200);
+      assert.equal(withKey.body, "secret");
+    } finally {
+      assert.equal(await b.stop(), 0);
+    }
+  });
+});
+
+test("main() serve reports a missing cassette and a taken port as one line", async () => {
+  await withFolder(async (folder) => {
+    assertOneLineFailure(
+      await run(["serve", "missing.json"], { cwd: folder }),
+      1,
+      'x-replay: serve: cannot read "missing.json": no such file',
+    );
+    writeFileSync(join(folder, "c.json"), httpCassette());
+    const taken = createServer(() => {});
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      assertOneLineFailure(
+        await run(["serve", "c.json", "--port", String(port)], { cwd: folder }),
+        1,
+        `x-replay: serve: cannot listen on 127.0.0.1:${port}: the address is already in use`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
+
+test("x-replay serve runs as a program and exits 0 on SIGTERM", async () => {
+  const command = cliCommand();
+  await withFolder(async (folder) => {
+    const path = join(folder, "c.json");
+    writeFileSync(path, httpCassette());
+    const child = spawn(command.file, [...command.args, "serve", path, "--port", "0"], {
+      cwd: command.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (data: string) => (stderr += data));
+    const exited = new Promise<number | null>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (code) => resolve(code));
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding("utf8").on("data", (data: string) => {
+          stdout += data;
+          const found = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+          if (found) resolve(found[1]!);
+        });
+        exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+      });
+      const hit = await httpRequest(`${url}/v1/greeting`);
+      assert.equal(hit.body, "Hello");
+      // process.kill() rather than child.kill(): Deno's node:child_process
+      // reports a child it was asked to kill as killed by that signal, even
+      // when the child handled it and exited with 0.
+      process.kill(child.pid!, "SIGTERM");
+      assert.equal(await exited, 0, stderr);
+      assert.equal(stderr, "");
+      assert.equal(stdout, `listening on ${url}\n`);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited.catch(() => {});
+    }
+  });
+});

@@ -1,0 +1,450 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import {
+  createAsyncBroker,
+  createBroker,
+  createCassette,
+  createChunk,
+  createInteraction,
+  createRequest,
+  fileStoreAsync,
+  openAsyncBroker,
+  type ResponseChunk,
+} from "@x/replay";
+import { createFetchResponder, createReplayFetch } from "@x/replay/fetch";
+import { type BrokerLike, createHandler, type ReplayServer, serve } from "@x/replay/server";
+import {
+  deferred,
+  EVENTS,
+  plainRequest,
+  SSE_HEADERS,
+  sseRoute,
+  startServer,
+  utf8,
+} from "./_http.ts";
+import { withFolder } from "./_helpers.ts";
+
+// Guards against a hang if streaming ever regresses; no assertion depends on time.
+const GUARD = { timeout: 30_000 };
+
+async function withReplayServer<T>(
+  options: Parameters<typeof serve>[0],
+  body: (server: ReplayServer) => Promise<T>,
+): Promise<T> {
+  const server = await serve(options);
+  try {
+    return await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+/** The JSON part of a miss or failure answer, loosely typed for assertions. */
+// deno-lint-ignore no-explicit-any
+type Json = Record<string, any>;
+
+/** Parses a miss body: the ancestor's first line, then JSON. */
+function explanation(body: Uint8Array): { title: string; json: Json } {
+  const text = utf8(body);
+  const newline = text.indexOf("\n");
+  return { title: text.slice(0, newline), json: JSON.parse(text.slice(newline + 1)) };
+}
+
+test(
+  "serve() replays a recording made through fetch to a plain HTTP client, chunk for chunk",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "sse.json");
+      const live = await startServer(sseRoute());
+      const url = `${live.origin}/v1/stream?topic=chat`;
+      try {
+        const recorder = createAsyncBroker({
+          cassette: createCassette(),
+          mode: "record",
+          recording: "streaming",
+          liveResponder: createFetchResponder(),
+          store: fileStoreAsync(path, { createIfMissing: true }),
+          redact: false,
+        });
+        await (await createReplayFetch(recorder)(url)).arrayBuffer();
+      } finally {
+        await live.close();
+      }
+      const broker = await openAsyncBroker(fileStoreAsync(path));
+      const recorded = broker.cassette.interactions[0]!.responseChunks.map((chunk) => chunk.data);
+      await withReplayServer({ broker }, async (server) => {
+        assert.equal(server.url.hostname, "127.0.0.1");
+        assert.equal(server.url.port, String(server.port));
+        // The cassette names the live server's origin; the replay server listens elsewhere.
+        const result = await plainRequest(new URL("/v1/stream?topic=chat", server.url));
+        assert.equal(result.status, 200);
+        assert.equal(result.statusText, "OK");
+        assert.equal(result.headers["content-type"], SSE_HEADERS["content-type"]);
+        assert.equal(result.headers["x-request-id"], "req-42");
+        assert.deepEqual(result.headers["set-cookie"], SSE_HEADERS["set-cookie"]);
+        // The recording has no length; the runtime may still frame a short body with one.
+        const length = result.headers["content-length"];
+        if (length !== undefined) assert.equal(Number(length), result.body.length);
+        assert.equal(utf8(result.body), EVENTS.join(""));
+        assert.deepEqual(recorded.map(utf8), EVENTS);
+      });
+    });
+  },
+);
+
+test("serve() streams each chunk as the broker yields it, not one joined body", GUARD, async () => {
+  const request = createRequest({ protocol: "http", action: "GET", target: "/ticks" });
+  const cassette = createCassette([
+    createInteraction(request, [createChunk("tick 1\n", 0, [["status_code", "200"]]), "tick 2\n"]),
+  ]);
+  const firstSeen = deferred();
+  let gateReached = false;
+  // Chunk 1 is only produced once the client has received chunk 0.
+  const broker: BrokerLike = {
+    mode: "replay",
+    cassette,
+    async *replay(): AsyncIterableIterator<ResponseChunk> {
+      const [first, second] = cassette.interactions[0]!.responseChunks;
+      yield first!;
+      gateReached = true;
+      await firstSeen.promise;
+      yield second!;
+    },
+  };
+  await withReplayServer({ broker }, async (server) => {
+    const seen: string[] = [];
+    const result = await plainRequest(new URL("/ticks", server.url), {
+      onData: (piece) => {
+        seen.push(utf8(piece));
+        firstSeen.resolve();
+      },
+    });
+    assert.ok(gateReached);
+    assert.equal(seen[0], "tick 1\n");
+    assert.equal(utf8(result.body), "tick 1\ntick 2\n");
+  });
+});
+
+test("serve() answers a miss with 500 Interaction Not Found and a JSON explanation", async () => {
+  const recorded = createRequest({
+    protocol: "http",
+    action: "POST",
+    target: "https://api.example.com/v1/users?page=1",
+    body: '{"name":"Ada"}',
+  });
+  const other = createRequest({
+    protocol: "http",
+    action: "GET",
+    target: "https://api.example.com/health",
+  });
+  const cassette = createCassette([
+    createInteraction(other, [createChunk("ok", 0, [["status_code", "200"]])]),
+    createInteraction(recorded, [createChunk("{}", 0, [["status_code", "201"]])]),
+  ]);
+  await withReplayServer({ broker: createBroker({ cassette }) }, async (server) => {
+    const result = await plainRequest(new URL("/v1/users?page=1", server.url), {
+      method: "POST",
+      body: '{"name":"Grace"}',
+    });
+    assert.equal(result.status, 500);
+    assert.match(String(result.headers["content-type"]), /^text\/plain/);
+    const { title, json } = explanation(result.body);
+    assert.equal(title, "Interaction Not Found");
+    assert.equal(json.error, "Interaction Not Found");
+    assert.equal(json.request.method, "POST");
+    assert.equal(json.request.target, "https://api.example.com/v1/users?page=1");
+    assert.deepEqual(json.request.headers, []);
+    assert.deepEqual(json.request.body, { text: '{"name":"Grace"}' });
+    assert.match(json.request.fingerprint, /^[0-9a-f]{64}$/);
+    assert.equal(json.nearest.length, 2);
+    assert.equal(json.nearest[0].index, 1);
+    assert.equal(json.nearest[0].status, 201);
+    assert.deepEqual(json.nearest[0].differs, ["body"]);
+    assert.deepEqual(json.nearest[0].body, { text: '{"name":"Ada"}' });
+    assert.equal(json.nearest[1].target, "https://api.example.com/health");
+
+    // fetch, not node:http: Bun's node:http client garbles a binary PUT body.
+    const binary = await fetch(new URL("/upload", server.url), {
+      method: "PUT",
+      body: new Uint8Array([0xff, 0xfe, 0]),
+    });
+    assert.equal(binary.status, 500);
+    assert.deepEqual(
+      explanation(new Uint8Array(await binary.arrayBuffer())).json.request.body,
+      { base64: "//4A" },
+    );
+  });
+  await withReplayServer(
+    { broker: createBroker({ cassette: createCassette() }), missStatus: 404 },
+    async (server) => {
+      const result = await plainRequest(new URL("/anything", server.url));
+      assert.equal(result.status, 404);
+      const { title, json } = explanation(result.body);
+      assert.equal(title, "Interaction Not Found");
+      assert.deepEqual(json.nearest, []);
+      // No cassette origin to go by: the target is the request's own URL.
+      assert.equal(json.request.target, new URL("/anything", server.url).href);
+    },
+  );
+});
+
+test(
+  "serve() with a recording broker is a proxy: record through it, then replay without the upstream",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "proxy.yaml");
+      const upstream = await startServer(sseRoute());
+      const upstreamOrigin = upstream.origin;
+      const headers = { "content-type": "application/json", authorization: "Bearer sk-proxy" };
+      const body = '{"prompt":"hi"}';
+      let live: Awaited<ReturnType<typeof plainRequest>>;
+      try {
+        const broker = createAsyncBroker({
+          cassette: createCassette(),
+          mode: "auto",
+          recording: "streaming",
+          liveResponder: createFetchResponder({ upstream: upstreamOrigin }),
+          store: fileStoreAsync(path, { createIfMissing: true }),
+        });
+        live = await withReplayServer(
+          { broker, origin: upstreamOrigin },
+          (proxy) =>
+            plainRequest(new URL("/v1/chat?x=1", proxy.url), { method: "POST", headers, body }),
+        );
+        assert.equal(upstream.received.length, 1);
+        const seen = upstream.received[0]!;
+        assert.equal(seen.url, "/v1/chat?x=1");
+        assert.equal(seen.headers.authorization, "Bearer sk-proxy");
+        assert.equal(utf8(seen.body), body);
+      } finally {
+        await upstream.close();
+      }
+      assert.equal(live.status, 200);
+      assert.equal(utf8(live.body), EVENTS.join(""));
+      const file = readFileSync(path, "utf8");
+      assert.doesNotMatch(file, /sk-proxy/);
+      assert.match(file, new RegExp(`target: ${upstreamOrigin}/v1/chat\\?x=1`));
+
+      // The upstream is gone: a new server replays from the file (origin taken from it).
+      const player = await openAsyncBroker(fileStoreAsync(path));
+      const replayed = await withReplayServer(
+        { broker: player },
+        (server) =>
+          plainRequest(new URL("/v1/chat?x=1", server.url), { method: "POST", headers, body }),
+      );
+      assert.equal(replayed.status, live.status);
+      assert.deepEqual(replayed.body, live.body);
+      // The client of the proxy got the live cookies; the cassette keeps them redacted.
+      assert.deepEqual(live.headers["set-cookie"], SSE_HEADERS["set-cookie"]);
+      assert.deepEqual(replayed.headers["set-cookie"], ["[REDACTED]", "[REDACTED]"]);
+      assert.equal(replayed.headers["content-type"], live.headers["content-type"]);
+
+      // The same cassette serves a fetch client addressing the upstream directly.
+      const fetched = await createReplayFetch(player)(`${upstreamOrigin}/v1/chat?x=1`, {
+        method: "POST",
+        body,
+      });
+      assert.equal(await fetched.text(), EVENTS.join(""));
+    });
+  },
+);
+
+test(
+  "serve() as a proxy aborts the upstream request when its client goes away",
+  GUARD,
+  async () => {
+    const release = deferred();
+    const closed = deferred();
+    const upstream = await startServer(sseRoute({ gate: () => release.promise, closed }));
+    try {
+      const broker = createAsyncBroker({
+        cassette: createCassette(),
+        mode: "record",
+        recording: "streaming",
+        liveResponder: createFetchResponder({ upstream: upstream.origin }),
+      });
+      await withReplayServer({ broker, origin: upstream.origin }, async (proxy) => {
+        const gotFirst = deferred();
+        const client = httpRequest(new URL("/chat", proxy.url), (response) => {
+          response.once("data", () => gotFirst.resolve());
+          response.on("error", () => {});
+        });
+        client.on("error", () => {});
+        client.end();
+        await gotFirst.promise;
+        client.destroy();
+        await closed.promise;
+        assert.equal(broker.cassette.interactions.length, 0);
+      });
+    } finally {
+      release.resolve();
+      await upstream.close();
+    }
+  },
+);
+
+test("serve() answers 502 Bad Gateway when the upstream cannot be reached", async () => {
+  const gone = await startServer(() => {});
+  await gone.close();
+  const broker = createAsyncBroker({
+    cassette: createCassette(),
+    mode: "auto",
+    liveResponder: createFetchResponder({ upstream: gone.origin }),
+  });
+  await withReplayServer({ broker, origin: gone.origin }, async (server) => {
+    const result = await plainRequest(new URL("/x", server.url));
+    assert.equal(result.status, 502);
+    const { title, json } = explanation(result.body);
+    assert.equal(title, "Bad Gateway");
+    assert.equal(typeof json.message, "string");
+  });
+});
+
+test("createHandler() builds targets from origin, the cassette, or the ancestor's path-only style", async () => {
+  const absolute = createRequest({
+    protocol: "http",
+    action: "GET",
+    target: "https://api.example.com/v1/a?b=1",
+  });
+  const pathOnly = createRequest({ protocol: "http", action: "GET", target: "/v1/a?b=1" });
+  const answer = [createChunk("found", 0, [["status_code", "200"]])];
+  const fromCassette = createHandler({
+    broker: createBroker({ cassette: createCassette([createInteraction(absolute, answer)]) }),
+  });
+  assert.equal(
+    await (await fromCassette(new Request("http://127.0.0.1:1/v1/a?b=1"))).text(),
+    "found",
+  );
+  const ancestor = createHandler({
+    broker: createBroker({ cassette: createCassette([createInteraction(pathOnly, answer)]) }),
+  });
+  assert.equal(await (await ancestor(new Request("http://localhost/v1/a?b=1"))).text(), "found");
+  const mixed = createCassette([
+    createInteraction(absolute, answer),
+    createInteraction(
+      createRequest({ protocol: "http", action: "GET", target: "https://other.example/" }),
+      answer,
+    ),
+  ]);
+  const explicit = createHandler({
+    broker: createBroker({ cassette: mixed }),
+    origin: "https://api.example.com/ignored/path",
+  });
+  assert.equal(await (await explicit(new Request("http://127.0.0.1/v1/a?b=1"))).text(), "found");
+  const guessing = createHandler({ broker: createBroker({ cassette: mixed }) });
+  assert.equal((await guessing(new Request("http://127.0.0.1/v1/a?b=1"))).status, 500);
+});
+
+test("createHandler() matches the headers named in matchHeaders, and leaves out length and hop-by-hop headers", async () => {
+  const request = createRequest({
+    protocol: "http",
+    action: "GET",
+    target: "https://api.example.com/me",
+    headers: [["x-tenant", "blue"]],
+  });
+  const cassette = createCassette([createInteraction(request, [
+    createChunk("blue", 0, [
+      ["status_code", "200"],
+      ["header:content-length", "4"],
+      ["header:connection", "keep-alive"],
+      ["header:transfer-encoding", "chunked"],
+      ["header:x-kept", "yes"],
+    ]),
+  ])]);
+  const handler = createHandler({
+    broker: createBroker({ cassette }),
+    matchHeaders: ["X-Tenant"],
+  });
+  const hit = await handler(
+    new Request("http://127.0.0.1/me", { headers: { "x-tenant": "blue", "x-other": "1" } }),
+  );
+  assert.equal(hit.status, 200);
+  assert.equal(hit.headers.get("x-kept"), "yes");
+  assert.equal(hit.headers.get("content-length"), null);
+  assert.equal(hit.headers.get("connection"), null);
+  assert.equal(hit.headers.get("transfer-encoding"), null);
+  assert.equal(await hit.text(), "blue");
+  const miss = await handler(
+    new Request("http://127.0.0.1/me", { headers: { "x-tenant": "red" } }),
+  );
+  assert.equal(miss.status, 500);
+  assert.deepEqual(explanation(new Uint8Array(await miss.arrayBuffer())).json.nearest[0].differs, [
+    "headers",
+  ]);
+});
+
+test("createHandler() and serve() refuse bad options", async () => {
+  const broker = createBroker({ cassette: createCassette() });
+  assert.throws(() => createHandler({ broker: {} as never }), TypeError);
+  assert.throws(() => createHandler({ broker, missStatus: 99 }), RangeError);
+  assert.throws(() => createHandler({ broker, origin: "no url" }), TypeError);
+  assert.throws(() => createHandler({ broker, matchHeaders: [1 as never] }), TypeError);
+  await assert.rejects(serve({ broker, port: 70000 }), RangeError);
+  await withReplayServer({ broker }, async (server) => {
+    await assert.rejects(serve({ broker, port: server.port }));
+  });
+});
+
+test(
+  "ReplayServer.close() ends open streams and frees the port, and can be called twice",
+  GUARD,
+  async () => {
+    const request = createRequest({ protocol: "http", action: "GET", target: "/forever" });
+    const cassette = createCassette([
+      createInteraction(request, [createChunk("first\n", 0, [["status_code", "200"]])]),
+    ]);
+    const never = new Promise<never>(() => {});
+    const broker: BrokerLike = {
+      mode: "replay",
+      cassette,
+      async *replay(): AsyncIterableIterator<ResponseChunk> {
+        yield cassette.interactions[0]!.responseChunks[0]!;
+        await never;
+      },
+    };
+    const server = await serve({ broker });
+    const gotFirst = deferred();
+    const ended = deferred();
+    const client = httpRequest(new URL("/forever", server.url), (response) => {
+      response.once("data", () => gotFirst.resolve());
+      response.on("error", () => {});
+      response.on("close", () => ended.resolve());
+    });
+    client.on("error", () => ended.resolve());
+    client.end();
+    await gotFirst.promise;
+    await server.close();
+    await ended.promise;
+    await server.close();
+    // The port is free again.
+    const again = await serve({ broker, port: server.port });
+    await again.close();
+  },
+);
+
+test("createHandler() answers 500 Replay Error for a recording with a bad status", async () => {
+  const request = createRequest({
+    protocol: "http",
+    action: "GET",
+    target: "https://api.example.com/bad",
+  });
+  const cassette = createCassette([
+    createInteraction(request, [createChunk("x", 0, [["status_code", "OK"]])]),
+  ]);
+  const handler = createHandler({ broker: createBroker({ cassette }) });
+  const response = await handler(new Request("http://127.0.0.1/bad"));
+  assert.equal(response.status, 500);
+  const { title, json } = explanation(new Uint8Array(await response.arrayBuffer()));
+  assert.equal(title, "Replay Error");
+  assert.equal(json.name, "RangeError");
+  assert.match(json.message, /status_code/);
+  await assert.rejects(
+    createReplayFetch(createBroker({ cassette }))("https://api.example.com/bad"),
+    RangeError,
+  );
+});
