@@ -3,7 +3,8 @@
 // against other processes with stale-lock recovery (ADR 0015), and merges
 // with what is on disk (ADR 0016).
 import { randomBytes, randomUUID } from "node:crypto";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { formatFromExtension } from "./_format.ts";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { describe } from "./_check.ts";
@@ -64,18 +65,6 @@ export interface FileStoreState {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function formatFromExtension(path: string): CassetteFormat | undefined {
-  switch (extname(path).toLowerCase()) {
-    case ".json":
-      return "json";
-    case ".yaml":
-    case ".yml":
-      return "yaml";
-    default:
-      return undefined;
-  }
 }
 
 function checkDuration(value: unknown, name: string, fallback: number, minimum: number): number {

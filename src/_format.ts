@@ -1,3 +1,4 @@
+import { extname } from "node:path";
 import type { CassetteFormat } from "./types.ts";
 
 /** Checks a `format` option. */
@@ -7,4 +8,17 @@ export function checkFormat(format: unknown, action: string): CassetteFormat {
   throw new RangeError(
     `Cannot ${action} cassette: format must be "json" or "yaml", got ${JSON.stringify(format)}`,
   );
+}
+
+/** The format a file's extension names (`.json`, `.yaml`, `.yml`), if any. */
+export function formatFromExtension(path: string): CassetteFormat | undefined {
+  switch (extname(path).toLowerCase()) {
+    case ".json":
+      return "json";
+    case ".yaml":
+    case ".yml":
+      return "yaml";
+    default:
+      return undefined;
+  }
 }

@@ -2,9 +2,9 @@
 // recorded interaction, the zero-chunk representation (ADR 0013), and how
 // store failures are reported.
 import { describe, EMPTY_PAIRS } from "./_check.ts";
-import { CODE_NAMING, sealChunk, sealInteraction, toChunk } from "./_model.ts";
+import { checkCassette, CODE_NAMING, sealChunk, sealInteraction, toChunk } from "./_model.ts";
 import { CassetteLoadError, CassetteSaveError, InteractionValidationError } from "./errors.ts";
-import type { Interaction, InteractionRequest, Pairs, ResponseChunk } from "./types.ts";
+import type { Cassette, Interaction, InteractionRequest, Pairs, ResponseChunk } from "./types.ts";
 
 /** The metadata key marking the placeholder chunk of a zero-chunk response. */
 export const EMPTY_RESPONSE_KEY = "x-replay-empty-response";
@@ -134,6 +134,19 @@ export function asSaveError(store: unknown, error: unknown): CassetteSaveError {
   return error instanceof CassetteSaveError
     ? error
     : new CassetteSaveError(storePath(store), error);
+}
+
+/** What a store's `load()` gave, checked to be a cassette (else `CassetteLoadError`). */
+export function loadedCassette(store: unknown, loaded: unknown): Cassette {
+  try {
+    return checkCassette(loaded);
+  } catch (error) {
+    throw new CassetteLoadError(
+      storePath(store),
+      error,
+      "the store's load() returned something that is not a cassette",
+    );
+  }
 }
 
 /** Any failure of `store.load()` as a `CassetteLoadError`. */

@@ -1,13 +1,11 @@
-import { checkCassette } from "./_model.ts";
-import { asLoadError, checkModeOptions, checkStore, storePath } from "./_recording.ts";
+import { asLoadError, checkModeOptions, checkStore, loadedCassette } from "./_recording.ts";
 import type { AsyncCassetteStore, CassetteStore } from "./cassette_store.ts";
 import {
   type AsyncBroker,
   createAsyncBroker,
   type CreateAsyncBrokerOptions,
 } from "./create_async_broker.ts";
-import { CassetteLoadError, LiveResponderRequiredError } from "./errors.ts";
-import type { Cassette } from "./types.ts";
+import { LiveResponderRequiredError } from "./errors.ts";
 
 /** Options for `openAsyncBroker()`. */
 export type OpenAsyncBrokerOptions = Omit<CreateAsyncBrokerOptions, "cassette" | "store">;
@@ -63,15 +61,6 @@ export async function openAsyncBroker(
   } catch (error) {
     throw asLoadError(store, error);
   }
-  let cassette: Cassette;
-  try {
-    cassette = checkCassette(loaded);
-  } catch (error) {
-    throw new CassetteLoadError(
-      storePath(store),
-      error,
-      "the store's load() returned something that is not a cassette",
-    );
-  }
+  const cassette = loadedCassette(store, loaded);
   return createAsyncBroker({ ...options, cassette, mode, store });
 }

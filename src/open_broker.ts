@@ -1,5 +1,10 @@
-import { checkCassette } from "./_model.ts";
-import { asLoadError, checkModeOptions, checkStore, isThenable, storePath } from "./_recording.ts";
+import {
+  asLoadError,
+  checkModeOptions,
+  checkStore,
+  isThenable,
+  loadedCassette,
+} from "./_recording.ts";
 import type { CassetteStore } from "./cassette_store.ts";
 import {
   type Broker,
@@ -8,8 +13,7 @@ import {
   createBroker,
   type LiveResponder,
 } from "./create_broker.ts";
-import { CassetteLoadError, LiveResponderRequiredError } from "./errors.ts";
-import type { Cassette } from "./types.ts";
+import { LiveResponderRequiredError } from "./errors.ts";
 
 /** Options for `openBroker()`. */
 export interface OpenBrokerOptions extends BrokerSessionOptions {
@@ -82,15 +86,6 @@ export function openBroker(store: CassetteStore, options?: OpenBrokerOptions): B
       "Cannot open broker: the store's load() returned a promise; use openAsyncBroker()",
     );
   }
-  let cassette: Cassette;
-  try {
-    cassette = checkCassette(loaded);
-  } catch (error) {
-    throw new CassetteLoadError(
-      storePath(store),
-      error,
-      "the store's load() returned something that is not a cassette",
-    );
-  }
+  const cassette = loadedCassette(store, loaded);
   return createBroker({ ...options, cassette, mode, store });
 }

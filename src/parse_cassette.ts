@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument } from "yaml";
 import { describe, type Fail } from "./_check.ts";
 import { fromDocument } from "./_document.ts";
+import { locateYamlPath } from "./_yaml_locate.ts";
 import { checkFormat } from "./_format.ts";
 import { CassetteFormatError } from "./errors.ts";
 import type { Cassette, CassetteFormat } from "./types.ts";
@@ -150,7 +151,7 @@ function parseYaml(text: string): Cassette {
     }, { cause: error });
   }
   const fail: Fail = (path, expected, found) => {
-    throw shapeError("yaml", path, expected, found, locate(document, lineCounter, path));
+    throw shapeError("yaml", path, expected, found, locateYamlPath(document, lineCounter, path));
   };
   return fromDocument(value, fail);
 }
@@ -161,25 +162,4 @@ function parseYaml(text: string): Cassette {
 function isPermissionError(error: unknown): boolean {
   return error instanceof Error &&
     (error.name === "NotCapable" || error.name === "PermissionDenied");
-}
-
-// Finds the YAML node at an error path (or its nearest existing ancestor) and
-// returns where it starts.
-function locate(
-  document: ReturnType<typeof parseDocument>,
-  lineCounter: LineCounter,
-  path: string,
-): { line: number; column: number } | undefined {
-  const segments = [...path.matchAll(/[^.[\]]+|\[(\d+)\]/g)].map((part) =>
-    part[1] === undefined ? part[0] : Number(part[1])
-  );
-  for (let length = segments.length; length >= 0; length--) {
-    const node = length === 0 ? document.contents : document.getIn(segments.slice(0, length), true);
-    const range = (node as { range?: readonly number[] } | null | undefined)?.range;
-    if (range !== undefined && range[0] !== undefined) {
-      const { line, col } = lineCounter.linePos(range[0]);
-      return { line, column: col };
-    }
-  }
-  return undefined;
 }

@@ -1,7 +1,8 @@
 // A cassette file named on the command line: its format, reading it, and
 // turning file-system and parse errors into one readable line.
 import { readFile } from "node:fs/promises";
-import { extname, resolve } from "node:path";
+import { resolve } from "node:path";
+import { formatFromExtension } from "../_format.ts";
 import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
 import { parseCassette } from "../parse_cassette.ts";
 import type { Cassette, CassetteFormat } from "../types.ts";
@@ -19,19 +20,6 @@ export interface CassetteFile {
 }
 
 const FORMATS: readonly CassetteFormat[] = ["json", "yaml"];
-
-/** The format a file's extension names, if any. */
-export function formatFromExtension(path: string): CassetteFormat | undefined {
-  switch (extname(path).toLowerCase()) {
-    case ".json":
-      return "json";
-    case ".yaml":
-    case ".yml":
-      return "yaml";
-    default:
-      return undefined;
-  }
-}
 
 /**
  * Names a cassette file: resolves it against `cwd` and takes its format from

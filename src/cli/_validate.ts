@@ -8,6 +8,7 @@
 import { LineCounter, parseDocument, stringify as stringifyYaml } from "yaml";
 import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
 import { parseCassette } from "../parse_cassette.ts";
+import { locateYamlPath } from "../_yaml_locate.ts";
 import type { CassetteFormat } from "../types.ts";
 import { takePositionals } from "./_args.ts";
 import { cassetteFile, isContentError, readCassetteText } from "./_cassette_file.ts";
@@ -112,30 +113,10 @@ function rebase(
   // original document's is found below.
   message = `${rebased}${message.slice(path.length)}`.replace(POSITION_SUFFIX, "");
   if (yamlDocument !== undefined && lineCounter !== undefined) {
-    const position = locate(yamlDocument, lineCounter, rebased);
+    const position = locateYamlPath(yamlDocument, lineCounter, rebased);
     if (position !== undefined) message += ` (line ${position.line}, column ${position.column})`;
   }
   return message;
-}
-
-/** Where a path's node (or its nearest existing ancestor) starts in a YAML document. */
-function locate(
-  document: YamlDocument,
-  lineCounter: LineCounter,
-  path: string,
-): { line: number; column: number } | undefined {
-  const segments = [...path.matchAll(/[^.[\]]+|\[(\d+)\]/g)].map((part) =>
-    part[1] === undefined ? part[0] : Number(part[1])
-  );
-  for (let length = segments.length; length >= 0; length--) {
-    const node = length === 0 ? document.contents : document.getIn(segments.slice(0, length), true);
-    const range = (node as { range?: readonly number[] } | null | undefined)?.range;
-    if (range?.[0] !== undefined) {
-      const { line, col } = lineCounter.linePos(range[0]);
-      return { line, column: col };
-    }
-  }
-  return undefined;
 }
 
 /** `x-replay validate`. */
