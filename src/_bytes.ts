@@ -19,8 +19,15 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+// Uint8Array.prototype.toHex is native where it exists (Deno, Bun, newer
+// Node); Deno's Buffer hex encoder is JavaScript and far slower there.
+const nativeHex = typeof (Uint8Array.prototype as { toHex?: unknown }).toHex === "function";
+
 /** Lowercase hex of `bytes[start, end)`. */
 export function toHex(bytes: Uint8Array, start: number, end: number): string {
+  if (nativeHex) {
+    return (bytes.subarray(start, end) as Uint8Array & { toHex(): string }).toHex();
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("hex");
 }
 
