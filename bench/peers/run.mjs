@@ -1,0 +1,526 @@
+// Side-by-side benchmark: @x/replay vs Polly.js vs nock back, one command, one run.
+//
+//   node bench/peers/run.mjs            (Node 20+, after `npm ci`; builds dist/ if missing)
+//
+// Part 1: replay of 1,000 distinct recorded GET requests through `fetch`, each
+//   body read to the end. One local node:http server (127.0.0.1) is recorded
+//   once by each tool; the server is then stopped, so during replay nothing
+//   can go live. Every (tool, round) is measured in a fresh Node process
+//   (whole sessions as warm-up, then measured sessions; the child's median), with the order of the tools
+//   rotated each round; the median of the rounds is reported.
+// Part 2: the core engine beside the figures interposition 0.6 is known to
+//   reach. Those figures are FIXED REFERENCE NUMBERS quoted from issue 6, not
+//   measured here.
+//
+// Environment: ROUNDS (default 7), REQUESTS (default 1000), WARMUP_MS (warm-up
+// per child, default 1500), MEASURE_MS (measuring per child, default 1000).
+// See bench/peers/README.md for what each row measures.
+import { execSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const self = fileURLToPath(import.meta.url);
+const root = resolve(dirname(self), "../..");
+const CHILD = process.env.X_REPLAY_PEERS_CHILD; // set only in the measuring children
+const N = Number(process.env.REQUESTS ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1500);
+const MEASURE_MS = Number(process.env.MEASURE_MS ?? 1000);
+
+if (
+  !CHILD &&
+  (!existsSync(join(root, "dist/mod.js")) || !existsSync(join(root, "dist/src/fetch/mod.js")))
+) {
+  console.log("dist/ is missing: running `npm run build` ...");
+  execSync("npm run build", { cwd: root, stdio: "inherit" });
+}
+const lib = await import("../../dist/mod.js");
+const { createReplayFetch, createFetchResponder } = await import("../../dist/src/fetch/mod.js");
+
+const now = () => process.hrtime.bigint();
+const ms = (t0, t1) => Number(t1 - t0) / 1e6;
+function assertEq(actual, expected, what) {
+  if (actual !== expected) {
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+/** The body the local server sends for /items/<i>. */
+const bodyOf = (i) =>
+  JSON.stringify({ id: i, name: `item ${i}`, tags: ["a", "b"], price: (i % 97) + 0.5 });
+const urlsFor = (origin) => Array.from({ length: N }, (_, i) => `${origin}/items/${i}`);
+
+/** Fetches every URL in turn with `f`, reads each body fully, checks it. Returns ms. */
+async function runAll(f, urls) {
+  const t0 = now();
+  for (let i = 0; i < urls.length; i++) {
+    const response = await f(urls[i]);
+    const text = await response.text();
+    if (response.status !== 200 || text !== bodyOf(i)) {
+      throw new Error(`wrong answer for ${urls[i]}: ${response.status} ${text.slice(0, 80)}`);
+    }
+  }
+  return ms(t0, now());
+}
+
+async function loadPolly() {
+  const { Polly } = await import("@pollyjs/core");
+  Polly.register((await import("@pollyjs/adapter-fetch")).default);
+  Polly.register((await import("@pollyjs/persister-fs")).default);
+  return Polly;
+}
+const pollyConfig = (mode, work) => ({
+  mode,
+  adapters: ["fetch"],
+  adapterOptions: { fetch: { context: globalThis } },
+  persister: "fs",
+  persisterOptions: { fs: { recordingsDir: join(work, "polly") } },
+  recordIfMissing: false,
+  recordFailedRequests: true,
+  logLevel: "silent",
+});
+
+// ===========================================================================
+// Children: one measurement each, result as one JSON line on stdout.
+// ===========================================================================
+if (CHILD) {
+  const { tool, work, origin } = JSON.parse(CHILD);
+  const urls = urlsFor(origin);
+  const originalFetch = globalThis.fetch;
+  let session;
+  if (tool === "live") {
+    session = async () => {
+      const t = await runAll(originalFetch, urls);
+      return [t, t];
+    };
+  } else if (tool === "ours") {
+    session = async () => {
+      const s0 = now();
+      const broker = lib.openBroker(lib.fileStore(join(work, "ours.json"))); // mode "replay"
+      const replayFetch = createReplayFetch(broker);
+      const loop = await runAll(replayFetch, urls);
+      return [ms(s0, now()), loop];
+    };
+  } else if (tool === "floor") {
+    // Info row: the least any fetch-compatible replay can cost on this Node:
+    // the same recorded file read with JSON.parse into a Map keyed by URL, and
+    // a function that answers new Response(bytes, { status, headers }). No
+    // fingerprinting, no checks, no streaming: not a product, a floor.
+    session = async () => {
+      const s0 = now();
+      const doc = JSON.parse(readFileSync(join(work, "ours.json"), "utf8"));
+      const encoder = new TextEncoder();
+      const answers = new Map();
+      for (const { request, response_chunks: chunks } of doc.interactions) {
+        answers.set(request.target, {
+          bytes: encoder.encode(chunks.map((chunk) => chunk.data).join("")),
+          headers: chunks[0].metadata
+            .filter(([key]) => key.startsWith("header:"))
+            .map(([key, value]) => [key.slice("header:".length), value]),
+        });
+      }
+      const floorFetch = (input) => {
+        const answer = answers.get(String(input));
+        return Promise.resolve(
+          new Response(answer.bytes.slice(), { status: 200, headers: answer.headers }),
+        );
+      };
+      const loop = await runAll(floorFetch, urls);
+      return [ms(s0, now()), loop];
+    };
+  } else if (tool === "polly") {
+    const Polly = await loadPolly();
+    session = async () => {
+      const s0 = now();
+      const polly = new Polly("peers", pollyConfig("replay", work));
+      const loop = await runAll(globalThis.fetch, urls);
+      await polly.stop();
+      const whole = ms(s0, now());
+      assertEq(globalThis.fetch, originalFetch, "Polly restored fetch");
+      return [whole, loop];
+    };
+  } else if (tool === "nock") {
+    const nock = (await import("nock")).default;
+    nock.back.fixtures = join(work, "nock");
+    nock.back.setMode("lockdown"); // recorded fixtures only, net connect disabled
+    // Proof that nock really is in the way: an unrecorded URL is refused by
+    // nock (not by the network), and global fetch is nock's, not Node's.
+    {
+      const { nockDone } = await nock.back("peers.json");
+      let blocked = false;
+      try {
+        await globalThis.fetch(`${origin}/not-recorded`);
+      } catch (error) {
+        blocked = /disallowed net connect|nock/i.test(`${error} ${error?.cause ?? ""}`);
+      }
+      nockDone();
+      nock.cleanAll();
+      assertEq(blocked, true, "nock lockdown blocks an unrecorded request");
+      assertEq(globalThis.fetch !== originalFetch, true, "nock has replaced global fetch");
+    }
+    session = async () => {
+      const s0 = now();
+      const { nockDone } = await nock.back("peers.json");
+      const loop = await runAll(globalThis.fetch, urls);
+      nockDone();
+      nock.cleanAll();
+      return [ms(s0, now()), loop];
+    };
+    process.once("beforeExit", () => {
+      nock.restore();
+      nock.enableNetConnect();
+    });
+  } else if (tool === "engine") {
+    session = null;
+    console.log(JSON.stringify(await engine(work)));
+  } else {
+    throw new Error(`unknown tool ${tool}`);
+  }
+  if (session !== null) {
+    // Warm-up: whole sessions until WARMUP_MS have passed (at least one), so
+    // the JIT has settled for cheap and expensive tools alike. Then measured
+    // sessions until MEASURE_MS have passed (at least one); report the median.
+    const w0 = now();
+    do await session(); while (ms(w0, now()) < WARMUP_MS);
+    const wholes = [];
+    const loops = [];
+    const m0 = now();
+    do {
+      const [whole, loop] = await session();
+      wholes.push(whole);
+      loops.push(loop);
+    } while (ms(m0, now()) < MEASURE_MS);
+    const mid = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+    console.log(JSON.stringify({ whole: mid(wholes), loop: mid(loops), sessions: loops.length }));
+  }
+} else {
+  await parent();
+}
+
+// ===========================================================================
+// Part 2 in a child: the core engine.
+// ===========================================================================
+function engine(work) {
+  const {
+    createCassette,
+    createChunk,
+    createInteraction,
+    createRequest,
+    parseCassette,
+    replay,
+    stringifyCassette,
+  } = lib;
+  const SIZE = 10_000;
+  const HEADERS = [["accept", "application/json"]];
+  const requestFor = (i) =>
+    createRequest({
+      protocol: "http",
+      action: "GET",
+      target: `https://api.example.com/items/${i}`,
+      headers: HEADERS,
+    });
+  const build = () =>
+    createCassette(Array.from({ length: SIZE }, (_, i) =>
+      createInteraction(requestFor(i), [
+        createChunk(`{"id":${i},`, 0, [
+          ["status_code", "200"],
+          ["status_text", "OK"],
+          ["header:content-type", "application/json"],
+        ]),
+        `"name":"item ${i}","tags":["a","b"],`,
+        `"price":${(i % 97) + 0.5}}`,
+      ])));
+  const cassette = build();
+  assertEq(cassette.interactions.length, SIZE, "10,000-interaction cassette");
+  const path = join(work, "ten-thousand.json");
+  writeFileSync(path, stringifyCassette(cassette));
+  // Fresh request objects, made outside the timing; each timed call is
+  // replay(cassette, request) (fingerprinting included) iterated to the end.
+  const requests = Array.from({ length: SIZE }, (_, i) => requestFor(i));
+  let sink = 0;
+  const replayAll = () => {
+    const r0 = now();
+    for (const request of requests) {
+      for (const chunk of replay(cassette, request)) sink += chunk.data.length;
+    }
+    return Number(now() - r0) / 1e3 / SIZE;
+  };
+  const load = () => {
+    const c0 = now();
+    const c = parseCassette(readFileSync(path, "utf8"));
+    const t = ms(c0, now());
+    assertEq(c.interactions.length, SIZE, "parsed cassette");
+    return t;
+  };
+  const timeBuild = () => {
+    const c0 = now();
+    sink += build().interactions.length;
+    return ms(c0, now());
+  };
+  replayAll(), load(), timeBuild(); // warm-up
+  const out = { replayUs: [], loadMs: [], buildMs: [], fileBytes: readFileSync(path).length };
+  for (let r = 0; r < ROUNDS; r++) {
+    out.replayUs.push(replayAll());
+    out.loadMs.push(load());
+    out.buildMs.push(timeBuild());
+  }
+  if (sink === 0) throw new Error("unreachable");
+  return out;
+}
+
+// ===========================================================================
+// Parent: record, stop the server, spawn the measuring children, report.
+// ===========================================================================
+async function parent() {
+  const log = (...a) => console.log(...a);
+  const started = now();
+  const work = mkdtempSync(join(tmpdir(), "x-replay-peers-"));
+  const originalFetch = globalThis.fetch;
+  const versionOf = (name) =>
+    JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const fmtUs = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
+  const fmtRatio = (r) => (r >= 10 ? r.toFixed(0) : r.toFixed(1)) + "×";
+
+  // The local server: GET /items/<i> answers a small JSON document.
+  let serverHits = 0;
+  const server = createServer((request, response) => {
+    serverHits++;
+    const match = /^\/items\/(\d+)$/.exec(request.url ?? "");
+    if (request.method !== "GET" || match === null) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(bodyOf(Number(match[1])));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const urls = urlsFor(origin);
+
+  // A child measurement, run asynchronously so this process keeps serving
+  // the live baseline.
+  const child = (tool) =>
+    new Promise((ok, fail) => {
+      const p = spawn(process.execPath, [self], {
+        cwd: root,
+        env: { ...process.env, X_REPLAY_PEERS_CHILD: JSON.stringify({ tool, work, origin }) },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      p.stdout.on("data", (d) => (out += d));
+      p.on("error", fail);
+      p.on("exit", (code) => {
+        if (code !== 0) fail(new Error(`${tool} child exited with ${code}`));
+        else ok(JSON.parse(out.trim().split("\n").pop()));
+      });
+    });
+
+  log(
+    `@x/replay peer benchmark: ${N} distinct GET requests; ${ROUNDS} rounds, each tool in a fresh`,
+  );
+  log(
+    `process per round (warm-up ≥ ${WARMUP_MS} ms, then sessions for ≥ ${MEASURE_MS} ms); medians. node ${process.version}`,
+  );
+
+  // Live baseline: children fetch from this process's server.
+  const live = [];
+  for (let r = 0; r < ROUNDS; r++) live.push(await child("live"));
+
+  // One recording per tool, from the same server.
+  let hits = serverHits;
+  const recorder = lib.createAsyncBroker({
+    cassette: lib.createCassette(),
+    mode: "record",
+    liveResponder: createFetchResponder({ fetch: originalFetch }),
+  });
+  let t0 = now();
+  await runAll(createReplayFetch(recorder), urls);
+  const oursRecordMs = ms(t0, now());
+  assertEq(recorder.cassette.interactions.length, N, "our recording: interactions");
+  writeFileSync(join(work, "ours.json"), lib.stringifyCassette(recorder.cassette));
+  assertEq(serverHits - hits, N, "our recording: server hits");
+
+  const Polly = await loadPolly();
+  hits = serverHits;
+  t0 = now();
+  {
+    const polly = new Polly("peers", pollyConfig("record", work));
+    await runAll(globalThis.fetch, urls);
+    await polly.stop();
+  }
+  const pollyRecordMs = ms(t0, now());
+  assertEq(globalThis.fetch, originalFetch, "fetch restored after Polly");
+  assertEq(serverHits - hits, N, "Polly recording: server hits");
+
+  const nock = (await import("nock")).default;
+  nock.back.fixtures = join(work, "nock");
+  nock.back.setMode("record");
+  hits = serverHits;
+  t0 = now();
+  {
+    const { nockDone } = await nock.back("peers.json");
+    await runAll(globalThis.fetch, urls);
+    nockDone();
+  }
+  const nockRecordMs = ms(t0, now());
+  assertEq(serverHits - hits, N, "nock back recording: server hits");
+  const fixture = JSON.parse(readFileSync(join(work, "nock", "peers.json"), "utf8"));
+  assertEq(fixture.length, N, "nock back fixture: recorded definitions");
+  nock.cleanAll();
+  nock.restore();
+  assertEq(nock.isActive(), false, "nock deactivated");
+  assertEq(globalThis.fetch, originalFetch, "fetch restored after nock");
+
+  // Stop the server: from here on nothing can go live.
+  server.closeAllConnections();
+  await new Promise((ok) => server.close(ok));
+  const hitsAtStop = serverHits;
+  let refused = false;
+  try {
+    await originalFetch(urls[0]);
+  } catch {
+    refused = true;
+  }
+  assertEq(refused, true, "live server unreachable after stop");
+
+  const tools = ["ours", "polly", "nock", "floor"];
+  const results = { ours: [], polly: [], nock: [], floor: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < tools.length; k++) {
+      const tool = tools[(r + k) % tools.length]; // rotate the order every round
+      results[tool].push(await child(tool));
+    }
+  }
+  assertEq(serverHits, hitsAtStop, "requests reaching the server during replay");
+
+  // Part 1 report.
+  const perReq = (xs, key) => (median(xs.map((x) => x[key])) * 1000) / N;
+  const rows = [
+    ["@x/replay: createReplayFetch(openBroker(fileStore))", results.ours],
+    ["Polly.js: adapter-fetch + persister-fs, mode replay", results.polly],
+    ["nock back: lockdown, Node's global fetch", results.nock],
+    ["live local server, Node's global fetch [baseline]", live],
+    ["floor (info): Map.get(url) + new Response(bytes), no library", results.floor],
+  ].map(([name, xs]) => [name, perReq(xs, "loop"), perReq(xs, "whole")]);
+  log("");
+  log(`Part 1: replay ${N} distinct recorded GETs through fetch, bodies read fully`);
+  log(
+    `(µs per request, median of ${ROUNDS} rounds; "session" adds loading the recording and teardown)`,
+  );
+  log("");
+  log("| contender | µs/request | µs/request, session |");
+  log("|---|---:|---:|");
+  for (const [name, a, b] of rows) log(`| ${name} | ${fmtUs(a)} | ${fmtUs(b)} |`);
+  log("");
+  log("Ratios, pair by pair (the other's time / ours: how many times faster @x/replay is):");
+  log("");
+  log("| pair | per request | per request, session |");
+  log("|---|---:|---:|");
+  const [ours, polly, nockRow, liveRow, floorRow] = rows;
+  for (
+    const [label, other] of [["Polly.js / @x/replay", polly], ["nock back / @x/replay", nockRow], [
+      "live server / @x/replay",
+      liveRow,
+    ]]
+  ) {
+    log(`| ${label} | ${fmtRatio(other[1] / ours[1])} | ${fmtRatio(other[2] / ours[2])} |`);
+  }
+  log(`| Polly.js / live server (info) | ${fmtRatio(polly[1] / liveRow[1])} | |`);
+  log(`| nock back / live server (info) | ${fmtRatio(nockRow[1] / liveRow[1])} | |`);
+  log(
+    `| @x/replay / floor (info: our cost over the bare minimum) | ${
+      fmtRatio(ours[1] / floorRow[1])
+    } | ${fmtRatio(ours[2] / floorRow[2])} |`,
+  );
+  log(
+    `| Polly.js / floor (info: the most any fetch replay could gain on Polly here) | ${
+      fmtRatio(polly[1] / floorRow[1])
+    } | |`,
+  );
+  log("");
+  // Polly reads its recording lazily, on the first request, so its per-request
+  // column already includes loading; ours (and nock's) load before the loop.
+  // The session column is the like-for-like one.
+  const vsPolly = polly[1] / ours[1];
+  const vsPollySession = polly[2] / ours[2];
+  log(
+    `Target "@x/replay at least 10× faster than Polly": ` +
+      `${vsPolly >= 10 && vsPollySession >= 10 ? "MET" : "NOT MET"} ` +
+      `(${fmtRatio(vsPolly)} per request, ${fmtRatio(vsPollySession)} per request with session; ` +
+      `Polly loads its recording inside the per-request loop, so the session figure is like for like)`,
+  );
+  log(
+    `One-off recording of the ${N} requests (ms, single run, info): @x/replay ${
+      oursRecordMs.toFixed(0)
+    }, ` +
+      `Polly.js ${pollyRecordMs.toFixed(0)}, nock back ${nockRecordMs.toFixed(0)}`,
+  );
+  log(
+    `Checks: every body verified against the server's; server stopped before replay (a live fetch is ` +
+      `refused); requests reaching it during replay: ${
+        serverHits - hitsAtStop
+      }; nock lockdown refuses an ` +
+      `unrecorded URL; Polly and nock restore global fetch.`,
+  );
+
+  // Part 2.
+  const e = await child("engine");
+  const fixed = [11, 500, 700];
+  const engineRows = [
+    [
+      "replay of a hit, fingerprint included, 10,000-interaction cassette (µs per request)",
+      median(e.replayUs),
+      fixed[0],
+    ],
+    [
+      "load a 10,000-interaction JSON cassette: read file + parseCassette (ms)",
+      median(e.loadMs),
+      fixed[1],
+    ],
+    [
+      "build a 10,000-interaction cassette: createRequest + createInteraction + createCassette (ms)",
+      median(e.buildMs),
+      fixed[2],
+    ],
+  ];
+  log("");
+  log(
+    `Part 2: core engine, median of ${ROUNDS}, beside interposition 0.6's FIXED reference figures`,
+  );
+  log("(quoted from issue 6, NOT measured here; the Python code is not a dependency)");
+  log("");
+  log(
+    "| operation | @x/replay, measured | interposition 0.6, fixed reference | reference / ours |",
+  );
+  log("|---|---:|---:|---:|");
+  for (const [label, value, ref] of engineRows) {
+    log(
+      `| ${label} | ${
+        value >= 10 ? value.toFixed(0) : value.toFixed(2)
+      } | ~${ref} (not measured) | ${fmtRatio(ref / value)} |`,
+    );
+  }
+  log(`(cassette: ${(e.fileBytes / 1e6).toFixed(1)} MB of JSON, 3 chunks per interaction)`);
+
+  log("");
+  log(
+    `Versions: @x/replay ${
+      JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version
+    } (dist/), ` +
+      `@pollyjs/core ${versionOf("@pollyjs/core")}, @pollyjs/adapter-fetch ${
+        versionOf("@pollyjs/adapter-fetch")
+      }, ` +
+      `@pollyjs/persister-fs ${versionOf("@pollyjs/persister-fs")}, nock ${versionOf("nock")} ` +
+      `(@mswjs/interceptors ${versionOf("@mswjs/interceptors")}), node ${process.version}`,
+  );
+  log(`Total time: ${(ms(started, now()) / 1000).toFixed(0)} s`);
+  rmSync(work, { recursive: true, force: true });
+}
