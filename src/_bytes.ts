@@ -25,6 +25,7 @@ const nativeHex = typeof (Uint8Array.prototype as { toHex?: unknown }).toHex ===
 
 /** Lowercase hex of `bytes[start, end)`. */
 export function toHex(bytes: Uint8Array, start: number, end: number): string {
+  if (start === end) return "";
   if (nativeHex) {
     return (bytes.subarray(start, end) as Uint8Array & { toHex(): string }).toHex();
   }

@@ -56,6 +56,11 @@ export function lookupOrThrow(
   request: InteractionRequest,
   options: MatchOptions | undefined,
 ): Interaction {
+  // The hot path of replay(): no options, a hit. No result object is built.
+  if (options === undefined) {
+    const positions = checkCassette(cassette).index.get(fingerprint(request));
+    if (positions !== undefined) return cassette.interactions[positions[0]!]!;
+  }
   const { request: normalized, key, found } = lookup(cassette, request, options);
   if (found === undefined) {
     throw new InteractionNotFoundError(normalized, key, {
