@@ -47,6 +47,27 @@ test("stringifyCassette() writes interposition's file back byte for byte", () =>
   assert.equal(stringifyCassette(parseCassette(fixtureText)), fixtureText);
 });
 
+/** Generated interaction fields as a cassette; chunk i carries sequence i. */
+interface GeneratedInteraction {
+  readonly protocol: string;
+  readonly action: string;
+  readonly target: string;
+  readonly headers: [string, string][];
+  readonly body: string | Uint8Array;
+  readonly chunks: [string | Uint8Array, [string, string][]][];
+  readonly metadata: [string, string][];
+}
+
+function cassetteOf(list: readonly GeneratedInteraction[]): Cassette {
+  return createCassette(list.map((item) =>
+    createInteraction(
+      createRequest(item),
+      item.chunks.map(([data, metadata], i) => createChunk(data, i, metadata)),
+      { metadata: item.metadata },
+    )
+  ));
+}
+
 const utf8Text = fc.string({ unit: "binary", maxLength: 20 });
 const pairs = fc.array(fc.tuple(utf8Text, utf8Text), { maxLength: 3 });
 const textCassette: fc.Arbitrary<Cassette> = fc
@@ -62,15 +83,7 @@ const textCassette: fc.Arbitrary<Cassette> = fc
     }),
     { maxLength: 6 },
   )
-  .map((list) =>
-    createCassette(list.map((item) =>
-      createInteraction(
-        createRequest(item),
-        item.chunks.map(([data, metadata], i) => createChunk(data, i, metadata)),
-        { metadata: item.metadata },
-      )
-    ))
-  );
+  .map(cassetteOf);
 
 test("stringifyCassette() JSON of text-only cassettes loads the way interposition 0.6 loads it (CPython)", () => {
   const samples = fc.sample(textCassette, { numRuns: 40, seed: 7 });
@@ -173,15 +186,7 @@ const anyCassette: fc.Arbitrary<Cassette> = fc
     }),
     { maxLength: 5 },
   )
-  .map((list) =>
-    createCassette(list.map((item) =>
-      createInteraction(
-        createRequest(item),
-        item.chunks.map(([data, metadata], i) => createChunk(data, i, metadata)),
-        { metadata: item.metadata },
-      )
-    ))
-  );
+  .map(cassetteOf);
 
 for (const format of formats) {
   test(`parseCassette() inverts stringifyCassette() for arbitrary bytes and unicode in ${format} (property)`, () => {
