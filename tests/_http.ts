@@ -208,3 +208,20 @@ export function headerPairs(headers: Headers): [string, string][] {
   const skip = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
   return [...headers].filter(([name]) => !skip.has(name));
 }
+
+// Guards against a hang if streaming ever regresses; no assertion depends on time.
+/** Test options that bound a streaming test's run time. */
+export const GUARD = { timeout: 30_000 };
+
+/** Runs `body` with a server (or anything closable) and always closes it. */
+export async function closing<R extends { close(): Promise<void> }, T>(
+  resource: Promise<R>,
+  body: (resource: R) => Promise<T>,
+): Promise<T> {
+  const opened = await resource;
+  try {
+    return await body(opened);
+  } finally {
+    await opened.close();
+  }
+}

@@ -26,9 +26,11 @@ import {
   installFetch,
 } from "@x/replay/fetch";
 import {
+  closing,
   concat,
   deferred,
   EVENTS,
+  GUARD,
   headerPairs,
   type LiveServer,
   pieces,
@@ -37,9 +39,6 @@ import {
   utf8,
 } from "./_http.ts";
 import { withFolder } from "./_helpers.ts";
-
-// Guards against a hang if streaming ever regresses; no assertion depends on time.
-const GUARD = { timeout: 30_000 };
 
 function recorder(
   options?: { readonly path?: string; readonly streaming?: boolean; readonly redact?: false },
@@ -61,16 +60,11 @@ function withoutTiming(metadata: Pairs): Pairs {
   return metadata.filter(([key]) => key !== "offset_ms");
 }
 
-async function withServer<T>(
+function withServer<T>(
   route: Parameters<typeof startServer>[0],
   body: (server: LiveServer) => Promise<T>,
 ): Promise<T> {
-  const server = await startServer(route);
-  try {
-    return await body(server);
-  } finally {
-    await server.close();
-  }
+  return closing(startServer(route), body);
 }
 
 test(

@@ -17,8 +17,10 @@ import {
 import { createFetchResponder, createReplayFetch } from "@x/replay/fetch";
 import { type BrokerLike, createHandler, type ReplayServer, serve } from "@x/replay/server";
 import {
+  closing,
   deferred,
   EVENTS,
+  GUARD,
   plainRequest,
   SSE_HEADERS,
   sseRoute,
@@ -27,19 +29,11 @@ import {
 } from "./_http.ts";
 import { withFolder } from "./_helpers.ts";
 
-// Guards against a hang if streaming ever regresses; no assertion depends on time.
-const GUARD = { timeout: 30_000 };
-
-async function withReplayServer<T>(
+function withReplayServer<T>(
   options: Parameters<typeof serve>[0],
   body: (server: ReplayServer) => Promise<T>,
 ): Promise<T> {
-  const server = await serve(options);
-  try {
-    return await body(server);
-  } finally {
-    await server.close();
-  }
+  return closing(serve(options), body);
 }
 
 /** The JSON part of a miss or failure answer, loosely typed for assertions. */
