@@ -49,3 +49,5 @@ export * from "./src/open_broker.ts";
 export * from "./src/create_async_broker.ts";
 export * from "./src/open_async_broker.ts";
 export * from "./src/with_cassette.ts";
+export * from "./src/journal_store.ts";
+export * from "./src/journal_store_async.ts";

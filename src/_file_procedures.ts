@@ -195,7 +195,7 @@ export function* saveProcedure(
   }
 }
 
-function uniqueName(state: FileStoreState, suffix: "tmp" | "stale"): string {
+export function uniqueName(state: FileStoreState, suffix: "tmp" | "stale"): string {
   return join(
     state.folder,
     `.${state.baseName}.${HOST_TAG}.${process.pid}.${randomBytes(6).toString("hex")}.${suffix}`,
@@ -277,7 +277,11 @@ function parseLock(text: string): LockContent | undefined {
   }
 }
 
-function* acquireLock(state: FileStoreState, started: number, deadline: number): Procedure<string> {
+export function* acquireLock(
+  state: FileStoreState,
+  started: number,
+  deadline: number,
+): Procedure<string> {
   const token = randomUUID();
   let backoff = 2;
   for (;;) {
@@ -340,12 +344,12 @@ function* breakLock(state: FileStoreState, seen: string): Procedure<void> {
   yield* discard(grave);
 }
 
-function* holdsLock(state: FileStoreState, token: string): Procedure<boolean> {
+export function* holdsLock(state: FileStoreState, token: string): Procedure<boolean> {
   const seen = yield* readIfExists(state.lockPath);
   return seen !== undefined && parseLock(seen)?.token === token;
 }
 
-function* releaseLock(state: FileStoreState, token: string): Procedure<void> {
+export function* releaseLock(state: FileStoreState, token: string): Procedure<void> {
   try {
     if (yield* holdsLock(state, token)) yield* discard(state.lockPath);
   } catch {
@@ -357,7 +361,7 @@ function* releaseLock(state: FileStoreState, token: string): Procedure<void> {
 // Temporary files are only written under the lock, so any other writer's
 // file still here was left by a crash, unless its process is still alive
 // (its lock was taken over while it worked).
-function* removeOrphans(state: FileStoreState): Procedure<void> {
+export function* removeOrphans(state: FileStoreState): Procedure<void> {
   const names = yield* list(state.folder);
   for (const name of names) {
     const found = state.orphanPattern.exec(name);

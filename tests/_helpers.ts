@@ -14,6 +14,8 @@ import {
   fileStore,
   fileStoreAsync,
   type InteractionRequest,
+  journalStore,
+  journalStoreAsync,
   memoryStore,
   type ResponseChunk,
 } from "@x/replay";
@@ -136,9 +138,18 @@ export function cleanUpStores(): void {
   for (const folder of folders.splice(0)) removeFolder(folder);
 }
 
-function fileSubject(name: string, sync: boolean, file: string): StoreSubject {
+function fileSubject(
+  name: string,
+  sync: boolean,
+  file: string,
+  kind: "file" | "journal" = "file",
+): StoreSubject {
   const open = (path: string) =>
-    sync
+    kind === "journal"
+      ? (sync
+        ? journalStore(path, { createIfMissing: true })
+        : journalStoreAsync(path, { createIfMissing: true }))
+      : sync
       ? fileStore(path, { createIfMissing: true })
       : fileStoreAsync(path, { createIfMissing: true });
   return {
@@ -161,4 +172,6 @@ export const storeSubjects: readonly StoreSubject[] = [
   fileSubject("fileStore() (.yml)", true, "cassette.yml"),
   fileSubject("fileStoreAsync() (.json)", false, "cassette.json"),
   fileSubject("fileStoreAsync() (.yaml)", false, "cassette.yaml"),
+  fileSubject("journalStore()", true, "cassette.json", "journal"),
+  fileSubject("journalStoreAsync()", false, "cassette.json", "journal"),
 ];

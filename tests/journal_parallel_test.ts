@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileStore, journalStore } from "@x/replay";
+import { childCommand, strayFiles, texts, withFolder } from "./_helpers.ts";
+
+interface Worker {
+  readonly ready: Promise<void>;
+  readonly finished: Promise<{ code: number | null; output: string }>;
+}
+
+function startWorker(args: readonly string[]): Worker {
+  const { command, args: base, cwd } = childCommand("_journal_writer");
+  const child = spawn(command, [...base, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  let announce!: () => void;
+  const ready = new Promise<void>((resolve) => (announce = resolve));
+  child.stdout.setEncoding("utf8").on("data", (data: string) => {
+    output += data;
+    if (output.includes("ready\n")) announce();
+  });
+  child.stderr.setEncoding("utf8").on("data", (data: string) => (output += data));
+  const finished = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      announce();
+      resolve({ code, output });
+    });
+  });
+  return { ready, finished };
+}
+
+test("journalStore() and journalStoreAsync() lose nothing when several processes append to one journal", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "shared.json");
+    const start = join(folder, "start");
+    const styles = ["sync", "async", "sync", "async"];
+    const count = 12;
+    const workers = styles.map((style, id) =>
+      startWorker([path, String(id), String(count), style, start])
+    );
+    // Every worker is loaded and waiting before any records, so their saves overlap.
+    await Promise.all(workers.map((worker) => worker.ready));
+    writeFileSync(start, "");
+    for (const { code, output } of await Promise.all(workers.map((worker) => worker.finished))) {
+      assert.equal(code, 0, output);
+    }
+
+    const cassette = journalStore(path).load();
+    const targets = cassette.interactions.map((interaction) => interaction.request.target);
+    const expected = [
+      "/shared",
+      ...styles.flatMap((_, id) => Array.from({ length: count }, (_, i) => `/worker-${id}/${i}`)),
+    ];
+    // Every distinct request exactly once: nothing lost, and the request all
+    // workers recorded identically is merged into one interaction.
+    assert.deepEqual([...targets].sort(), [...expected].sort());
+    for (const interaction of cassette.interactions) {
+      assert.deepEqual(texts([...interaction.responseChunks]), [
+        `answer to ${interaction.request.target}`,
+        "done",
+      ]);
+    }
+    assert.deepEqual(strayFiles(folder, "shared.json", "shared.json.journal", "start"), []);
+    // Every line is whole, and compacting gives the same cassette.
+    const store = journalStore(path);
+    store.compact();
+    assert.deepEqual(fileStore(path).load().interactions, cassette.interactions);
+  });
+});
