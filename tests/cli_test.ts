@@ -23,6 +23,8 @@ import {
   createChunk,
   createInteraction,
   createRequest,
+  fileStore,
+  journalStore,
   parseCassette,
   stringifyCassette,
 } from "@x/replay";
@@ -926,5 +928,33 @@ test("x-replay serve runs as a program and exits 0 on SIGTERM", async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited.catch(() => {});
     }
+  });
+});
+
+test("main() compact folds a journal store's appended lines into the snapshot", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "c.json");
+    const store = journalStore(path, { createIfMissing: true });
+    const first = parseCassette(FIXTURE);
+    store.save(first);
+    assert.ok(existsSync(store.journalPath));
+    const compacted = await run(["compact", "c.json"], { cwd: folder });
+    assert.deepEqual(compacted, {
+      code: 0,
+      stdout: "c.json: compacted, 6 interactions\n",
+      stderr: "",
+    });
+    assert.equal(existsSync(store.journalPath), false);
+    assert.deepEqual(fileStore(path).load(), first);
+    assert.deepEqual(await run(["compact", "c.json"], { cwd: folder }), {
+      code: 0,
+      stdout: "c.json: no journal, nothing to compact\n",
+      stderr: "",
+    });
+    assertOneLineFailure(
+      await run(["compact", "c.yaml"], { cwd: folder }),
+      2,
+      /journal stores keep JSON cassettes only/,
+    );
   });
 });

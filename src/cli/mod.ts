@@ -38,6 +38,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseCommandArgs } from "./_args.ts";
 import type { Command } from "./_command.ts";
+import { compactCommand } from "./_compact.ts";
 import { convertCommand } from "./_convert.ts";
 import { inspectCommand } from "./_inspect.ts";
 import { CliFailure, createOutput, oneLine, type Output, usageFailure } from "./_output.ts";
@@ -92,6 +93,7 @@ const COMMANDS: readonly Command[] = [
   inspectCommand,
   validateCommand,
   convertCommand,
+  compactCommand,
 ];
 
 function usage(): string {
@@ -120,7 +122,7 @@ Exit codes: 0 success, 1 failure (unreadable or invalid cassette, ...), 2 wrong 
  * reported as one line on standard error, never as a stack trace; `main()`
  * itself does not reject for them.
  *
- * Commands: `serve`, `inspect`, `validate`, `convert`; `x-replay --help`
+ * Commands: `serve`, `inspect`, `validate`, `convert`, `compact`; `x-replay --help`
  * lists them and `x-replay <command> --help` describes one.
  *
  * @param args The arguments, e.g. `["inspect", "cassette.json", "--json"]`.
