@@ -1,7 +1,8 @@
 // Child process for parallel_writers_test.ts: waits for a start signal, then
 // records `count` distinct requests (and one request every worker shares)
-// into one cassette file through a broker in auto mode.
-// Arguments: <cassette path> <worker id> <count> <sync|async> <start file>
+// into one cassette through a broker in auto mode, with a file store or a
+// journal store.
+// Arguments: <cassette path> <worker id> <count> <sync|async> <start file> <file|journal>
 import { existsSync } from "node:fs";
 import process from "node:process";
 import {
@@ -10,12 +11,16 @@ import {
   fileStore,
   fileStoreAsync,
   type InteractionRequest,
+  journalStore,
+  journalStoreAsync,
   openAsyncBroker,
   openBroker,
 } from "@x/replay";
 
-const [path, worker, countText, style, startFile] = process.argv.slice(2);
-if (startFile === undefined) throw new Error("usage: <path> <worker> <count> <sync|async> <start>");
+const [path, worker, countText, style, startFile, kind] = process.argv.slice(2);
+if (kind !== "file" && kind !== "journal") {
+  throw new Error("usage: <path> <worker> <count> <sync|async> <start> <file|journal>");
+}
 const count = Number(countText);
 
 const live = (request: InteractionRequest) => [
@@ -39,18 +44,20 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 while (!existsSync(startFile)) Atomics.wait(pause, 0, 0, 2);
 
 if (style === "sync") {
-  const broker = openBroker(fileStore(path!, { createIfMissing: true }), {
-    mode: "auto",
-    liveResponder: live,
-    now: fixedClock,
-  });
+  const broker = openBroker(
+    (kind === "file" ? fileStore : journalStore)(path!, { createIfMissing: true }),
+    {
+      mode: "auto",
+      liveResponder: live,
+      now: fixedClock,
+    },
+  );
   for (const request of requests) [...broker.replay(request)];
 } else {
-  const broker = await openAsyncBroker(fileStoreAsync(path!, { createIfMissing: true }), {
-    mode: "auto",
-    liveResponder: live,
-    now: fixedClock,
-  });
+  const broker = await openAsyncBroker(
+    (kind === "file" ? fileStoreAsync : journalStoreAsync)(path!, { createIfMissing: true }),
+    { mode: "auto", liveResponder: live, now: fixedClock },
+  );
   for (const request of requests) {
     for await (const _ of broker.replay(request));
   }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileStore } from "@x/replay";
+import { fileStore, journalStore } from "@x/replay";
 import { childCommand, strayFiles, texts, withFolder } from "./_helpers.ts";
 
 interface Worker {
@@ -32,37 +32,55 @@ function startWorker(args: readonly string[]): Worker {
   return { ready, finished };
 }
 
-test("fileStore() and fileStoreAsync() lose nothing when several processes record into one file", async () => {
-  await withFolder(async (folder) => {
-    const path = join(folder, "shared.json");
-    const start = join(folder, "start");
-    const styles = ["sync", "async", "sync", "async"];
-    const count = 12;
-    const workers = styles.map((style, id) =>
-      startWorker([path, String(id), String(count), style, start])
-    );
-    // Every worker is loaded and waiting before any records, so their saves overlap.
-    await Promise.all(workers.map((worker) => worker.ready));
-    writeFileSync(start, "");
-    for (const { code, output } of await Promise.all(workers.map((worker) => worker.finished))) {
-      assert.equal(code, 0, output);
-    }
+const KINDS = [
+  { kind: "file", stores: "fileStore() and fileStoreAsync()", into: "record into one file" },
+  {
+    kind: "journal",
+    stores: "journalStore() and journalStoreAsync()",
+    into: "append to one journal",
+  },
+] as const;
 
-    const cassette = fileStore(path).load();
-    const targets = cassette.interactions.map((interaction) => interaction.request.target);
-    const expected = [
-      "/shared",
-      ...styles.flatMap((_, id) => Array.from({ length: count }, (_, i) => `/worker-${id}/${i}`)),
-    ];
-    // Every distinct request exactly once: nothing lost, and the request all
-    // workers recorded identically is merged into one interaction.
-    assert.deepEqual([...targets].sort(), [...expected].sort());
-    for (const interaction of cassette.interactions) {
-      assert.deepEqual(texts([...interaction.responseChunks]), [
-        `answer to ${interaction.request.target}`,
-        "done",
-      ]);
-    }
-    assert.deepEqual(strayFiles(folder, "shared.json", "start"), []);
+for (const { kind, stores, into } of KINDS) {
+  test(`${stores} lose nothing when several processes ${into}`, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "shared.json");
+      const start = join(folder, "start");
+      const styles = ["sync", "async", "sync", "async"];
+      const count = 12;
+      const workers = styles.map((style, id) =>
+        startWorker([path, String(id), String(count), style, start, kind])
+      );
+      // Every worker is loaded and waiting before any records, so their saves overlap.
+      await Promise.all(workers.map((worker) => worker.ready));
+      writeFileSync(start, "");
+      for (const { code, output } of await Promise.all(workers.map((worker) => worker.finished))) {
+        assert.equal(code, 0, output);
+      }
+
+      const cassette = (kind === "file" ? fileStore : journalStore)(path).load();
+      const targets = cassette.interactions.map((interaction) => interaction.request.target);
+      const expected = [
+        "/shared",
+        ...styles.flatMap((_, id) => Array.from({ length: count }, (_, i) => `/worker-${id}/${i}`)),
+      ];
+      // Every distinct request exactly once: nothing lost, and the request all
+      // workers recorded identically is merged into one interaction.
+      assert.deepEqual([...targets].sort(), [...expected].sort());
+      for (const interaction of cassette.interactions) {
+        assert.deepEqual(texts([...interaction.responseChunks]), [
+          `answer to ${interaction.request.target}`,
+          "done",
+        ]);
+      }
+      if (kind === "file") {
+        assert.deepEqual(strayFiles(folder, "shared.json", "start"), []);
+      } else {
+        assert.deepEqual(strayFiles(folder, "shared.json", "shared.json.journal", "start"), []);
+        // Every line is whole, and compacting gives the same cassette.
+        journalStore(path).compact();
+        assert.deepEqual(fileStore(path).load().interactions, cassette.interactions);
+      }
+    });
   });
-});
+}
