@@ -3,39 +3,10 @@
 // journal store appends one line. Each group compares the two at one size.
 //
 //   deno bench --allow-read --allow-write --allow-env bench/journal_bench.ts
-import { closeSync, copyFileSync, fsyncSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, copyFileSync, fsyncSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import {
-  appendInteraction,
-  type Cassette,
-  createCassette,
-  createChunk,
-  createInteraction,
-  createRequest,
-  fileStore,
-  type Interaction,
-  journalStore,
-} from "@x/replay";
-
-const folder = mkdtempSync(join(tmpdir(), "replay-bench-"));
-globalThis.addEventListener("unload", () => rmSync(folder, { recursive: true, force: true }));
-
-// The same interaction as bench/record_bench.ts: about 1.1 KB of JSON.
-function interaction(i: number): Interaction {
-  const request = createRequest({
-    protocol: "http",
-    action: "POST",
-    target: `/v1/chat/completions?n=${i}`,
-    headers: [["content-type", "application/json"], ["accept", "text/event-stream"]],
-    body: JSON.stringify({ model: "m", messages: [{ role: "user", content: `question ${i}` }] }),
-  });
-  return createInteraction(request, [
-    createChunk(`data: {"delta":"answer ${i}, part one"}\n\n`, 0, [["status_code", "200"]]),
-    `data: {"delta":" and part two of answer ${i}"}\n\n`,
-    "data: [DONE]\n\n",
-  ]);
-}
+import { appendInteraction, fileStore, journalStore } from "@x/replay";
+import { cassetteOf, folder, interaction } from "./_recording_fixture.ts";
 
 // Copies a template and flushes it, so the measured save does not pay for
 // flushing the copy.
@@ -44,10 +15,6 @@ function copyDurable(from: string, to: string): void {
   const descriptor = openSync(to, "r+");
   fsyncSync(descriptor);
   closeSync(descriptor);
-}
-
-function cassetteOf(size: number): Cassette {
-  return createCassette(Array.from({ length: size }, (_, i) => interaction(i)));
 }
 
 for (const size of [10, 1_000, 10_000]) {

@@ -4,44 +4,10 @@
 // "record" group measures broker throughput while the cassette grows.
 //
 //   deno bench --allow-read --allow-write --allow-env bench/record_bench.ts
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  appendInteraction,
-  type Cassette,
-  createCassette,
-  createChunk,
-  createInteraction,
-  createRequest,
-  fileStore,
-  type Interaction,
-  openBroker,
-} from "@x/replay";
-
-const folder = mkdtempSync(join(tmpdir(), "replay-bench-"));
-globalThis.addEventListener("unload", () => rmSync(folder, { recursive: true, force: true }));
-
-// About 1.1 KB of JSON per interaction: a chat-completion-like request and a
-// streamed answer in three chunks.
-function interaction(i: number): Interaction {
-  const request = createRequest({
-    protocol: "http",
-    action: "POST",
-    target: `/v1/chat/completions?n=${i}`,
-    headers: [["content-type", "application/json"], ["accept", "text/event-stream"]],
-    body: JSON.stringify({ model: "m", messages: [{ role: "user", content: `question ${i}` }] }),
-  });
-  return createInteraction(request, [
-    createChunk(`data: {"delta":"answer ${i}, part one"}\n\n`, 0, [["status_code", "200"]]),
-    `data: {"delta":" and part two of answer ${i}"}\n\n`,
-    "data: [DONE]\n\n",
-  ]);
-}
-
-function cassetteOf(size: number): Cassette {
-  return createCassette(Array.from({ length: size }, (_, i) => interaction(i)));
-}
+import { appendInteraction, fileStore, openBroker } from "@x/replay";
+import { cassetteOf, folder, interaction } from "./_recording_fixture.ts";
 
 for (const format of ["json", "yaml"] as const) {
   for (const size of [10, 1_000, 10_000]) {
