@@ -2,11 +2,29 @@
 // to and from frozen values. JSON and YAML share it; only the syntax differs.
 import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from "./_bytes.ts";
 import { checkPairArray, checkSequence, checkText, EMPTY_PAIRS, type Fail } from "./_check.ts";
-import { type Naming, sealCassette, sealChunk, sealInteraction, sealRequest } from "./_model.ts";
+import {
+  type BlobReader,
+  type Naming,
+  sealBlobChunk,
+  sealCassette,
+  sealChunk,
+  sealInteraction,
+  sealRequest,
+} from "./_model.ts";
 import type { Cassette, Pairs, ResponseChunk } from "./types.ts";
 
-/** Bytes as written in a file: UTF-8 text as a string, anything else as `{"base64": …}`. */
-export type DataField = string | { readonly base64: string };
+/**
+ * Bytes as written in a file: UTF-8 text as a string, anything else as
+ * `{"base64": …}`, and chunk data kept in a blob file (ADR 0041) as
+ * `{"blob": "<sha256>", "size": n}`.
+ */
+export type DataField =
+  | string
+  | { readonly base64: string }
+  | { readonly blob: string; readonly size: number };
+
+/** How chunk data is written: a field for chunks kept elsewhere, `undefined` to inline. */
+export type DataOf = (chunk: ResponseChunk) => DataField | undefined;
 
 /** Key names in file paths, for error messages. */
 const FILE_NAMING: Naming = { responseChunks: "response_chunks", fingerprint: "fingerprint.value" };
@@ -19,8 +37,12 @@ export function encodeData(bytes: Uint8Array): DataField {
   return text === undefined ? { base64: toBase64(bytes) } : text;
 }
 
-/** The plain object a cassette file holds, keys in the order they are written. */
-export function toDocument(cassette: Cassette): unknown {
+/**
+ * The plain object a cassette file holds, keys in the order they are written.
+ * `dataOf` may put chunk data elsewhere (blob references); by default, and
+ * where it returns `undefined`, the bytes are written inline.
+ */
+export function toDocument(cassette: Cassette, dataOf?: DataOf): unknown {
   return {
     interactions: cassette.interactions.map((interaction) => ({
       request: {
@@ -32,7 +54,7 @@ export function toDocument(cassette: Cassette): unknown {
       },
       fingerprint: { value: interaction.fingerprint },
       response_chunks: interaction.responseChunks.map((chunk) => ({
-        data: encodeData(chunk.data),
+        data: dataOf?.(chunk) ?? encodeData(chunk.data),
         sequence: chunk.sequence,
         metadata: chunk.metadata,
       })),
@@ -54,6 +76,40 @@ function readData(value: unknown, path: string, fail: Fail): Uint8Array<ArrayBuf
   return fail(path, 'UTF-8 text (a string) or bytes as {"base64": "…"}', value);
 }
 
+const BLOB_KEYS = "blob,size";
+
+/** Chunk data: inline bytes, or a blob reference when the file has a blob folder. */
+function readChunk(
+  value: unknown,
+  sequence: number,
+  metadata: Pairs,
+  path: string,
+  fail: Fail,
+  blobs: BlobReader | undefined,
+): ResponseChunk {
+  if (!isRecord(value) || !("blob" in value)) {
+    return sealChunk(readData(value, path, fail), sequence, metadata);
+  }
+  if (blobs === undefined) {
+    return fail(
+      path,
+      "inline data (a blob reference can only be read from a cassette file, through fileStore() or journalStore())",
+      value,
+    );
+  }
+  if (Object.keys(value).sort().join() !== BLOB_KEYS) {
+    return fail(path, 'a blob reference {"blob": "<sha256>", "size": <bytes>}', value);
+  }
+  if (typeof value.blob !== "string" || !HEX_FINGERPRINT.test(value.blob)) {
+    return fail(`${path}.blob`, "a SHA-256 as 64 lowercase hex characters", value.blob);
+  }
+  const size = value.size;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1) {
+    return fail(`${path}.size`, "a positive integer", size);
+  }
+  return sealBlobChunk({ sha256: value.blob, size }, blobs, sequence, metadata);
+}
+
 function readPairs(value: unknown, path: string, fail: Fail): Pairs {
   return value === undefined ? EMPTY_PAIRS : checkPairArray(value, path, fail);
 }
@@ -67,7 +123,11 @@ function readObject(value: unknown, path: string, fail: Fail): Record<string, un
  * problems go to `fail`; data-rule breaches (fingerprint, chunk order) throw
  * `InteractionValidationError`.
  */
-export function fromDocument(document: unknown, fail: Fail): Cassette {
+export function fromDocument(
+  document: unknown,
+  fail: Fail,
+  blobs?: BlobReader,
+): Cassette {
   const root = isRecord(document)
     ? document
     : fail("", 'an object with an "interactions" array', document);
@@ -97,11 +157,9 @@ export function fromDocument(document: unknown, fail: Fail): Cassette {
     for (let j = 0; j < rawChunks.length; j++) {
       const chunkPath = `${path}.response_chunks[${j}]`;
       const rawChunk = readObject(rawChunks[j], chunkPath, fail);
-      chunks[j] = sealChunk(
-        readData(rawChunk.data, `${chunkPath}.data`, fail),
-        checkSequence(rawChunk.sequence, `${chunkPath}.sequence`, fail),
-        readPairs(rawChunk.metadata, `${chunkPath}.metadata`, fail),
-      );
+      const sequence = checkSequence(rawChunk.sequence, `${chunkPath}.sequence`, fail);
+      const metadata = readPairs(rawChunk.metadata, `${chunkPath}.metadata`, fail);
+      chunks[j] = readChunk(rawChunk.data, sequence, metadata, `${chunkPath}.data`, fail, blobs);
     }
     interactions[i] = sealInteraction(
       request,

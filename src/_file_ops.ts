@@ -2,6 +2,7 @@
 // _file_procedures.ts are generators that yield these steps; _file_run.ts
 // performs them either synchronously or with promises (ADR 0017), so the
 // delicate locking and merging logic exists once for both store twins.
+import type { ResponseChunk } from "./types.ts";
 
 /** One step a procedure asks its driver to perform. */
 export type FileOp =
@@ -31,7 +32,14 @@ export type FileOp =
   /** Flushes a folder's entries (a rename) to the device; best effort. */
   | { readonly kind: "syncFolder"; readonly path: string }
   /** Waits. */
-  | { readonly kind: "sleep"; readonly milliseconds: number };
+  | { readonly kind: "sleep"; readonly milliseconds: number }
+  /** Writes a chunk's bytes as the blob `folder/sha256` unless it is there (ADR 0041). */
+  | {
+    readonly kind: "writeBlob";
+    readonly folder: string;
+    readonly sha256: string;
+    readonly chunk: ResponseChunk;
+  };
 
 /** A procedure: yields steps, receives their results, returns `T`. */
 export type Procedure<T> = Generator<FileOp, T, unknown>;
@@ -104,4 +112,11 @@ export function* syncFolder(path: string): Procedure<void> {
 
 export function* sleep(milliseconds: number): Procedure<void> {
   yield { kind: "sleep", milliseconds };
+}
+
+export function* writeBlobs(
+  folder: string,
+  blobs: readonly { readonly sha256: string; readonly chunk: ResponseChunk }[],
+): Procedure<void> {
+  for (const { sha256, chunk } of blobs) yield { kind: "writeBlob", folder, sha256, chunk };
 }

@@ -22,12 +22,14 @@ import {
   sleep,
   stat,
   syncFolder,
+  writeBlobs,
   writeDurable,
 } from "./_file_ops.ts";
+import { blobFolderOf, blobReader, type BlobSettings, externalize } from "./_blob.ts";
 import { checkFormat } from "./_format.ts";
 import { HOST_NAME, HOST_TAG, processAlive } from "./_host.ts";
 import { mergeCassettes } from "./_merge.ts";
-import { sealCassette } from "./_model.ts";
+import { type BlobReader, sealCassette } from "./_model.ts";
 import {
   CassetteLoadError,
   CassetteLockError,
@@ -35,8 +37,8 @@ import {
   CassetteSaveError,
 } from "./errors.ts";
 import type { FileStoreOptions } from "./file_store.ts";
-import { parseCassette } from "./parse_cassette.ts";
-import { stringifyCassette } from "./stringify_cassette.ts";
+import { parseCassetteText } from "./parse_cassette.ts";
+import { stringifyDocument } from "./stringify_cassette.ts";
 import type { Cassette, CassetteFormat } from "./types.ts";
 
 /** Default `lockTimeout`, in milliseconds. */
@@ -59,6 +61,10 @@ export interface FileStoreState {
   readonly staleLockAge: number;
   readonly orphanPattern: RegExp;
   readonly baseName: string;
+  /** Reads the blobs the file refers to (ADR 0041). */
+  readonly reader: BlobReader;
+  /** Where chunk data at or above a size goes; `undefined` keeps it inline. */
+  readonly blobs: BlobSettings | undefined;
   /** The text last read or written and its cassette, to skip re-parsing an unchanged file. */
   last: { readonly text: string; readonly cassette: Cassette } | undefined;
 }
@@ -115,6 +121,18 @@ export function createFileState(
     );
   }
   const baseName = basename(absolute);
+  const reader = blobReader(blobFolderOf(absolute));
+  const threshold = options?.blobThreshold;
+  if (
+    threshold !== undefined &&
+    !(typeof threshold === "number" && Number.isSafeInteger(threshold) && threshold >= 1)
+  ) {
+    throw new RangeError(
+      `Cannot open cassette store: blobThreshold must be a whole number of bytes >= 1, got ${
+        describe(threshold)
+      }`,
+    );
+  }
   return {
     path: absolute,
     folder: dirname(absolute),
@@ -132,13 +150,31 @@ export function createFileState(
       `^\\.${escapeRegExp(baseName)}\\.([0-9a-f]{8}|nohost)\\.(\\d+)\\.[0-9a-f]+\\.(?:tmp|stale)$`,
     ),
     baseName,
+    // The reader exists even without a threshold: a file written by a store
+    // with one still refers to its blobs, and must load.
+    reader,
+    blobs: threshold === undefined ? undefined : { reader, threshold },
     last: undefined,
   };
 }
 
-function parseText(text: string, format: CassetteFormat): Cassette {
+/** Parses the file's text; blob references read through the store's folder. */
+export function parseText(text: string, format: CassetteFormat, reader: BlobReader): Cassette {
   // Editors on Windows may add a byte order mark; it is not part of the data.
-  return parseCassette(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { format });
+  return parseCassetteText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, format, reader);
+}
+
+/**
+ * The file text for `cassette`, after writing the blobs it needs. Blobs come
+ * first: a file must never refer to a blob that is not there yet.
+ */
+export function* renderCassette(
+  state: FileStoreState,
+  cassette: Cassette,
+): Procedure<string> {
+  const { dataOf, blobs } = externalize(cassette.interactions, state.blobs);
+  yield* writeBlobs(state.reader.folder, blobs);
+  return stringifyDocument(cassette, state.format, dataOf);
 }
 
 /** Reads and parses the cassette file. */
@@ -159,7 +195,7 @@ export function* loadProcedure(state: FileStoreState): Procedure<Cassette> {
   }
   let cassette: Cassette;
   try {
-    cassette = parseText(text, state.format);
+    cassette = parseText(text, state.format, state.reader);
   } catch (error) {
     throw new CassetteLoadError(state.path, error);
   }
@@ -217,7 +253,7 @@ function* commit(
     stored = state.last.cassette;
   } else {
     try {
-      stored = parseText(text, state.format);
+      stored = parseText(text, state.format, state.reader);
     } catch (error) {
       // Overwriting would destroy whatever is there (a hand edit with a typo,
       // another tool's file); refusing keeps it for a human to look at.
@@ -235,7 +271,7 @@ function* commit(
     state.last = { text, cassette: stored };
     return true;
   }
-  const output = stringifyCassette(merged, { format: state.format });
+  const output = yield* renderCassette(state, merged);
   const previous = text === undefined ? undefined : yield* stat(state.path);
   const temporary = uniqueName(state, "tmp");
   try {

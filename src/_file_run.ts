@@ -25,6 +25,8 @@ import {
   stat,
   unlink,
 } from "node:fs/promises";
+import { writeBlob, writeBlobSync } from "./_blob.ts";
+import { materializeAsync } from "./_model.ts";
 import { errorCode, type FileOp, type FileStatus, type Procedure } from "./_file_ops.ts";
 
 // Atomics.wait is the one portable way to sleep without a busy loop in
@@ -115,6 +117,9 @@ function performSync(op: FileOp): unknown {
     case "sleep":
       Atomics.wait(sleeper, 0, 0, Math.max(0, op.milliseconds));
       return undefined;
+    case "writeBlob":
+      writeBlobSync(op.folder, op.sha256, op.chunk.data);
+      return undefined;
   }
 }
 
@@ -198,6 +203,9 @@ async function performAsync(op: FileOp): Promise<unknown> {
       return undefined;
     case "sleep":
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, op.milliseconds)));
+      return undefined;
+    case "writeBlob":
+      await writeBlob(op.folder, op.sha256, (await materializeAsync(op.chunk)).data);
       return undefined;
   }
 }

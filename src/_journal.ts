@@ -16,7 +16,8 @@ import { open, stat as statAsync } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe } from "./_check.ts";
-import { fromDocument, toDocument } from "./_document.ts";
+import { type DataOf, fromDocument, toDocument } from "./_document.ts";
+import { externalize } from "./_blob.ts";
 import {
   discard,
   errorCode,
@@ -27,6 +28,7 @@ import {
   rename,
   stat,
   syncFolder,
+  writeBlobs,
   writeDurable,
 } from "./_file_ops.ts";
 import {
@@ -34,16 +36,17 @@ import {
   createFileState,
   type FileStoreState,
   holdsLock,
+  parseText,
   releaseLock,
   removeOrphans,
+  renderCassette,
   uniqueName,
 } from "./_file_procedures.ts";
 import { runAsync, runSync } from "./_file_run.ts";
 import { formatFromExtension } from "./_format.ts";
 import { identityOf } from "./_merge.ts";
-import { sealCassette } from "./_model.ts";
+import { type BlobReader, sealCassette } from "./_model.ts";
 import { CassetteLoadError, CassetteSaveError } from "./errors.ts";
-import { parseCassette } from "./parse_cassette.ts";
 import { stringifyCassette } from "./stringify_cassette.ts";
 import type { JournalStoreOptions } from "./journal_store.ts";
 import type { Cassette, Interaction } from "./types.ts";
@@ -114,6 +117,7 @@ export function createJournalState(
     createIfMissing: options?.createIfMissing,
     lockTimeout: options?.lockTimeout,
     staleLockAge: options?.staleLockAge,
+    blobThreshold: options?.blobThreshold,
   });
   return {
     file,
@@ -143,21 +147,21 @@ const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** One journal line: the interaction as the cassette file writes it, then "\n". */
-export function journalLine(interaction: Interaction): string {
-  const document = toDocument({ interactions: [interaction] } as unknown as Cassette) as {
+function journalLine(interaction: Interaction, dataOf: DataOf): string {
+  const document = toDocument({ interactions: [interaction] } as unknown as Cassette, dataOf) as {
     interactions: unknown[];
   };
   return `${JSON.stringify(document.interactions[0])}\n`;
 }
 
-function parseLine(bytes: Uint8Array): Interaction {
+function parseLine(bytes: Uint8Array, reader: BlobReader): Interaction {
   const text = strictDecoder.decode(bytes);
   const document: unknown = JSON.parse(text);
   return fromDocument({ interactions: [document] }, (path, expected, value) => {
     throw new SyntaxError(
       `${path.replace(/^interactions\[0\]\.?/, "")} must be ${expected}, got ${describe(value)}`,
     );
-  }).interactions[0]!;
+  }, reader).interactions[0]!;
 }
 
 interface ParsedJournal {
@@ -174,9 +178,10 @@ interface ParsedJournal {
  */
 function parseJournal(
   bytes: Uint8Array,
-  journalPath: string,
+  state: JournalState,
   firstLine: number,
 ): ParsedJournal {
+  const journalPath = state.journalPath;
   const interactions: Interaction[] = [];
   let start = 0;
   let line = firstLine;
@@ -186,7 +191,7 @@ function parseJournal(
     if (newline === -1) break; // Torn: no trailing newline.
     line++;
     try {
-      interactions.push(parseLine(bytes.subarray(start, newline)));
+      interactions.push(parseLine(bytes.subarray(start, newline), state.file.reader));
     } catch (error) {
       if (newline + 1 === bytes.length) break; // Torn: the last line does not parse.
       throw new CassetteLoadError(
@@ -231,8 +236,7 @@ function parseMarker(text: string | undefined): Marker | undefined {
 
 function parseSnapshot(state: JournalState, text: string): readonly Interaction[] {
   try {
-    const clean = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-    return parseCassette(clean, { format: "json" }).interactions;
+    return parseText(text, "json", state.file.reader).interactions;
   } catch (error) {
     throw new CassetteLoadError(state.file.path, error);
   }
@@ -263,7 +267,7 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
     ) {
       if (journalStatus === undefined || journalStatus.size === known.journalEnd) return known;
       const tail = (yield* readFrom(state.journalPath, known.journalEnd)) ?? new Uint8Array(0);
-      const parsed = parseJournal(tail, state.journalPath, known.lines);
+      const parsed = parseJournal(tail, state, known.lines);
       if (parsed.interactions.length > 0 && known.counts !== undefined) {
         for (const interaction of parsed.interactions) count(known.counts, interaction);
       }
@@ -305,7 +309,7 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
       skipped = Math.min(marker.journalBytes, journal.length);
       journal = journal.subarray(skipped);
     }
-    const parsed = parseJournal(journal, state.journalPath, 0);
+    const parsed = parseJournal(journal, state, 0);
     // Loads take no lock: if a compaction replaced the snapshot while we
     // read, the journal we read may belong to another snapshot. Read again.
     const after = yield* journalStat(state.file.path);
@@ -429,7 +433,10 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
     const keep = journalStatus !== undefined && journalStatus.size > known.journalEnd
       ? known.journalEnd
       : undefined;
-    const text = added.map(journalLine).join("");
+    const { dataOf, blobs } = externalize(added, state.file.blobs);
+    // Blobs first: a line must never refer to a blob that is not there yet.
+    yield* writeBlobs(state.file.reader.folder, blobs);
+    const text = added.map((interaction) => journalLine(interaction, dataOf)).join("");
     const bytes = encoder.encode(text);
     yield* append(state.journalPath, keep, bytes);
     if (journalStatus === undefined) yield* syncFolder(state.file.folder);
@@ -492,7 +499,7 @@ export function* rewriteJournal(
     const interactions = replacement === undefined
       ? (yield* readStored(state)).interactions
       : replacement.interactions;
-    const text = stringifyCassette(sealCassette(interactions.slice()), { format: "json" });
+    const text = yield* renderCassette(state.file, sealCassette(interactions.slice()));
     const journalStatus = yield* journalStat(state.journalPath);
     if (journalStatus !== undefined) {
       // Says "a snapshot with this hash already holds the journal's first

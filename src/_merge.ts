@@ -4,6 +4,7 @@
 // Identity is content, counted as a multiset, so a cassette that holds the
 // same interaction twice round-trips, and a re-save adds nothing.
 import { createHash } from "node:crypto";
+import { sha256Hex } from "./_blob.ts";
 import { sealCassette } from "./_model.ts";
 import type { Cassette, Interaction } from "./types.ts";
 
@@ -16,9 +17,10 @@ export function identityOf(interaction: Interaction): string {
   const hash = createHash("sha256");
   hash.update(`${interaction.fingerprint}|${JSON.stringify(interaction.metadata)}`);
   for (const chunk of interaction.responseChunks) {
-    // The length prefix keeps chunk boundaries unambiguous.
-    hash.update(`|${chunk.sequence}|${JSON.stringify(chunk.metadata)}|${chunk.data.length}|`);
-    hash.update(chunk.data);
+    // Chunks count by the SHA-256 of their bytes, so a chunk read from a blob
+    // file (ADR 0041) and the same bytes in memory are the same chunk.
+    const digest = chunk.blob?.sha256 ?? sha256Hex(chunk.data);
+    hash.update(`|${chunk.sequence}|${JSON.stringify(chunk.metadata)}|${digest}`);
   }
   const identity = hash.digest("hex");
   identities.set(interaction, identity);

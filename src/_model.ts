@@ -12,7 +12,14 @@ import {
 } from "./_check.ts";
 import { InteractionValidationError } from "./errors.ts";
 import { computeFingerprint } from "./_fingerprint.ts";
-import type { Cassette, Interaction, InteractionRequest, Pairs, ResponseChunk } from "./types.ts";
+import type {
+  BlobRef,
+  Cassette,
+  Interaction,
+  InteractionRequest,
+  Pairs,
+  ResponseChunk,
+} from "./types.ts";
 
 const valid = new WeakSet<object>();
 
@@ -73,6 +80,83 @@ export function sealChunk(
   const chunk: ResponseChunk = Object.freeze({ data, sequence, metadata });
   valid.add(chunk);
   return chunk;
+}
+
+/**
+ * Reads blob files (ADR 0041). The core never touches the file system: a
+ * store that loads blob references hands one of these to the chunks it builds.
+ */
+export interface BlobReader {
+  /** The folder the blobs live in; two readers of one folder are interchangeable. */
+  readonly folder: string;
+  /** The verified bytes, read synchronously; throws `BlobError`. */
+  readSync(ref: BlobRef): Uint8Array<ArrayBuffer>;
+  /** The verified bytes, read with promises; rejects with `BlobError`. */
+  read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+const readers = new WeakMap<ResponseChunk, BlobReader>();
+
+/** A chunk whose bytes stay in a blob file: each read of `data` reads and verifies it. */
+export function sealBlobChunk(
+  blob: BlobRef,
+  reader: BlobReader,
+  sequence: number,
+  metadata: Pairs,
+): ResponseChunk {
+  const frozenBlob = Object.freeze({ sha256: blob.sha256, size: blob.size });
+  const chunk: ResponseChunk = Object.freeze({
+    get data(): Uint8Array<ArrayBuffer> {
+      return reader.readSync(frozenBlob);
+    },
+    sequence,
+    metadata,
+    blob: frozenBlob,
+  });
+  readers.set(chunk, reader);
+  valid.add(chunk);
+  return chunk;
+}
+
+/** The reader behind a blob chunk, if it is one. */
+export function blobReaderOf(chunk: ResponseChunk): BlobReader | undefined {
+  return readers.get(chunk);
+}
+
+/** The chunk's size in bytes, without reading a blob. */
+export function chunkSize(chunk: ResponseChunk): number {
+  return chunk.blob?.size ?? chunk.data.length;
+}
+
+/** A blob chunk read once into memory (verified); any other chunk as it is. */
+export function materialize(chunk: ResponseChunk): ResponseChunk {
+  const reader = readers.get(chunk);
+  return reader === undefined
+    ? chunk
+    : sealChunk(reader.readSync(chunk.blob!), chunk.sequence, chunk.metadata);
+}
+
+// Interactions with at least one blob chunk: replay reads those chunks one by
+// one; the others hand out their own chunks, as before blobs existed.
+const withBlobs = new WeakSet<Interaction>();
+
+function* readEach(chunks: readonly ResponseChunk[]): Generator<ResponseChunk, void, undefined> {
+  for (const chunk of chunks) yield materialize(chunk);
+}
+
+/** An interaction's chunks for synchronous replay: blob chunks read when reached. */
+export function replayChunks(interaction: Interaction): IterableIterator<ResponseChunk> {
+  return withBlobs.has(interaction)
+    ? readEach(interaction.responseChunks)
+    : interaction.responseChunks.values();
+}
+
+/** The asynchronous twin of `materialize()`. */
+export async function materializeAsync(chunk: ResponseChunk): Promise<ResponseChunk> {
+  const reader = readers.get(chunk);
+  return reader === undefined
+    ? chunk
+    : sealChunk(await reader.read(chunk.blob!), chunk.sequence, chunk.metadata);
 }
 
 /** Validates a caller-supplied chunk, or wraps a bare piece of bytes at `position`. */
@@ -142,6 +226,7 @@ export function sealInteraction(
     metadata,
   });
   valid.add(interaction);
+  if (chunks.some((chunk) => readers.has(chunk))) withBlobs.add(interaction);
   return interaction;
 }
 

@@ -2,7 +2,15 @@
 // recorded interaction, the zero-chunk representation (ADR 0013), and how
 // store failures are reported.
 import { describe, EMPTY_PAIRS } from "./_check.ts";
-import { checkCassette, CODE_NAMING, sealChunk, sealInteraction, toChunk } from "./_model.ts";
+import {
+  checkCassette,
+  chunkSize,
+  CODE_NAMING,
+  replayChunks,
+  sealChunk,
+  sealInteraction,
+  toChunk,
+} from "./_model.ts";
 import { CassetteLoadError, CassetteSaveError, InteractionValidationError } from "./errors.ts";
 import type { Cassette, Interaction, InteractionRequest, Pairs, ResponseChunk } from "./types.ts";
 
@@ -23,15 +31,23 @@ export function isEmptyResponse(interaction: Interaction): boolean {
   const chunks = interaction.responseChunks;
   if (chunks.length !== 1) return false;
   const [only] = chunks;
-  return only!.data.length === 0 &&
+  return chunkSize(only!) === 0 &&
     only!.metadata.some(([key, value]) => key === EMPTY_RESPONSE_KEY && value === "true");
 }
 
 const NO_CHUNKS: readonly ResponseChunk[] = Object.freeze([]);
 
-/** The chunks a broker hands out for an interaction: none for a zero-chunk response. */
+/**
+ * The chunks an asynchronous broker hands out for an interaction: none for a
+ * zero-chunk response. Blob chunks are left for its timing step to read.
+ */
 export function playback(interaction: Interaction): IterableIterator<ResponseChunk> {
   return (isEmptyResponse(interaction) ? NO_CHUNKS : interaction.responseChunks).values();
+}
+
+/** `playback()` for the synchronous broker: blob chunks read when reached. */
+export function playbackSync(interaction: Interaction): IterableIterator<ResponseChunk> {
+  return isEmptyResponse(interaction) ? NO_CHUNKS.values() : replayChunks(interaction);
 }
 
 /**

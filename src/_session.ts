@@ -108,6 +108,11 @@ export interface Session {
   notFound(request: InteractionRequest, miss: Choice & { kind: "miss" }): InteractionNotFoundError;
   /** Stamps chunk arrival offsets relative to `start`. */
   stamp(chunk: ResponseChunk, start: number): ResponseChunk;
+  /**
+   * A recorded chunk redacted as it will be stored, or `undefined` when the
+   * redactor cannot redact one chunk at a time (then it must stay in memory).
+   */
+  redactChunk(chunk: ResponseChunk): ResponseChunk | undefined;
   /** The interaction to store for a recording started at `start`: `recorded_at` added, then redacted. */
   finish(interaction: Interaction, start: number): Interaction;
   /** Marks an interaction as used in this session. */
@@ -258,6 +263,10 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
           Object.freeze([OFFSET_KEY, formatOffset(now() - start)] as const),
         ]),
       );
+    },
+    redactChunk(chunk) {
+      if (redactor === undefined) return chunk;
+      return redactor.chunk === undefined ? undefined : redactor.chunk(chunk);
     },
     finish(interaction, start) {
       const stamped = sealInteraction(

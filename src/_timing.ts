@@ -1,5 +1,6 @@
 // Recorded timing: each chunk's arrival offset, in milliseconds since the
 // request started, kept in the chunk's metadata.
+import { materializeAsync } from "./_model.ts";
 import type { ResponseChunk } from "./types.ts";
 
 /**
@@ -94,7 +95,10 @@ export function timedChunks(
 async function* untimed(
   chunks: Iterator<ResponseChunk>,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  for (let step = chunks.next(); !step.done; step = chunks.next()) yield step.value;
+  for (let step = chunks.next(); !step.done; step = chunks.next()) {
+    const chunk = step.value;
+    yield chunk.blob === undefined ? chunk : await materializeAsync(chunk);
+  }
 }
 
 async function* timed(
@@ -110,6 +114,8 @@ async function* timed(
       previous = offset;
       if (wait > 0) await sleep(wait);
     }
-    yield step.value;
+    const chunk = step.value;
+    // A blob is read when its chunk is due, not before: one chunk in memory.
+    yield chunk.blob === undefined ? chunk : await materializeAsync(chunk);
   }
 }

@@ -1,4 +1,4 @@
-import type { Cassette } from "./types.ts";
+import type { Cassette, ResponseChunk } from "./types.ts";
 
 /**
  * Where a broker keeps its cassette between runs: `load()` reads it once,
@@ -61,6 +61,17 @@ export interface CassetteStore {
    * merging with it (used to prune after a full re-record).
    */
   save(cassette: Cassette, options?: SaveOptions): void;
+  /**
+   * Optional: takes a chunk's bytes out of memory before the interaction is
+   * saved (for example into a blob file) and returns the chunk to keep in its
+   * place. An asynchronous broker that streams a recording calls it for each
+   * chunk, already redacted, once its consumer has received it. A store may
+   * return the chunk unchanged (for example when it is small).
+   *
+   * @param chunk The redacted chunk.
+   * @returns The chunk to record instead.
+   */
+  offload?(chunk: ResponseChunk): ResponseChunk;
 }
 
 /**
@@ -109,6 +120,13 @@ export interface AsyncCassetteStore {
    * @returns A promise that settles once the cassette is stored.
    */
   save(cassette: Cassette, options?: SaveOptions): Promise<void>;
+  /**
+   * Optional: the asynchronous twin of `CassetteStore.offload()`.
+   *
+   * @param chunk The redacted chunk.
+   * @returns A promise of the chunk to record instead.
+   */
+  offload?(chunk: ResponseChunk): Promise<ResponseChunk>;
 }
 
 /** Options for `CassetteStore.save()` and `AsyncCassetteStore.save()`. */

@@ -1,4 +1,4 @@
-import { checkCassette, sealCassette } from "./_model.ts";
+import { checkCassette, materializeAsync, sealCassette } from "./_model.ts";
 import { type BrokerSessionOptions, createSession } from "./_session.ts";
 import { type Sleep, timedChunks, type Timing } from "./_timing.ts";
 import {
@@ -125,7 +125,11 @@ export interface CreateAsyncBrokerOptions extends BrokerSessionOptions {
    * `"buffered"`: collect the whole live response, record and save it, then
    * deliver it. `"streaming"`: deliver chunks as the live responder produces
    * them, and record and save the response once it has completed; a response
-   * that fails or is abandoned early is not recorded (ADR 0012).
+   * that fails or is abandoned early is not recorded (ADR 0012). When
+   * streaming into a store with `offload()` (a file or journal store with a
+   * `blobThreshold`), each big chunk is redacted and written to its blob file
+   * as soon as the consumer has it, so the recording does not hold the body
+   * in memory (ADR 0041).
    *
    * @default {"buffered"}
    */
@@ -326,6 +330,9 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
         const chunk = session.stamp(liveChunk(item, chunks.length), start);
         chunks.push(chunk);
         yield chunk;
+        // Once the consumer has it, a big chunk can leave memory: redacted,
+        // its bytes go to the store's blob file (ADR 0041).
+        if (offload !== undefined) chunks[chunks.length - 1] = await keep(chunk);
       }
       await commit(request.matched, chunks, start);
       settled = true;
@@ -338,6 +345,20 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
       // Reached without settling only when the consumer stopped early: the
       // response is incomplete, so nothing is recorded.
       if (!settled) settle({ kind: "abandoned" });
+    }
+  }
+
+  const offload = typeof store?.offload === "function"
+    ? store.offload.bind(store) as (chunk: ResponseChunk) => ResponseChunk | Promise<ResponseChunk>
+    : undefined;
+
+  async function keep(chunk: ResponseChunk): Promise<ResponseChunk> {
+    const redacted = session.redactChunk(chunk);
+    if (redacted === undefined) return chunk;
+    try {
+      return await offload!(redacted);
+    } catch (error) {
+      throw asSaveError(store, error);
     }
   }
 
@@ -363,7 +384,10 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
         const outcome = await inFlight;
         if (outcome.kind === "failed") throw outcome.error;
         if (outcome.kind === "recorded") {
-          yield* outcome.chunks;
+          // Offloaded chunks are read back from their blobs, one at a time.
+          for (const chunk of outcome.chunks) {
+            yield chunk.blob === undefined ? chunk : await materializeAsync(chunk);
+          }
           return;
         }
         // The recorder's consumer stopped early; try again, maybe as recorder.

@@ -7,7 +7,7 @@ import {
   checkStore,
   isThenable,
   liveChunk,
-  playback,
+  playbackSync,
   recordedInteraction,
 } from "./_recording.ts";
 import { appendInteraction } from "./append_interaction.ts";
@@ -250,7 +250,7 @@ export function createBroker(options: CreateBrokerOptions): Broker {
     replay(request: InteractionRequest): IterableIterator<ResponseChunk> {
       const { live, matched } = session.prepare(request);
       const choice = session.choose(current, matched, mode);
-      if (choice.kind === "hit") return playback(session.use(choice.interaction));
+      if (choice.kind === "hit") return playbackSync(session.use(choice.interaction));
       if (mode === "replay") throw session.notFound(matched, choice);
       return record(live, matched);
     },

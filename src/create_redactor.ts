@@ -3,12 +3,13 @@ import {
   sealChunk,
   sealInteraction,
   sealRequest,
+  toChunk,
   toInteraction,
   toRequest,
 } from "./_model.ts";
 import { joinQuery, nameSet, paramName, splitQuery } from "./_normalize.ts";
 import { redactBytes, redactPairs, redactText } from "./_redact.ts";
-import type { Interaction, Normalizer } from "./types.ts";
+import type { Interaction, Normalizer, ResponseChunk } from "./types.ts";
 
 /** Header names whose values are redacted unless `includeDefaults` is false. */
 export const DEFAULT_REDACTED_HEADERS: readonly string[] = Object.freeze([
@@ -71,6 +72,13 @@ export interface Redactor {
   readonly request: Normalizer;
   /** Redacts a whole interaction before it is stored; its fingerprint is that of the redacted request. */
   readonly interaction: (interaction: Interaction) => Interaction;
+  /**
+   * Redacts one response chunk (its data and metadata) as `interaction` would.
+   * Brokers use it to redact a streamed chunk before its bytes go to a blob
+   * file (ADR 0041); without it they keep such chunks in memory until the
+   * whole response is redacted.
+   */
+  readonly chunk?: ((chunk: ResponseChunk) => ResponseChunk) | undefined;
 }
 
 /**
@@ -169,15 +177,26 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     return sealRequest(valid.protocol, valid.action, target, redactedHeaders, body);
   };
 
+  // Chunks this redactor has already produced: redacting them again would
+  // change nothing, and for a blob chunk it would mean reading the file.
+  const redacted = new WeakSet<ResponseChunk>();
+  const chunk = (input: ResponseChunk): ResponseChunk => {
+    const valid = toChunk(input, 0, "chunk");
+    if (redacted.has(valid)) return valid;
+    // `data` of a blob chunk reads its file: read it once.
+    const bytes = valid.data;
+    const data = redactBytes(bytes, fields, patterns, placeholder);
+    const metadata = redactPairs(valid.metadata, headers, patterns, placeholder);
+    const result = data === bytes && metadata === valid.metadata
+      ? valid
+      : sealChunk(data, valid.sequence, metadata);
+    redacted.add(result);
+    return result;
+  };
+
   const interaction = (input: Interaction): Interaction => {
     const valid = toInteraction(input, "interaction");
-    const chunks = valid.responseChunks.map((chunk) => {
-      const data = redactBytes(chunk.data, fields, patterns, placeholder);
-      const metadata = redactPairs(chunk.metadata, headers, patterns, placeholder);
-      return data === chunk.data && metadata === chunk.metadata
-        ? chunk
-        : sealChunk(data, chunk.sequence, metadata);
-    });
+    const chunks = valid.responseChunks.map(chunk);
     return sealInteraction(
       request(valid.request),
       Object.freeze(chunks),
@@ -188,5 +207,5 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     );
   };
 
-  return Object.freeze({ request, interaction });
+  return Object.freeze({ request, interaction, chunk });
 }

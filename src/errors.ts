@@ -432,3 +432,63 @@ export class StaleRecordingError extends ReplayError {
     this.maxAge = maxAge;
   }
 }
+
+/**
+ * A chunk's blob file (ADR 0041) is missing, or its bytes no longer hash to
+ * its name. Raised before any of its bytes is handed out.
+ *
+ * @example Usage
+ * ```ts
+ * import { BlobError, createCassette, createInteraction, createRequest, fileStore, replay } from "@x/replay";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const path = join(mkdtempSync(join(tmpdir(), "replay-")), "big.json");
+ * const store = fileStore(path, { createIfMissing: true, blobThreshold: 4 });
+ * const request = createRequest({ protocol: "http", action: "GET", target: "/file" });
+ * store.save(createCassette([createInteraction(request, ["hello"])]));
+ * const cassette = store.load();
+ * const blob = cassette.interactions[0]!.responseChunks[0]!.blob!;
+ * writeFileSync(join(`${path}.blobs`, blob.sha256), "jello");
+ * assert.throws(
+ *   () => [...replay(cassette, request)],
+ *   (error: unknown) => error instanceof BlobError && error.reason === "corrupt",
+ * );
+ * ```
+ */
+export class BlobError extends ReplayError {
+  /** The blob file. */
+  readonly path: string;
+  /** The SHA-256 the bytes must have (the file's name). */
+  readonly sha256: string;
+  /**
+   * `"missing"` (no such file), `"corrupt"` (wrong size or wrong hash) or
+   * `"unreadable"` (any other system error; see `cause`).
+   */
+  readonly reason: "missing" | "corrupt" | "unreadable";
+
+  /**
+   * Creates a `BlobError` reading `Cannot read blob "path": detail`.
+   *
+   * @param path The blob file.
+   * @param sha256 The SHA-256 the bytes must have.
+   * @param reason Whether the file is missing, corrupt or unreadable.
+   * @param detail What was found.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(
+    path: string,
+    sha256: string,
+    reason: "missing" | "corrupt" | "unreadable",
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot read blob "${path}": ${detail}`, options);
+    this.name = "BlobError";
+    this.path = path;
+    this.sha256 = sha256;
+    this.reason = reason;
+  }
+}

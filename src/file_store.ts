@@ -1,3 +1,4 @@
+import { offloadMember } from "./_blob.ts";
 import { createFileState, loadProcedure, saveProcedure } from "./_file_procedures.ts";
 import { runSync } from "./_file_run.ts";
 import { checkCassette } from "./_model.ts";
@@ -36,6 +37,18 @@ export interface FileStoreOptions {
    * @default {10000}
    */
   readonly staleLockAge?: number | undefined;
+  /**
+   * Chunk data of at least this many bytes is saved in a blob file beside the
+   * cassette, `<file>.blobs/<sha256 of the bytes>`, and the cassette file
+   * holds `{"blob": "<sha256>", "size": n}` in its place (ADR 0041). Loading
+   * then reads only the cassette file; replay reads each blob when it reaches
+   * it, checks its hash, and holds one chunk at a time. Equal bytes are
+   * stored once. Files that refer to blobs load whatever this option says;
+   * without it, saving writes every chunk inline again.
+   *
+   * @default {undefined} (every chunk inline, as interposition writes them)
+   */
+  readonly blobThreshold?: number | undefined;
 }
 
 /** A `CassetteStore` backed by one JSON or YAML file. */
@@ -129,6 +142,7 @@ export interface FileCassetteStore extends CassetteStore {
 export function fileStore(path: string | URL, options?: FileStoreOptions): FileCassetteStore {
   const state = createFileState(path, options);
   return Object.freeze({
+    ...offloadMember(state.blobs),
     path: state.path,
     format: state.format,
     load(): Cassette {

@@ -1,3 +1,4 @@
+import { offloadMemberAsync } from "./_blob.ts";
 import { createFileState, loadProcedure, saveProcedure } from "./_file_procedures.ts";
 import { runAsync } from "./_file_run.ts";
 import { checkCassette } from "./_model.ts";
@@ -68,6 +69,7 @@ export function fileStoreAsync(
 ): AsyncFileCassetteStore {
   const state = createFileState(path, options);
   return Object.freeze({
+    ...offloadMemberAsync(state.blobs),
     path: state.path,
     format: state.format,
     async load(): Promise<Cassette> {

@@ -1,3 +1,4 @@
+import { offloadMember } from "./_blob.ts";
 import {
   appendJournal,
   createJournalState,
@@ -32,6 +33,14 @@ export interface JournalStoreOptions {
    * @default {10000}
    */
   readonly staleLockAge?: number | undefined;
+  /**
+   * Chunk data of at least this many bytes goes to a blob file,
+   * `<path>.blobs/<sha256>`, referred to from the journal line or snapshot
+   * (ADR 0041), as for `fileStore()`.
+   *
+   * @default {undefined} (every chunk inline)
+   */
+  readonly blobThreshold?: number | undefined;
 }
 
 /** A `CassetteStore` kept as a JSON snapshot plus an append-only journal. */
@@ -112,6 +121,7 @@ export function journalStore(
   const state = createJournalState(path, options);
   const file = state.file.path;
   return Object.freeze({
+    ...offloadMember(state.file.blobs),
     path: file,
     journalPath: state.journalPath,
     load(): Cassette {

@@ -1,3 +1,4 @@
+import { offloadMemberAsync } from "./_blob.ts";
 import {
   appendJournal,
   createJournalState,
@@ -71,6 +72,7 @@ export function journalStoreAsync(
   const state = createJournalState(path, options);
   const file = state.file.path;
   return Object.freeze({
+    ...offloadMemberAsync(state.file.blobs),
     path: file,
     journalPath: state.journalPath,
     async load(): Promise<Cassette> {

@@ -4,6 +4,7 @@ import { fromDocument } from "./_document.ts";
 import { locateYamlPath } from "./_yaml_locate.ts";
 import { checkFormat } from "./_format.ts";
 import { CassetteFormatError } from "./errors.ts";
+import type { BlobReader } from "./_model.ts";
 import type { Cassette, CassetteFormat } from "./types.ts";
 
 /** Options for `parseCassette()`. */
@@ -74,7 +75,19 @@ export function parseCassette(text: string, options?: ParseCassetteOptions): Cas
       path: "",
     });
   }
-  return format === "json" ? parseJson(text) : parseYaml(text);
+  return parseCassetteText(text, format);
+}
+
+/**
+ * `parseCassette()` for stores: chunk data may also be a blob reference,
+ * read through `blobs` when replay reaches it (ADR 0041).
+ */
+export function parseCassetteText(
+  text: string,
+  format: CassetteFormat,
+  blobs?: BlobReader,
+): Cassette {
+  return format === "json" ? parseJson(text, blobs) : parseYaml(text, blobs);
 }
 
 function shapeError(
@@ -92,7 +105,7 @@ function shapeError(
   );
 }
 
-function parseJson(text: string): Cassette {
+function parseJson(text: string, blobs: BlobReader | undefined): Cassette {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -110,7 +123,7 @@ function parseJson(text: string): Cassette {
   const fail: Fail = (path, expected, value) => {
     throw shapeError("json", path, expected, value);
   };
-  return fromDocument(document, fail);
+  return fromDocument(document, fail, blobs);
 }
 
 // Engines report JSON syntax errors differently; V8 gives an offset, which is
@@ -126,7 +139,7 @@ function jsonPosition(text: string, error: unknown): { line: number; column: num
   return { line: before.split("\n").length, column: before.length - lastBreak };
 }
 
-function parseYaml(text: string): Cassette {
+function parseYaml(text: string, blobs: BlobReader | undefined): Cassette {
   const lineCounter = new LineCounter();
   let value: unknown;
   let document: ReturnType<typeof parseDocument>;
@@ -153,7 +166,7 @@ function parseYaml(text: string): Cassette {
   const fail: Fail = (path, expected, found) => {
     throw shapeError("yaml", path, expected, found, locateYamlPath(document, lineCounter, path));
   };
-  return fromDocument(value, fail);
+  return fromDocument(value, fail, blobs);
 }
 
 // The yaml package reads the LOG_TOKENS and LOG_STREAM debug variables while

@@ -1,4 +1,5 @@
 import { lookupOrThrow, type MatchOptions } from "./_lookup.ts";
+import { replayChunks } from "./_model.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
 
 /**
@@ -10,6 +11,12 @@ import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
  * read-only (copy it with `data.slice()` before changing it). Recorded timing
  * is ignored here; `replayAsync()` can honour it.
  *
+ * A chunk whose bytes live in a blob file (ADR 0041) is read, synchronously,
+ * when the iterator reaches it, and handed out as a chunk of its own with
+ * `blob` unset; only one such chunk is held at a time. A missing or altered
+ * blob throws `BlobError` from that `next()`, before any of its bytes is
+ * handed out.
+ *
  * @param cassette The cassette to replay from.
  * @param request The request to answer.
  * @param options A normaliser and the occurrence to replay, as for `match()`.
@@ -17,6 +24,7 @@ import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
  * @throws {InteractionNotFoundError} When no interaction matches.
  * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
  * @throws {RangeError} When `occurrence` is not a non-negative integer.
+ * @throws {BlobError} From `next()`, when a chunk's blob file is missing or altered.
  *
  * @example Replay a streamed answer
  * ```ts
@@ -34,5 +42,5 @@ export function replay(
   request: InteractionRequest,
   options?: MatchOptions,
 ): IterableIterator<ResponseChunk> {
-  return lookupOrThrow(cassette, request, options).responseChunks.values();
+  return replayChunks(lookupOrThrow(cassette, request, options));
 }

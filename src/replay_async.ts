@@ -24,7 +24,9 @@ export interface ReplayAsyncOptions extends MatchOptions {
  * The `for await` twin of `replay()`, for code written against asynchronous
  * sources. Same semantics: the miss throws at the call, each call gives a
  * fresh iterator, an exhausted iterator stays exhausted. Optionally
- * reproduces the recorded timing between chunks.
+ * reproduces the recorded timing between chunks. Chunks kept in blob files
+ * (ADR 0041) are read with promises, one at a time, when reached; a missing
+ * or altered blob rejects that `next()` with `BlobError`.
  *
  * @param cassette The cassette to replay from.
  * @param request The request to answer.
@@ -33,6 +35,7 @@ export interface ReplayAsyncOptions extends MatchOptions {
  * @throws {InteractionNotFoundError} When no interaction matches (synchronously).
  * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
  * @throws {RangeError} When `occurrence` or the timing scale is invalid.
+ * @throws {BlobError} From `next()`, when a chunk's blob file is missing or altered.
  *
  * @example Replay with for await
  * ```ts

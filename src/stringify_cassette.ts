@@ -1,5 +1,5 @@
 import { Document, isScalar, visit } from "yaml";
-import { toDocument } from "./_document.ts";
+import { type DataOf, toDocument } from "./_document.ts";
 import { checkFormat } from "./_format.ts";
 import { checkCassette } from "./_model.ts";
 import type { Cassette, CassetteFormat } from "./types.ts";
@@ -20,7 +20,9 @@ export interface StringifyCassetteOptions {
  * cleanly. JSON uses interposition 0.6's layout: a cassette whose bytes are
  * all UTF-8 text loads there unchanged. Bytes that are not UTF-8 are written
  * as `{"base64": "…"}`, which this library reads back exactly. In YAML,
- * multi-line text is written as a literal block.
+ * multi-line text is written as a literal block. Chunks whose bytes live in
+ * blob files (`chunk.blob`) are read and written inline, so the result is one
+ * self-contained file.
  *
  * @param cassette The cassette to write.
  * @param options The format.
@@ -46,7 +48,16 @@ export interface StringifyCassetteOptions {
  */
 export function stringifyCassette(cassette: Cassette, options?: StringifyCassetteOptions): string {
   const format = checkFormat(options?.format, "stringify");
-  const document = toDocument(checkCassette(cassette));
+  return stringifyDocument(checkCassette(cassette), format);
+}
+
+/** `stringifyCassette()` for stores, which may keep chunk data in blob files (ADR 0041). */
+export function stringifyDocument(
+  cassette: Cassette,
+  format: CassetteFormat,
+  dataOf?: DataOf,
+): string {
+  const document = toDocument(cassette, dataOf);
   if (format === "json") return `${JSON.stringify(document, null, 2)}\n`;
   // Shared frozen values (the empty pairs list) must not become YAML anchors.
   const yaml = new Document(document, { aliasDuplicateObjects: false });

@@ -94,6 +94,45 @@ export interface ResponseChunk {
   readonly sequence: number;
   /** Free-form pairs, e.g. `["status_code", "200"]` on an HTTP response's first chunk. */
   readonly metadata: Pairs;
+  /**
+   * Set when the bytes live in a blob file beside the cassette file instead
+   * of in memory (stores with a `blobThreshold`, ADR 0041). Reading `data` on
+   * such a chunk then reads the file and checks its SHA-256 each time;
+   * `replay()`, `replayAsync()` and brokers hand out chunks read once, with
+   * `blob` unset.
+   */
+  readonly blob?: BlobRef | undefined;
+}
+
+/**
+ * Where a chunk's bytes are kept outside the cassette file: the blob file is
+ * named by the SHA-256 of the bytes, so equal bytes are stored once.
+ *
+ * @example Usage
+ * ```ts
+ * import { createCassette, createInteraction, createRequest, fileStore } from "@x/replay";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const path = join(mkdtempSync(join(tmpdir(), "replay-")), "big.json");
+ * const store = fileStore(path, { createIfMissing: true, blobThreshold: 4 });
+ * const request = createRequest({ protocol: "http", action: "GET", target: "/file" });
+ * store.save(createCassette([createInteraction(request, ["hello"])]));
+ * const [chunk] = store.load().interactions[0]!.responseChunks;
+ * assert.deepEqual(chunk!.blob, {
+ *   sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+ *   size: 5,
+ * });
+ * assert.equal(new TextDecoder().decode(chunk!.data), "hello");
+ * ```
+ */
+export interface BlobRef {
+  /** SHA-256 of the bytes, 64 lowercase hex characters; also the blob file's name. */
+  readonly sha256: string;
+  /** Number of bytes. */
+  readonly size: number;
 }
 
 /**

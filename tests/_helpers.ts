@@ -7,17 +7,22 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import {
   type AsyncCassetteStore,
   type CassetteStore,
+  createCassette,
   createRequest,
   fileStore,
   fileStoreAsync,
+  type Interaction,
   type InteractionRequest,
   journalStore,
   journalStoreAsync,
   memoryStore,
   type ResponseChunk,
+  stringifyCassette,
 } from "@x/replay";
 
 const decoder = new TextDecoder();
@@ -30,6 +35,14 @@ export function text(chunk: ResponseChunk): string {
 /** The texts of chunks. */
 export function texts(chunks: readonly ResponseChunk[]): string[] {
   return chunks.map(text);
+}
+
+/**
+ * The content of interactions as plain data, whether their chunk bytes are in
+ * memory or in blob files: what two equal cassettes have in common.
+ */
+export function contentOf(interactions: readonly Interaction[]): unknown {
+  return JSON.parse(stringifyCassette(createCassette(interactions)));
 }
 
 /** An HTTP GET request for `target`. */
@@ -143,15 +156,15 @@ function fileSubject(
   sync: boolean,
   file: string,
   kind: "file" | "journal" = "file",
+  blobThreshold?: number,
 ): StoreSubject {
+  const options = { createIfMissing: true, blobThreshold };
   const open = (path: string) =>
     kind === "journal"
-      ? (sync
-        ? journalStore(path, { createIfMissing: true })
-        : journalStoreAsync(path, { createIfMissing: true }))
+      ? (sync ? journalStore(path, options) : journalStoreAsync(path, options))
       : sync
-      ? fileStore(path, { createIfMissing: true })
-      : fileStoreAsync(path, { createIfMissing: true });
+      ? fileStore(path, options)
+      : fileStoreAsync(path, options);
   return {
     name,
     sync,
@@ -174,4 +187,23 @@ export const storeSubjects: readonly StoreSubject[] = [
   fileSubject("fileStoreAsync() (.yaml)", false, "cassette.yaml"),
   fileSubject("journalStore()", true, "cassette.json", "journal"),
   fileSubject("journalStoreAsync()", false, "cassette.json", "journal"),
+  // Every non-empty chunk in a blob file: the blob layout must behave the same.
+  fileSubject("fileStore() with blobs (.json)", true, "cassette.json", "file", 1),
+  fileSubject("fileStore() with blobs (.yaml)", true, "cassette.yaml", "file", 1),
+  fileSubject("fileStoreAsync() with blobs", false, "cassette.json", "file", 1),
+  fileSubject("journalStore() with blobs", true, "cassette.json", "journal", 1),
+  fileSubject("journalStoreAsync() with blobs", false, "cassette.json", "journal", 1),
 ];
+
+/**
+ * Forces a full garbage collection where the runtime allows it (Node and Deno
+ * through V8's flag, Bun through its own call), so memory tests measure what
+ * is still referenced rather than what the collector has not reached yet.
+ */
+export function collectGarbage(): void {
+  const global = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  if (typeof global.gc === "function") return global.gc();
+  if (global.Bun !== undefined) return global.Bun.gc(true);
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}

@@ -426,8 +426,14 @@ function allBytesUnder(folder: string): string {
   return all;
 }
 
-for (const subject of storeSubjects as readonly StoreSubject[]) {
-  test(`brokers never hand a secret to ${subject.name}`, async () => {
+const secretCases = (storeSubjects as readonly StoreSubject[]).flatMap((subject) =>
+  subject.sync
+    ? [{ subject, recording: "buffered" as const }]
+    : [{ subject, recording: "buffered" as const }, { subject, recording: "streaming" as const }]
+);
+
+for (const { subject, recording } of secretCases) {
+  test(`brokers never hand a secret to ${subject.name} (${recording} recording)`, async () => {
     const store = subject.fresh();
     const folder = (store as { path?: string }).path;
     const liveSeen: InteractionRequest[] = [];
@@ -459,7 +465,7 @@ for (const subject of storeSubjects as readonly StoreSubject[]) {
       const broker = openBroker(store as ReturnType<typeof memoryStore>, options);
       collected.push(...broker.replay(request));
     } else {
-      const broker = await openAsyncBroker(store, options);
+      const broker = await openAsyncBroker(store, { ...options, recording });
       for await (const chunk of broker.replay(request)) collected.push(chunk);
     }
     assert.ok(
