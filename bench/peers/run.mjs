@@ -11,12 +11,30 @@
 // Part 2: the core engine beside the figures interposition 0.6 is known to
 //   reach. Those figures are FIXED REFERENCE NUMBERS quoted from issue 6, not
 //   measured here.
+// Part 3: the cost of recording one more interaction into a cassette file
+//   that already holds n-1 (n = 10, 1,000, 10,000): store.save() through the
+//   whole-file store (fileStore) vs the append store (journalStore), on a
+//   fresh copy of the starting file per repetition, in a fresh Node process.
 //
 // Environment: ROUNDS (default 7), REQUESTS (default 1000), WARMUP_MS (warm-up
-// per child, default 1500), MEASURE_MS (measuring per child, default 1000).
+// per child, default 1500), MEASURE_MS (measuring per child, default 1000),
+// RECORD_SIZES (Part 3 sizes, default "10,1000,10000"), RECORD_REPS (Part 3
+// measured saves per store and size, default 11).
 // See bench/peers/README.md for what each row measures.
 import { execSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +47,14 @@ const N = Number(process.env.REQUESTS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1500);
 const MEASURE_MS = Number(process.env.MEASURE_MS ?? 1000);
+const RECORD_SIZES = (process.env.RECORD_SIZES ?? "10,1000,10000").split(",").map(Number);
+const RECORD_REPS = Number(process.env.RECORD_REPS ?? 11);
+if (!RECORD_SIZES.every((n) => Number.isInteger(n) && n >= 1)) {
+  throw new Error(`RECORD_SIZES must be a comma-separated list of integers ≥ 1`);
+}
+if (!(Number.isInteger(RECORD_REPS) && RECORD_REPS >= 1)) {
+  throw new Error(`RECORD_REPS must be an integer ≥ 1`);
+}
 
 if (
   !CHILD &&
@@ -82,6 +108,29 @@ const pollyConfig = (mode, work) => ({
   recordFailedRequests: true,
   logLevel: "silent",
 });
+
+// ===========================================================================
+// The interaction shape of Parts 2 and 3: a GET with one header, answered in
+// 3 chunks (status and content-type on the first); about 1.07 KB of JSON.
+// ===========================================================================
+const ENGINE_HEADERS = [["accept", "application/json"]];
+const engineRequest = (i) =>
+  lib.createRequest({
+    protocol: "http",
+    action: "GET",
+    target: `https://api.example.com/items/${i}`,
+    headers: ENGINE_HEADERS,
+  });
+const engineInteraction = (i) =>
+  lib.createInteraction(engineRequest(i), [
+    lib.createChunk(`{"id":${i},`, 0, [
+      ["status_code", "200"],
+      ["status_text", "OK"],
+      ["header:content-type", "application/json"],
+    ]),
+    `"name":"item ${i}","tags":["a","b"],`,
+    `"price":${(i % 97) + 0.5}}`,
+  ]);
 
 // ===========================================================================
 // Children: one measurement each, result as one JSON line on stdout.
@@ -176,6 +225,9 @@ if (CHILD) {
   } else if (tool === "engine") {
     session = null;
     console.log(JSON.stringify(await engine(work)));
+  } else if (tool === "record") {
+    session = null;
+    console.log(JSON.stringify(record(work)));
   } else {
     throw new Error(`unknown tool ${tool}`);
   }
@@ -204,35 +256,10 @@ if (CHILD) {
 // Part 2 in a child: the core engine.
 // ===========================================================================
 function engine(work) {
-  const {
-    createCassette,
-    createChunk,
-    createInteraction,
-    createRequest,
-    parseCassette,
-    replay,
-    stringifyCassette,
-  } = lib;
+  const { createCassette, parseCassette, replay, stringifyCassette } = lib;
   const SIZE = 10_000;
-  const HEADERS = [["accept", "application/json"]];
-  const requestFor = (i) =>
-    createRequest({
-      protocol: "http",
-      action: "GET",
-      target: `https://api.example.com/items/${i}`,
-      headers: HEADERS,
-    });
-  const build = () =>
-    createCassette(Array.from({ length: SIZE }, (_, i) =>
-      createInteraction(requestFor(i), [
-        createChunk(`{"id":${i},`, 0, [
-          ["status_code", "200"],
-          ["status_text", "OK"],
-          ["header:content-type", "application/json"],
-        ]),
-        `"name":"item ${i}","tags":["a","b"],`,
-        `"price":${(i % 97) + 0.5}}`,
-      ])));
+  const requestFor = engineRequest;
+  const build = () => createCassette(Array.from({ length: SIZE }, (_, i) => engineInteraction(i)));
   const cassette = build();
   assertEq(cassette.interactions.length, SIZE, "10,000-interaction cassette");
   const path = join(work, "ten-thousand.json");
@@ -269,6 +296,85 @@ function engine(work) {
   }
   if (sink === 0) throw new Error("unreachable");
   return out;
+}
+
+// ===========================================================================
+// Part 3 in a child: recording one more interaction, whole-file vs append store.
+// ===========================================================================
+function record(work) {
+  const { appendInteraction, createCassette, fileStore, journalStore, stringifyCassette } = lib;
+  const folder = join(work, "record");
+  mkdirSync(folder, { recursive: true });
+  // Copies a file and flushes the copy, so the timed save does not pay for
+  // flushing it.
+  const copyDurable = (from, to) => {
+    copyFileSync(from, to);
+    const descriptor = openSync(to, "r+");
+    fsyncSync(descriptor);
+    closeSync(descriptor);
+  };
+  const stores = { file: fileStore, journal: journalStore };
+  const results = [];
+  for (const n of RECORD_SIZES) {
+    // The starting point: a cassette file holding interactions 0..n-2. The
+    // same file is a journal store's compacted snapshot (with no journal yet).
+    const template = join(folder, `start-${n}.json`);
+    writeFileSync(
+      template,
+      stringifyCassette(createCassette(
+        Array.from({ length: n - 1 }, (_, i) => engineInteraction(i)),
+      )),
+    );
+    const templateBytes = statSync(template).size;
+    const extra = engineInteraction(n - 1);
+    const times = { file: [], journal: [] };
+    const bytes = { file: 0, journal: 0, journalLine: 0 };
+    // Repetition -1 is a warm-up (same work, not kept). The order of the two
+    // stores alternates between repetitions.
+    for (let r = -1; r < RECORD_REPS; r++) {
+      for (const kind of r % 2 === 0 ? ["file", "journal"] : ["journal", "file"]) {
+        const dir = join(folder, `${kind}-${n}-${r + 1}`);
+        mkdirSync(dir);
+        const path = join(dir, "cassette.json");
+        copyDurable(template, path);
+        const open = stores[kind];
+        // As a recording broker does: load the cassette once, then save it
+        // extended by the new interaction. Only the save is timed.
+        const store = open(path);
+        const loaded = store.load();
+        assertEq(loaded.interactions.length, n - 1, `${kind} store, n=${n}: loaded at start`);
+        const next = appendInteraction(loaded, extra);
+        const t0 = now();
+        store.save(next);
+        const t = ms(t0, now());
+        // The save must really have stored the new interaction: a fresh store
+        // on the same path loads n interactions, the last one being the new one.
+        const back = open(path).load();
+        assertEq(back.interactions.length, n, `${kind} store, n=${n}: loaded back after the save`);
+        assertEq(
+          back.interactions[n - 1].fingerprint,
+          extra.fingerprint,
+          `${kind} store, n=${n}: last interaction after the save`,
+        );
+        if (kind === "journal") {
+          // An append, not a rewrite: the snapshot is untouched and the
+          // journal holds exactly one line.
+          assertEq(statSync(path).size, templateBytes, `journal store, n=${n}: snapshot size`);
+          const journal = readFileSync(`${path}.journal`, "utf8");
+          assertEq(journal.split("\n").length, 2, `journal store, n=${n}: journal lines + 1`);
+          bytes.journal = templateBytes + Buffer.byteLength(journal);
+          bytes.journalLine = Buffer.byteLength(journal);
+        } else {
+          bytes.file = statSync(path).size;
+        }
+        if (r >= 0) times[kind].push(t);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    rmSync(template, { force: true });
+    results.push({ n, fileMs: times.file, journalMs: times.journal, ...bytes });
+  }
+  return results;
 }
 
 // ===========================================================================
@@ -509,6 +615,39 @@ async function parent() {
     );
   }
   log(`(cassette: ${(e.fileBytes / 1e6).toFixed(1)} MB of JSON, 3 chunks per interaction)`);
+
+  // Part 3.
+  const rec = await child("record");
+  const fmtMs = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const fmtMb = (b) => (b >= 1e6 ? (b / 1e6).toFixed(1) : (b / 1e6).toFixed(3));
+  log("");
+  log(
+    `Part 3: recording one more interaction into a cassette file of n-1, ` +
+      `store.save() (ms per interaction, median of ${RECORD_REPS})`,
+  );
+  log(
+    "(fresh copy of the starting file per save, loaded first and not timed; " +
+      "loaded back after each save: n interactions)",
+  );
+  log("");
+  log(
+    "| n | cassette after the save (MB) | whole-file store: fileStore (ms per interaction) | " +
+      "append store: journalStore (ms per interaction) | ratio (whole-file / append) |",
+  );
+  log("|---:|---:|---:|---:|---:|");
+  for (const row of rec) {
+    const f = median(row.fileMs);
+    const j = median(row.journalMs);
+    log(
+      `| ${row.n.toLocaleString("en-US")} | ${fmtMb(row.file)} | ${fmtMs(f)} | ${fmtMs(j)} | ${
+        fmtRatio(f / j)
+      } |`,
+    );
+  }
+  log(
+    `(same interaction shape as Part 2, 3 chunks; each append-store save wrote one journal line ` +
+      `of about ${rec.at(-1).journalLine} bytes and left the snapshot untouched)`,
+  );
 
   log("");
   log(
