@@ -5,11 +5,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
+  appendFileSync,
   chmodSync,
   existsSync,
   mkdirSync,
   readFileSync,
   realpathSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -957,4 +959,220 @@ test("main() compact folds a journal store's appended lines into the snapshot", 
       /journal stores keep JSON cassettes only/,
     );
   });
+});
+
+// --- journals ---------------------------------------------------------------
+
+/**
+ * A folder holding the fixture as a journal store keeps it: `c.json`, a
+ * snapshot of the first four interactions, and `c.json.journal` with the
+ * last two.
+ */
+function withJournalFixture(body: (folder: string) => Promise<void>): Promise<void> {
+  return withFolder(async (folder) => {
+    const store = journalStore(join(folder, "c.json"), { createIfMissing: true });
+    const fixture = parseCassette(FIXTURE);
+    store.save(createCassette(fixture.interactions.slice(0, 4)));
+    store.compact();
+    store.save(fixture);
+    assert.equal(readFileSync(store.journalPath, "utf8").split("\n").length, 3);
+    await body(folder);
+  });
+}
+
+test("main() inspect lists a journal store's snapshot and journal interactions", async () => {
+  await withJournalFixture(async (folder) => {
+    const json = await run(["inspect", "c.json", "--json"], { cwd: folder });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), EXPECTED_ROWS);
+    const table = await run(["inspect", "c.json"], { cwd: folder });
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^ {4}5 {2}http {8}GET {8}\/café /m);
+
+    // A torn last line (a crash mid-append) is dropped, as the store drops it.
+    appendFileSync(join(folder, "c.json.journal"), '{"request": {"protocol": "ht');
+    const torn = await run(["inspect", "c.json", "--json"], { cwd: folder });
+    assert.equal(torn.code, 0, torn.stderr);
+    assert.deepEqual(JSON.parse(torn.stdout), EXPECTED_ROWS);
+
+    // Journal stores keep JSON only: beside a YAML cassette a journal is not read.
+    writeFileSync(join(folder, "c.yaml"), FIXTURE_YAML);
+    writeFileSync(join(folder, "c.yaml.journal"), "not an interaction\n{}\n");
+    const yaml = await run(["inspect", "c.yaml", "--json"], { cwd: folder });
+    assert.equal(yaml.code, 0, yaml.stderr);
+    assert.deepEqual(JSON.parse(yaml.stdout), EXPECTED_ROWS);
+  });
+});
+
+test("main() validate checks a journal's lines and names the bad ones by line number", async () => {
+  await withJournalFixture(async (folder) => {
+    const snapshotPath = join(folder, "c.json");
+    const journalPath = join(folder, "c.json.journal");
+    const snapshot = readFileSync(snapshotPath, "utf8");
+    const journal = readFileSync(journalPath, "utf8");
+    assert.deepEqual(await run(["validate", "c.json"], { cwd: folder }), {
+      code: 0,
+      stdout: "c.json: OK, 6 interactions (2 in c.json.journal)\n",
+      stderr: "",
+    });
+
+    // A torn last line is a warning, not a problem.
+    appendFileSync(journalPath, '{"request": {"proto');
+    assert.deepEqual(await run(["validate", "c.json"], { cwd: folder }), {
+      code: 0,
+      stdout: "c.json.journal line 3: warning: the last line has no line end, as a crash in the " +
+        "middle of an append leaves it; loading ignores it and the next save cuts it away\n" +
+        "c.json: OK, 6 interactions (2 in c.json.journal)\n",
+      stderr: "",
+    });
+
+    // Problems in the snapshot and in the journal are all listed, each with its place.
+    const document = JSON.parse(snapshot);
+    document.interactions[2].response_chunks[0].sequence = 3;
+    writeFileSync(snapshotPath, JSON.stringify(document));
+    const [fourth, fifth] = journal.split("\n");
+    const noRequest = { ...JSON.parse(fourth!), request: 42 };
+    writeFileSync(
+      journalPath,
+      `${JSON.stringify(noRequest)}\n${fourth}\n{"request": oops}\n${fifth}\n[1, 2`,
+    );
+    const result = await run(["validate", "c.json"], { cwd: folder });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, "");
+    const lines = result.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 5, result.stdout);
+    assert.equal(
+      lines[0],
+      "c.json: interactions[2].response_chunks[0].sequence: expected 0, got 3",
+    );
+    assert.equal(lines[1], "c.json.journal line 1: request: expected an object, got number 42");
+    assert.match(lines[2]!, /^c\.json\.journal line 3: invalid JSON: \S/);
+    assert.match(lines[3]!, /^c\.json\.journal line 5: warning: the last line has no line end/);
+    assert.equal(lines[4], "c.json: invalid, 3 problems in 8 interactions");
+  });
+});
+
+test("main() inspect, convert and serve name a journal's bad line, and a missing snapshot", async () => {
+  await withJournalFixture(async (folder) => {
+    const journalPath = join(folder, "c.json.journal");
+    const [fourth, fifth] = readFileSync(journalPath, "utf8").split("\n");
+    const noRequest = { ...JSON.parse(fifth!), request: 42 };
+    writeFileSync(journalPath, `${fourth}\n${JSON.stringify(noRequest)}\n${fifth}\n`);
+    const reason = '"c.json" is not a valid cassette: c.json.journal line 2: request: expected ' +
+      'an object, got number 42 (run "x-replay validate c.json" to list every problem)';
+    const cases: [string, string[]][] = [
+      ["inspect", ["c.json"]],
+      ["convert", ["c.json", "out.yaml"]],
+      ["serve", ["c.json"]],
+      ["serve", ["c.json", "--mode", "auto", "--upstream", "http://127.0.0.1:9"]],
+    ];
+    for (const [command, args] of cases) {
+      assertOneLineFailure(
+        await run([command, ...args], { cwd: folder }),
+        1,
+        `x-replay: ${command}: ${reason}`,
+      );
+    }
+    assert.ok(!existsSync(join(folder, "out.yaml")));
+
+    // A journal without its snapshot: the snapshot is what is missing.
+    writeFileSync(journalPath, `${fourth}\n`);
+    rmSync(join(folder, "c.json"));
+    assertOneLineFailure(
+      await run(["inspect", "c.json"], { cwd: folder }),
+      1,
+      'x-replay: inspect: cannot read "c.json": no such file',
+    );
+    assertOneLineFailure(
+      await run(["serve", "c.json"], { cwd: folder }),
+      1,
+      'x-replay: serve: cannot read "c.json": no such file',
+    );
+  });
+});
+
+test("main() convert writes a journal cassette as one self-contained file", async () => {
+  await withJournalFixture(async (folder) => {
+    const toYaml = await run(["convert", "c.json", "out/whole.yaml"], { cwd: folder });
+    assert.deepEqual(toYaml, {
+      code: 0,
+      stdout: "c.json (json, with c.json.journal) -> out/whole.yaml (yaml): 6 interactions\n",
+      stderr: "",
+    });
+    assert.equal(readFileSync(join(folder, "out", "whole.yaml"), "utf8"), FIXTURE_YAML);
+    const toJson = await run(["convert", "c.json", "out/whole.json"], { cwd: folder });
+    assert.equal(toJson.code, 0, toJson.stderr);
+    assert.equal(readFileSync(join(folder, "out", "whole.json"), "utf8"), FIXTURE);
+    assert.deepEqual(strayFiles(join(folder, "out"), "whole.yaml", "whole.json"), []);
+
+    // Writing over a snapshot that has a journal would leave the journal
+    // following another cassette (in place: the journal read twice).
+    const snapshot = readFileSync(join(folder, "c.json"), "utf8");
+    for (const args of [["c.json", "c.json", "--force"], ["out/whole.yaml", "c.json", "--force"]]) {
+      assertOneLineFailure(
+        await run(["convert", ...args], { cwd: folder }),
+        1,
+        'x-replay: convert: "c.json" has a journal beside it, "c.json.journal", which would ' +
+          "then follow another cassette (compact or remove it first, or choose another output)",
+      );
+    }
+    assert.equal(readFileSync(join(folder, "c.json"), "utf8"), snapshot);
+    assert.deepEqual(strayFiles(folder, "c.json", "c.json.journal", "out"), []);
+  });
+});
+
+test("main() serve replays a journal cassette and records by appending to the journal", async () => {
+  const upstream = createServer((incoming, outgoing) => {
+    outgoing.writeHead(200, { "content-type": "text/plain" });
+    outgoing.end(`live ${incoming.url}`);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  try {
+    await withFolder(async (folder) => {
+      // The snapshot is empty; the recorded greeting sits in the journal only.
+      const path = join(folder, "c.json");
+      const store = journalStore(path, { createIfMissing: true });
+      store.save(parseCassette(httpCassette()));
+      const snapshot = readFileSync(path, "utf8");
+      assert.equal(parseCassette(snapshot).interactions.length, 0);
+
+      const player = await startServe(["c.json"], folder);
+      try {
+        assert.equal((await httpRequest(`${player.url}/v1/greeting`)).body, "Hello");
+      } finally {
+        assert.equal(await player.stop(), 0);
+      }
+
+      const recorder = await startServe(
+        [
+          "c.json",
+          "--mode",
+          "auto",
+          "--upstream",
+          upstreamUrl,
+          "--origin",
+          "https://api.example.com",
+        ],
+        folder,
+      );
+      try {
+        assert.equal((await httpRequest(`${recorder.url}/v1/greeting`)).body, "Hello");
+        assert.equal((await httpRequest(`${recorder.url}/v1/new`)).body, "live /v1/new");
+      } finally {
+        assert.equal(await recorder.stop(), 0);
+      }
+      // Appended as one more journal line; the snapshot was not rewritten.
+      assert.equal(readFileSync(path, "utf8"), snapshot);
+      assert.equal(readFileSync(store.journalPath, "utf8").split("\n").length, 3);
+      assert.deepEqual(
+        journalStore(path).load().interactions.map((interaction) => interaction.request.target),
+        ["https://api.example.com/v1/greeting", "https://api.example.com/v1/new"],
+      );
+      assert.deepEqual(strayFiles(folder, "c.json", "c.json.journal"), []);
+    });
+  } finally {
+    upstream.closeAllConnections();
+    await new Promise((resolve) => upstream.close(resolve));
+  }
 });

@@ -1,7 +1,17 @@
 import { test } from "node:test";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import {
   appendInteraction,
@@ -18,7 +28,7 @@ import {
   openBroker,
   parseCassette,
 } from "@x/replay";
-import { get, strayFiles, texts, withFolder } from "./_helpers.ts";
+import { childCommand, get, strayFiles, text, texts, withFolder } from "./_helpers.ts";
 
 function interaction(target: string, answer = `answer to ${target}`): Interaction {
   return createInteraction(get(target), [createChunk(answer, 0)]);
@@ -269,5 +279,130 @@ test("journalStore() reads only what other writers appended since its last look"
     first.save(cassetteOf("/e"));
     assert.deepEqual(targetsOf(first.load()), ["/a", "/b", "/c", "/d", "/e"]);
     assert.equal(journalLines(path).length, 1);
+  });
+});
+
+// --- a writer killed mid-append ---------------------------------------------
+
+/** Each interaction `_journal_writer` appends: two 256 KiB chunks, so that writes take a while. */
+const CRASH_CHUNKS = 2;
+const CRASH_CHUNK_BYTES = 256 * 1024;
+
+/** The last byte of a file, or `undefined` when it is missing or empty. */
+function lastByte(path: string): number | undefined {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return undefined;
+  }
+  if (size === 0) return undefined;
+  const descriptor = openSync(path, "r");
+  try {
+    const byte = new Uint8Array(1);
+    readSync(descriptor, byte, 0, 1, size - 1);
+    return byte[0];
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function countLineEnds(bytes: Uint8Array): number {
+  let count = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) count++;
+  return count;
+}
+
+/**
+ * Runs `_journal_writer` until it has saved twice, then SIGKILLs it as soon
+ * as the journal does not end in "\n", i.e. while an append is being written
+ * (or after a few seconds, wherever it is). Resolves with how many saves the
+ * writer reported as done.
+ */
+async function killDuringAppend(path: string, round: number, style: string): Promise<number> {
+  const { command, args, cwd } = childCommand("_journal_writer");
+  const child = spawn(
+    command,
+    [...args, path, String(round), style, String(CRASH_CHUNKS), String(CRASH_CHUNK_BYTES / 1024)],
+    { cwd, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (data: string) => (stdout += data));
+  child.stderr.setEncoding("utf8").on("data", (data: string) => (stderr += data));
+  const exited = new Promise<string | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (_code, signal) => resolve(signal));
+  });
+  let running = true;
+  void exited.then(() => (running = false), () => (running = false));
+  let deadline: number | undefined;
+  while (running) {
+    if (/^saved 1$/m.test(stdout)) {
+      deadline ??= Date.now() + 5_000;
+      if (lastByte(`${path}.journal`) !== 0x0a || Date.now() > deadline) {
+        child.kill("SIGKILL");
+        break;
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(await exited, "SIGKILL", `the writer ended by itself: ${stderr}`);
+  const reported = stdout.match(/^saved \d+$/gm) ?? [];
+  assert.deepEqual(reported, reported.map((_, i) => `saved ${i}`));
+  return reported.length;
+}
+
+test("journalStore() loads every whole line, and saves again, after its writer is killed mid-append", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "cassette.json");
+    const journal = `${path}.journal`;
+    const stored: string[] = [];
+    let tornRound: number | undefined;
+    // Until a round tore a line and a later writer appended after it.
+    for (let round = 0; round < 6 && !(tornRound !== undefined && round > tornRound + 1); round++) {
+      const reported = await killDuringAppend(path, round, round % 2 === 0 ? "sync" : "async");
+      const bytes = readFileSync(journal);
+      if (tornRound === undefined && bytes[bytes.length - 1] !== 0x0a) tornRound = round;
+
+      const loaded = journalStore(path).load();
+      const targets = targetsOf(loaded);
+      // Exactly the whole lines: a torn tail is dropped, never misread; and the
+      // writer of this round cut the previous round's torn tail before appending.
+      assert.equal(loaded.interactions.length, countLineEnds(bytes));
+      assert.deepEqual(targets.slice(0, stored.length), stored);
+      const added = targets.slice(stored.length);
+      assert.deepEqual(added, added.map((_, i) => `/round-${round}/${i}`));
+      // Every save the writer reported is there, plus at most the one the kill
+      // interrupted after its line was flushed but before it was reported.
+      assert.ok(
+        added.length === reported || added.length === reported + 1,
+        `round ${round}: ${added.length} loaded, ${reported} reported saved`,
+      );
+      for (const interaction of loaded.interactions.slice(stored.length)) {
+        const target = interaction.request.target;
+        const chunks = texts([...interaction.responseChunks]);
+        assert.equal(chunks.length, CRASH_CHUNKS, target);
+        for (const [index, chunk] of chunks.entries()) {
+          const label = `${target}#${index}:`;
+          assert.equal(chunk, label + ".".repeat(CRASH_CHUNK_BYTES - label.length));
+        }
+      }
+      stored.push(...added);
+    }
+    assert.ok(tornRound !== undefined, "no kill landed in the middle of an append");
+
+    // A writer killed mid-append leaves its lock. Another writer on this host
+    // sees at once that the holder is gone, but only if it may read the host
+    // name (Deno needs --allow-sys for that), so here the lock's age decides.
+    const store = journalStore(path, { staleLockAge: 1 });
+    store.save(appendInteraction(store.load(), interaction("/after-the-crash")));
+    const final = journalStore(path).load();
+    assert.deepEqual(targetsOf(final), [...stored, "/after-the-crash"]);
+    assert.equal(text(final.interactions.at(-1)!.responseChunks[0]!), "answer to /after-the-crash");
+    const bytes = readFileSync(journal);
+    assert.equal(bytes[bytes.length - 1], 0x0a);
+    assert.equal(countLineEnds(bytes), final.interactions.length);
+    assert.deepEqual(strayFiles(folder, "cassette.json", "cassette.json.journal"), []);
   });
 });

@@ -1,12 +1,15 @@
-// A cassette file named on the command line: its format, reading it, and
-// turning file-system and parse errors into one readable line.
-import { readFile } from "node:fs/promises";
+// A cassette file named on the command line: its format, the journal a
+// journal store may keep beside it, reading both, and turning file-system
+// and parse errors into one readable line.
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { formatFromExtension } from "../_format.ts";
-import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
+import { CassetteFormatError, CassetteLoadError, InteractionValidationError } from "../errors.ts";
+import { journalStoreAsync } from "../journal_store_async.ts";
 import { parseCassette } from "../parse_cassette.ts";
 import type { Cassette, CassetteFormat } from "../types.ts";
 import { choice, type OptionValue } from "./_args.ts";
+import { checkJournal } from "./_journal_check.ts";
 import { CliFailure, oneLine, usageFailure } from "./_output.ts";
 
 /** A cassette file as named by the user and as found on disk. */
@@ -84,20 +87,130 @@ export async function readCassetteText(file: CassetteFile): Promise<string> {
 
 /** The one-line failure for a file that holds no valid cassette. */
 export function invalidCassette(file: CassetteFile, error: Error): CliFailure {
+  return invalidBecause(file, error.message, error);
+}
+
+function invalidBecause(file: CassetteFile, reason: string, cause: unknown): CliFailure {
   return new CliFailure(
     `${
       JSON.stringify(file.name)
-    } is not a valid cassette: ${error.message} (run "x-replay validate ${file.name}" to list every problem)`,
+    } is not a valid cassette: ${reason} (run "x-replay validate ${file.name}" to list every problem)`,
     1,
-    { cause: error },
+    { cause },
   );
 }
 
-/** Reads and parses a cassette file. */
-export async function loadCassette(file: CassetteFile): Promise<Cassette> {
+/** The journal a journal store keeps beside a cassette, named as the user would (ADR 0040). */
+export interface JournalFile {
+  /** `<cassette>.journal` as the user wrote the cassette's name, for messages. */
+  readonly name: string;
+  /** Its absolute path. */
+  readonly path: string;
+}
+
+/** The journal that would sit beside the cassette. */
+export function journalFile(file: CassetteFile): JournalFile {
+  return { name: `${file.name}.journal`, path: `${file.path}.journal` };
+}
+
+/** Whether something exists at `path`; a failure other than "not there" is one line naming `name`. */
+async function exists(path: string, name: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw new CliFailure(`cannot read ${JSON.stringify(name)}: ${fileReason(error)}`, 1, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Whether the cassette is read together with a journal: it is JSON (journal
+ * stores keep nothing else, and refuse YAML-named paths) and
+ * `<cassette>.journal` exists.
+ */
+export async function hasJournal(file: CassetteFile): Promise<boolean> {
+  if (file.format !== "json" || formatFromExtension(file.path) === "yaml") return false;
+  const journal = journalFile(file);
+  return await exists(journal.path, journal.name);
+}
+
+/** Whether anything exists at `<file>.journal`, whatever the file's format. */
+export async function journalExists(file: CassetteFile): Promise<boolean> {
+  const journal = journalFile(file);
+  return await exists(journal.path, journal.name);
+}
+
+/** Reads a journal's bytes. */
+export async function readJournalBytes(journal: JournalFile): Promise<Uint8Array> {
+  try {
+    return await readFile(journal.path);
+  } catch (error) {
+    throw new CliFailure(`cannot read ${JSON.stringify(journal.name)}: ${fileReason(error)}`, 1, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The one-line failure for a store's failed load, naming the file at fault:
+ * the cassette, or for a journal store its journal and the bad line's number
+ * (found again by `checkJournal()`, so it reads as `validate` reports it).
+ */
+export async function loadFailure(file: CassetteFile, error: unknown): Promise<CliFailure> {
+  const journal = journalFile(file);
+  if (error instanceof CassetteLoadError && error.path === journal.path) {
+    const problem = checkJournal(await readJournalBytes(journal).catch(() => new Uint8Array(0)))
+      .problems[0];
+    // Not found again only if the journal changed since the load.
+    const reason = problem === undefined
+      ? oneLine(error.message)
+      : `${journal.name} line ${problem.line}: ${problem.message}`;
+    return invalidBecause(file, reason, error);
+  }
+  const cause = error instanceof CassetteLoadError ? error.cause : error;
+  if (isContentError(cause)) return invalidCassette(file, cause);
+  if (error instanceof CassetteLoadError && cause === undefined) {
+    // The journal store's one load error without a cause: no snapshot.
+    const reason = await exists(file.path, file.name) ? oneLine(error.message) : "no such file";
+    return new CliFailure(`cannot read ${JSON.stringify(file.name)}: ${reason}`, 1, {
+      cause: error,
+    });
+  }
+  const where = (cause as { path?: unknown } | null)?.path === journal.path
+    ? journal.name
+    : file.name;
+  return new CliFailure(`cannot read ${JSON.stringify(where)}: ${fileReason(cause)}`, 1, {
+    cause: error,
+  });
+}
+
+/** A cassette as the CLI reads it. */
+export interface LoadedCassette {
+  readonly cassette: Cassette;
+  /** Whether a journal beside the file was read too (then the cassette is snapshot + journal). */
+  readonly withJournal: boolean;
+}
+
+/**
+ * Reads and parses a cassette file; with a journal beside it (see
+ * `hasJournal()`), through the journal store, so the cassette is the
+ * snapshot followed by the journal's lines (a torn last line dropped).
+ */
+export async function loadCassette(file: CassetteFile): Promise<LoadedCassette> {
+  if (await hasJournal(file)) {
+    try {
+      return { cassette: await journalStoreAsync(file.path).load(), withJournal: true };
+    } catch (error) {
+      throw await loadFailure(file, error);
+    }
+  }
   const text = await readCassetteText(file);
   try {
-    return parseCassette(text, { format: file.format });
+    return { cassette: parseCassette(text, { format: file.format }), withJournal: false };
   } catch (error) {
     if (isContentError(error)) throw invalidCassette(file, error);
     throw error;

@@ -1,5 +1,6 @@
 // `x-replay convert`: the same cassette in another format, written through
-// the file store's atomic save.
+// the file store's atomic save. A journal beside the input is read with it,
+// so the output is one self-contained file.
 import { randomBytes } from "node:crypto";
 import { chmod, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -7,7 +8,14 @@ import { CassetteSaveError } from "../errors.ts";
 import { fileStoreAsync } from "../file_store_async.ts";
 import type { Cassette } from "../types.ts";
 import { takePositionals } from "./_args.ts";
-import { type CassetteFile, cassetteFile, fileReason, loadCassette } from "./_cassette_file.ts";
+import {
+  type CassetteFile,
+  cassetteFile,
+  fileReason,
+  journalExists,
+  journalFile,
+  loadCassette,
+} from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
 import { CliFailure } from "./_output.ts";
 
@@ -37,6 +45,17 @@ function writeFailure(file: CassetteFile, error: unknown): CliFailure {
  * renaming over it.
  */
 async function write(file: CassetteFile, cassette: Cassette, replace: boolean): Promise<void> {
+  if (await journalExists(file)) {
+    // A journal's lines follow the snapshot they were appended to; under a
+    // new file they would be read again after it (or twice, in place).
+    const journal = journalFile(file);
+    throw new CliFailure(
+      `${JSON.stringify(file.name)} has a journal beside it, ${
+        JSON.stringify(journal.name)
+      }, which would then follow another cassette (compact or remove it first, or choose another output)`,
+      1,
+    );
+  }
   const before = await existing(file.path).catch((error) => {
     throw writeFailure(file, error);
   });
@@ -92,6 +111,12 @@ temporary file in the same folder, flushed, then renamed into place) and its
 folder is created if needed. Converting JSON to YAML and back gives the same
 bytes. An existing <out> is left alone unless --force is given.
 
+A JSON <in> with a journal beside it (<in>.journal, kept by a journalStore) is
+read whole, snapshot then journal, so <out> is one self-contained file. An
+<out> with a journal beside it is refused, even with --force: the journal
+would then follow another cassette (run "x-replay compact <out>" to fold it in
+first, or remove it).
+
 Options:
   --from <fmt>   the format of <in>, json or yaml (default: from its extension)
   --to <fmt>     the format of <out>, json or yaml (default: from its extension)
@@ -107,11 +132,12 @@ Options:
     const [inName, outName] = takePositionals(positionals, ["in", "out"]);
     const input = cassetteFile(inName!, output.cwd, values.from, "--from");
     const target = cassetteFile(outName!, output.cwd, values.to, "--to");
-    const cassette = await loadCassette(input);
+    const { cassette, withJournal } = await loadCassette(input);
     await write(target, cassette, values.force === true);
     const count = cassette.interactions.length;
+    const source = withJournal ? `${input.format}, with ${journalFile(input).name}` : input.format;
     await output.out(
-      `${input.name} (${input.format}) -> ${target.name} (${target.format}): ${count} interaction${
+      `${input.name} (${source}) -> ${target.name} (${target.format}): ${count} interaction${
         count === 1 ? "" : "s"
       }\n`,
     );

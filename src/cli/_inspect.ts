@@ -86,6 +86,9 @@ Lists the cassette's interactions, one row each:
   bytes        the response size: the sum of the chunks' data
   recorded_at  the interaction's recorded_at metadata, or - if none
 
+A JSON cassette with a journal beside it (<cassette>.journal, kept by a
+journalStore) is listed whole: the snapshot's interactions, then the journal's.
+
 Options:
   --json           print a JSON array of the same fields (null where the table shows -)
   --format <fmt>   the cassette's format, json or yaml (default: from the extension)
@@ -98,7 +101,7 @@ Options:
   async run({ values, positionals }, output) {
     const [name] = takePositionals(positionals, ["cassette"]);
     const file = cassetteFile(name!, output.cwd, values.format, "--format");
-    const rows = inspectRows(await loadCassette(file));
+    const rows = inspectRows((await loadCassette(file)).cassette);
     if (values.json === true) {
       await output.out(`${JSON.stringify(rows, null, 2)}\n`);
     } else if (rows.length === 0) {

@@ -2,19 +2,13 @@
 // proxy when a mode that records is given with an upstream.
 import process from "node:process";
 import type { BrokerMode } from "../create_broker.ts";
-import { CassetteLoadError } from "../errors.ts";
 import { createFetchResponder } from "../fetch/mod.ts";
 import { fileStoreAsync } from "../file_store_async.ts";
+import { journalStoreAsync } from "../journal_store_async.ts";
 import { openAsyncBroker } from "../open_async_broker.ts";
 import { serve } from "../server/mod.ts";
 import { choice, type OptionValue, takePositionals } from "./_args.ts";
-import {
-  type CassetteFile,
-  cassetteFile,
-  fileReason,
-  invalidCassette,
-  isContentError,
-} from "./_cassette_file.ts";
+import { cassetteFile, hasJournal, loadFailure } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
 import { CliFailure, oneLine, type Output, usageFailure } from "./_output.ts";
 
@@ -51,15 +45,6 @@ function httpUrl(value: OptionValue, flag: string): string | undefined {
     );
   }
   return url.href;
-}
-
-/** The cassette could not be opened: one line naming the file. */
-function loadFailure(file: CassetteFile, error: unknown): CliFailure {
-  const cause = error instanceof CassetteLoadError ? error.cause : error;
-  if (isContentError(cause)) return invalidCassette(file, cause);
-  return new CliFailure(`cannot read ${JSON.stringify(file.name)}: ${fileReason(cause)}`, 1, {
-    cause: error,
-  });
 }
 
 /** The server could not start: one line naming the address. */
@@ -136,10 +121,12 @@ async function run(
   }
   const file = cassetteFile(name, output.cwd, values.format, "--format");
 
-  const store = fileStoreAsync(file.path, {
-    format: file.format,
-    createIfMissing: mode !== "replay",
-  });
+  // A journal beside the cassette belongs to a journalStore: read it, and
+  // record by appending to it, never by rewriting the snapshot, which would
+  // leave the journal following a snapshot that already holds it (ADR 0031).
+  const store = await hasJournal(file)
+    ? journalStoreAsync(file.path, { createIfMissing: mode !== "replay" })
+    : fileStoreAsync(file.path, { format: file.format, createIfMissing: mode !== "replay" });
   let broker;
   try {
     broker = await openAsyncBroker(
@@ -153,7 +140,7 @@ async function run(
       },
     );
   } catch (error) {
-    throw loadFailure(file, error);
+    throw await loadFailure(file, error);
   }
   let server;
   try {
@@ -197,6 +184,12 @@ request as seen and the nearest recorded interactions).
 With --mode record or auto and --upstream it is a recording proxy: point any
 HTTP client at it, and requests are forwarded to the upstream, streamed back
 as they arrive, and saved to the cassette (created if missing).
+
+A JSON cassette with a journal beside it (<cassette>.journal, kept by a
+journalStore) is served whole, snapshot then journal, and recording appends
+each new interaction to the journal as the journal store does, leaving the
+snapshot alone ("x-replay compact" folds the journal in). Without a journal,
+recording rewrites the cassette file.
 
 Prints "listening on http://HOST:PORT" once ready, then runs until SIGINT
 (Ctrl+C) or SIGTERM and closes cleanly.

@@ -4,15 +4,26 @@
 // document is read leniently here (JSON.parse or yaml's parser) and each
 // interaction is checked on its own by parseCassette(), as a one-interaction
 // cassette in the same format; the problem's path is then re-based from
-// `interactions[0]` to the interaction's real index (ADR 0031).
+// `interactions[0]` to the interaction's real index (ADR 0031). A journal
+// beside a JSON cassette is checked line by line (_journal_check.ts).
 import { LineCounter, parseDocument, stringify as stringifyYaml } from "yaml";
 import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
+import { journalStoreAsync } from "../journal_store_async.ts";
 import { parseCassette } from "../parse_cassette.ts";
 import { locateYamlPath } from "../_yaml_locate.ts";
 import type { CassetteFormat } from "../types.ts";
 import { takePositionals } from "./_args.ts";
-import { cassetteFile, isContentError, readCassetteText } from "./_cassette_file.ts";
+import {
+  type CassetteFile,
+  cassetteFile,
+  hasJournal,
+  isContentError,
+  journalFile,
+  readCassetteText,
+  readJournalBytes,
+} from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
+import { checkJournal } from "./_journal_check.ts";
 import { oneLine } from "./_output.ts";
 
 /** The outcome of checking a cassette's text. */
@@ -119,6 +130,60 @@ function rebase(
   return message;
 }
 
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** What `validate` prints for a cassette and the journal beside it, if any. */
+async function report(
+  file: CassetteFile,
+): Promise<{ readonly text: string; readonly ok: boolean }> {
+  const snapshot = validateText(await readCassetteText(file), file.format);
+  const lines = snapshot.problems.map((problem) => `${file.name}: ${problem}\n`);
+  let problems = snapshot.problems.length;
+  let interactions = snapshot.interactions;
+  let inJournal = "";
+  if (await hasJournal(file)) {
+    const journal = journalFile(file);
+    const checked = checkJournal(await readJournalBytes(journal));
+    for (const problem of checked.problems) {
+      lines.push(`${journal.name} line ${problem.line}: ${problem.message}\n`);
+    }
+    if (checked.torn !== undefined) {
+      lines.push(
+        `${journal.name} line ${checked.torn.line}: warning: ${checked.torn.message}; ` +
+          "loading ignores it and the next save cuts it away\n",
+      );
+    }
+    problems += checked.problems.length;
+    interactions += checked.lines;
+    inJournal = ` (${checked.interactions} in ${journal.name})`;
+    if (problems === 0) {
+      // The store's own reading gives the count: it also knows a compaction
+      // that was interrupted after writing the snapshot (ADR 0040).
+      try {
+        interactions = (await journalStoreAsync(file.path).load()).interactions.length;
+      } catch (error) {
+        // Only if the files changed since they were checked.
+        lines.push(
+          `${file.name}: ${oneLine(error instanceof Error ? error.message : String(error))}\n`,
+        );
+        problems++;
+      }
+    }
+  }
+  if (problems === 0) {
+    lines.push(`${file.name}: OK, ${count(interactions, "interaction")}${inJournal}\n`);
+    return { text: lines.join(""), ok: true };
+  }
+  lines.push(
+    `${file.name}: invalid, ${count(problems, "problem")}${
+      interactions > 0 ? ` in ${count(interactions, "interaction")}` : ""
+    }\n`,
+  );
+  return { text: lines.join(""), ok: false };
+}
+
 /** `x-replay validate`. */
 export const validateCommand: Command = {
   name: "validate",
@@ -130,6 +195,12 @@ fingerprint against its request, chunk sequences) and reports every problem,
 not only the first: each interaction is checked on its own, so one broken
 interaction does not hide the others. Within one interaction, its first
 problem is reported.
+
+A JSON cassette with a journal beside it (<cassette>.journal, kept by a
+journalStore) is checked with it: each journal line is one interaction, and a
+bad line is reported as "<cassette>.journal line <n>: <problem>". A torn last
+line, which a crash in the middle of an append leaves, is not a problem
+(loading drops it): it gets a warning line and does not change the exit code.
 
 A valid cassette prints one "OK" line and exits 0. Otherwise each problem is
 printed on its own line, "<cassette>: <path>: <problem>", then a count, and
@@ -145,19 +216,8 @@ Options:
   async run({ values, positionals }, output) {
     const [name] = takePositionals(positionals, ["cassette"]);
     const file = cassetteFile(name!, output.cwd, values.format, "--format");
-    const report = validateText(await readCassetteText(file), file.format);
-    const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
-    if (report.problems.length === 0) {
-      await output.out(`${file.name}: OK, ${count(report.interactions, "interaction")}\n`);
-      return 0;
-    }
-    const lines = report.problems.map((problem) => `${file.name}: ${problem}\n`);
-    lines.push(
-      `${file.name}: invalid, ${count(report.problems.length, "problem")}${
-        report.interactions > 0 ? ` in ${count(report.interactions, "interaction")}` : ""
-      }\n`,
-    );
-    await output.out(lines.join(""));
-    return 1;
+    const { text, ok } = await report(file);
+    await output.out(text);
+    return ok ? 0 : 1;
   },
 };

@@ -109,7 +109,9 @@ Options:
   -h, --help  show this help; "x-replay <command> --help" (or "x-replay help <command>")
               describes a command
 
-Cassette formats come from the file extension (.json, .yaml, .yml).
+Cassette formats come from the file extension (.json, .yaml, .yml). A JSON
+cassette with a journal beside it (<cassette>.journal, kept by a journalStore)
+is read with it: the snapshot's interactions, then the journal's.
 Exit codes: 0 success, 1 failure (unreadable or invalid cassette, ...), 2 wrong usage.
 `;
 }

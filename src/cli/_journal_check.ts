@@ -1,0 +1,96 @@
+// Checks a journal store's journal (ADR 0040) line by line, for `validate`
+// and for naming the bad line when a load fails. The rules are the store's:
+// each line is one interaction as strict UTF-8 JSON, checked by
+// parseCassette() as a one-interaction cassette (the store's reader and
+// parseCassette() share fromDocument()); a last line without its "\n", or
+// a last line that does not parse, is a torn append that loading drops.
+import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
+import { parseCassette } from "../parse_cassette.ts";
+import { oneLine } from "./_output.ts";
+
+/** A finding at one line of the journal. */
+export interface JournalFinding {
+  /** The 1-based line number. */
+  readonly line: number;
+  /** What is wrong, one line, without the line number. */
+  readonly message: string;
+}
+
+/** What checking a journal found. */
+export interface JournalReport {
+  /** How many lines end in "\n" and are not a torn last line (valid or not). */
+  readonly lines: number;
+  /** How many of those lines are valid interactions. */
+  readonly interactions: number;
+  /** The bad lines that are not the last: loading fails on the first of them. */
+  readonly problems: readonly JournalFinding[];
+  /** A torn last line, which loading drops and the next save cuts away; `undefined` if none. */
+  readonly torn: JournalFinding | undefined;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const PREFIX = "interactions[0]";
+
+/** Checks a journal's bytes. Never throws for bad content. */
+export function checkJournal(bytes: Uint8Array): JournalReport {
+  const problems: JournalFinding[] = [];
+  let torn: JournalFinding | undefined;
+  let lines = 0;
+  let start = 0;
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(0x0a, start);
+    if (newline === -1) {
+      torn = {
+        line: lines + 1,
+        message: "the last line has no line end, as a crash in the middle of an append leaves it",
+      };
+      break;
+    }
+    const problem = lineProblem(bytes.subarray(start, newline));
+    if (problem !== undefined) {
+      if (newline + 1 === bytes.length) {
+        torn = {
+          line: lines + 1,
+          message: `the last line is not a valid interaction (${problem}), so it is taken for ` +
+            "an append a crash cut short",
+        };
+        break;
+      }
+      problems.push({ line: lines + 1, message: problem });
+    }
+    lines++;
+    start = newline + 1;
+  }
+  return { lines, interactions: lines - problems.length, problems, torn };
+}
+
+/** What is wrong with one line (without its "\n"), or `undefined` if it is a valid interaction. */
+function lineProblem(bytes: Uint8Array): string | undefined {
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return "not valid UTF-8 text";
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return `invalid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`;
+  }
+  try {
+    parseCassette(JSON.stringify({ interactions: [value] }), { format: "json" });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof CassetteFormatError || error instanceof InteractionValidationError)) {
+      throw error;
+    }
+    // "interactions[0].request.target: expected ..." names the line's own
+    // field: "request.target: expected ...".
+    const message = oneLine(error.message);
+    if (!error.path.startsWith(PREFIX) || !message.startsWith(error.path)) return message;
+    const path = error.path.slice(PREFIX.length).replace(/^\./, "");
+    const rest = message.slice(error.path.length);
+    return path === "" ? rest.replace(/^: /, "") : `${path}${rest}`;
+  }
+}
