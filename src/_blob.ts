@@ -226,29 +226,34 @@ function hashOf(chunk: ResponseChunk): string {
 }
 
 /**
- * Decides, chunk by chunk, what goes to a blob under `settings`. Chunks that
- * already live in this folder cost nothing; others at or above the threshold
- * are listed to be written. Without settings every chunk is written inline.
+ * Decides, chunk by chunk, how a store with blob folder `reader.folder`
+ * writes them: chunks already in that folder stay references at no cost;
+ * other chunks of at least `threshold` bytes are listed to be written as
+ * blobs; everything else is written inline.
  */
 export function externalize(
   interactions: readonly Interaction[],
-  settings: BlobSettings | undefined,
+  reader: BlobReader,
+  threshold: number | undefined,
 ): Externalized {
   const fields = new Map<ResponseChunk, DataField>();
   const blobs: PendingBlob[] = [];
-  if (settings !== undefined) {
-    const seen = new Set<string>();
-    for (const interaction of interactions) {
-      for (const chunk of interaction.responseChunks) {
-        const size = chunkSize(chunk);
-        if (size < settings.threshold || size === 0) continue;
-        const sha256 = hashOf(chunk);
-        if (needsBlob(settings, chunk) && !seen.has(sha256)) {
-          seen.add(sha256);
-          blobs.push({ sha256, chunk });
-        }
-        fields.set(chunk, { blob: sha256, size });
+  const seen = new Set<string>();
+  for (const interaction of interactions) {
+    for (const chunk of interaction.responseChunks) {
+      if (blobReaderOf(chunk)?.folder === reader.folder) {
+        fields.set(chunk, { blob: chunk.blob!.sha256, size: chunk.blob!.size });
+        continue;
       }
+      if (threshold === undefined) continue;
+      const size = chunkSize(chunk);
+      if (size < threshold || size === 0) continue;
+      const sha256 = hashOf(chunk);
+      if (!seen.has(sha256)) {
+        seen.add(sha256);
+        blobs.push({ sha256, chunk });
+      }
+      fields.set(chunk, { blob: sha256, size });
     }
   }
   return { dataOf: (chunk) => fields.get(chunk), blobs };

@@ -172,7 +172,11 @@ export function* renderCassette(
   state: FileStoreState,
   cassette: Cassette,
 ): Procedure<string> {
-  const { dataOf, blobs } = externalize(cassette.interactions, state.blobs);
+  const { dataOf, blobs } = externalize(
+    cassette.interactions,
+    state.reader,
+    state.blobs?.threshold,
+  );
   yield* writeBlobs(state.reader.folder, blobs);
   return stringifyDocument(cassette, state.format, dataOf);
 }

@@ -43,8 +43,9 @@ export interface FileStoreOptions {
    * holds `{"blob": "<sha256>", "size": n}` in its place (ADR 0041). Loading
    * then reads only the cassette file; replay reads each blob when it reaches
    * it, checks its hash, and holds one chunk at a time. Equal bytes are
-   * stored once. Files that refer to blobs load whatever this option says;
-   * without it, saving writes every chunk inline again.
+   * stored once. Files that refer to blobs load whatever this option says,
+   * and chunks already in this file's blob folder stay there when saved
+   * again; the option decides only for chunks held in memory.
    *
    * @default {undefined} (every chunk inline, as interposition writes them)
    */

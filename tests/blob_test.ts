@@ -506,3 +506,16 @@ test("the bounded-memory measure sees a replay that reads everything first", asy
     if (result.growth !== undefined) assert.ok(result.growth > ALLOWED_GROWTH);
   });
 });
+
+test("fileStore() without blobThreshold keeps a loaded cassette's blobs when recording into it", async () => {
+  await withFolder((folder) => {
+    const path = join(folder, "cassette.json");
+    fileStore(path, { createIfMissing: true, blobThreshold: 1024 }).save(bigCassette());
+    const broker = openBroker(fileStore(path), { mode: "auto", liveResponder: () => ["new"] });
+    [...broker.replay(get("/new"))];
+    const text = readFileSync(path, "utf8");
+    assert.ok(text.includes(`"blob": "${sha(big)}"`));
+    assert.ok(!text.includes("base64"), "the blob bytes were not pulled into the file");
+    assert.equal(fileStore(path).load().interactions.length, 3);
+  });
+});

@@ -9,12 +9,14 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createHash } from "node:crypto";
 import { createServer, request } from "node:http";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -1175,4 +1177,115 @@ test("main() serve replays a journal cassette and records by appending to the jo
     upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
   }
+});
+
+/** A folder holding `big.json`, whose two big chunks (equal bytes) live in `big.json.blobs/`. */
+function withBlobFixture(
+  body: (folder: string, blob: string, inline: string) => Promise<void>,
+): Promise<void> {
+  return withFolder(async (folder) => {
+    const bytes = new Uint8Array(3000).map((_, i) => (i * 7) % 256);
+    const cassette = createCassette([
+      createInteraction(createRequest({ protocol: "http", action: "GET", target: "/a" }), [
+        bytes,
+        "tail",
+      ]),
+      createInteraction(createRequest({ protocol: "http", action: "GET", target: "/b" }), [bytes]),
+    ]);
+    const path = join(folder, "big.json");
+    fileStore(path, { createIfMissing: true, blobThreshold: 1024 }).save(cassette);
+    const [blob] = readdirSync(`${path}.blobs`);
+    await body(folder, blob!, stringifyCassette(cassette));
+  });
+}
+
+test("main() convert --inline and --blob-threshold move chunks between the file and blob files", async () => {
+  await withBlobFixture(async (folder, blob, inline) => {
+    const toInline = await run(["convert", "big.json", "whole.json", "--inline"], { cwd: folder });
+    assert.equal(toInline.code, 0, toInline.stderr);
+    assert.equal(readFileSync(join(folder, "whole.json"), "utf8"), inline);
+    assert.ok(!existsSync(join(folder, "whole.json.blobs")));
+
+    const back = await run(["convert", "whole.json", "again.json", "--blob-threshold", "1024"], {
+      cwd: folder,
+    });
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(
+      readFileSync(join(folder, "again.json"), "utf8"),
+      readFileSync(join(folder, "big.json"), "utf8"),
+    );
+    assert.deepEqual(readdirSync(join(folder, "again.json.blobs")), [blob]);
+
+    // Without either option the layout is kept, here in another format and
+    // over an existing file.
+    writeFileSync(join(folder, "kept.yaml"), "interactions: []\n");
+    const kept = await run(["convert", "big.json", "kept.yaml", "--force"], { cwd: folder });
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(readFileSync(join(folder, "kept.yaml"), "utf8"), new RegExp(`blob: ${blob}`));
+    assert.deepEqual(readdirSync(join(folder, "kept.yaml.blobs")), [blob]);
+    assert.deepEqual(
+      strayFiles(
+        folder,
+        "big.json",
+        "big.json.blobs",
+        "whole.json",
+        "again.json",
+        "again.json.blobs",
+        "kept.yaml",
+        "kept.yaml.blobs",
+      ),
+      [],
+    );
+
+    assertOneLineFailure(
+      await run(["convert", "big.json", "x.json", "--inline", "--blob-threshold", "9"], {
+        cwd: folder,
+      }),
+      2,
+      /--inline and --blob-threshold contradict each other/,
+    );
+    assertOneLineFailure(
+      await run(["convert", "big.json", "x.json", "--blob-threshold", "1k"], { cwd: folder }),
+      2,
+      /--blob-threshold must be a whole number of bytes >= 1, got "1k"/,
+    );
+  });
+});
+
+test("main() validate reads every blob once and names a missing or altered one", async () => {
+  await withBlobFixture(async (folder, blob) => {
+    assert.deepEqual(await run(["validate", "big.json"], { cwd: folder }), {
+      code: 0,
+      stdout: "big.json: OK, 2 interactions, 1 blob file checked\n",
+      stderr: "",
+    });
+    const file = join(folder, "big.json.blobs", blob);
+    writeFileSync(file, new Uint8Array(3000));
+    const altered = await run(["validate", "big.json"], { cwd: folder });
+    assert.equal(altered.code, 1);
+    assert.equal(
+      altered.stdout,
+      `big.json: interactions[0].response_chunks[0].data: Cannot read blob "${
+        realpathSync(file)
+      }": its bytes hash to ${
+        createHash("sha256").update(new Uint8Array(3000)).digest("hex")
+      }, not to its name\nbig.json: invalid, 1 problem in 2 interactions\n`,
+    );
+    rmSync(file);
+    const missing = await run(["validate", "big.json"], { cwd: folder });
+    assert.match(missing.stdout, /data: Cannot read blob ".*": the file does not exist\n/);
+    // inspect needs no blob: sizes come from the references.
+    const inspect = await run(["inspect", "big.json", "--json"], { cwd: folder });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.deepEqual(JSON.parse(inspect.stdout).map((row: { bytes: number }) => row.bytes), [
+      3004,
+      3000,
+    ]);
+    // convert names the input's blob, not the output.
+    assertOneLineFailure(
+      await run(["convert", "big.json", "whole.json", "--inline"], { cwd: folder }),
+      1,
+      /^x-replay: convert: cannot read a blob of "big\.json": Cannot read blob ".*": the file does not exist$/,
+    );
+  });
 });

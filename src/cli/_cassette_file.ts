@@ -6,7 +6,9 @@ import { resolve } from "node:path";
 import { formatFromExtension } from "../_format.ts";
 import { CassetteFormatError, CassetteLoadError, InteractionValidationError } from "../errors.ts";
 import { journalStoreAsync } from "../journal_store_async.ts";
-import { parseCassette } from "../parse_cassette.ts";
+import { blobFolderOf, blobReader } from "../_blob.ts";
+import type { BlobReader } from "../_model.ts";
+import { parseCassetteText } from "../parse_cassette.ts";
 import type { Cassette, CassetteFormat } from "../types.ts";
 import { choice, type OptionValue } from "./_args.ts";
 import { checkJournal } from "./_journal_check.ts";
@@ -163,8 +165,8 @@ export async function readJournalBytes(journal: JournalFile): Promise<Uint8Array
 export async function loadFailure(file: CassetteFile, error: unknown): Promise<CliFailure> {
   const journal = journalFile(file);
   if (error instanceof CassetteLoadError && error.path === journal.path) {
-    const problem = checkJournal(await readJournalBytes(journal).catch(() => new Uint8Array(0)))
-      .problems[0];
+    const bytes = await readJournalBytes(journal).catch(() => new Uint8Array(0));
+    const problem = checkJournal(bytes, blobsOf(file)).problems[0];
     // Not found again only if the journal changed since the load.
     const reason = problem === undefined
       ? oneLine(error.message)
@@ -210,9 +212,17 @@ export async function loadCassette(file: CassetteFile): Promise<LoadedCassette> 
   }
   const text = await readCassetteText(file);
   try {
-    return { cassette: parseCassette(text, { format: file.format }), withJournal: false };
+    return {
+      cassette: parseCassetteText(text, file.format, blobsOf(file)),
+      withJournal: false,
+    };
   } catch (error) {
     if (isContentError(error)) throw invalidCassette(file, error);
     throw error;
   }
+}
+
+/** Reads the blob files a cassette refers to (ADR 0041), `<cassette>.blobs/`. */
+export function blobsOf(file: CassetteFile): BlobReader {
+  return blobReader(blobFolderOf(file.path));
 }

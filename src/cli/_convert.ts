@@ -2,12 +2,13 @@
 // the file store's atomic save. A journal beside the input is read with it,
 // so the output is one self-contained file.
 import { randomBytes } from "node:crypto";
-import { chmod, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { CassetteSaveError } from "../errors.ts";
+import { blobFolderOf } from "../_blob.ts";
+import { BlobError, CassetteSaveError } from "../errors.ts";
 import { fileStoreAsync } from "../file_store_async.ts";
 import type { Cassette } from "../types.ts";
-import { takePositionals } from "./_args.ts";
+import { type OptionValue, takePositionals } from "./_args.ts";
 import {
   type CassetteFile,
   cassetteFile,
@@ -17,7 +18,7 @@ import {
   loadCassette,
 } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
-import { CliFailure } from "./_output.ts";
+import { CliFailure, oneLine, usageFailure } from "./_output.ts";
 
 async function existing(path: string): Promise<{ mode: number } | undefined> {
   try {
@@ -44,7 +45,12 @@ function writeFailure(file: CassetteFile, error: unknown): CliFailure {
  * conversion means, so an existing file is replaced by saving beside it and
  * renaming over it.
  */
-async function write(file: CassetteFile, cassette: Cassette, replace: boolean): Promise<void> {
+async function write(
+  file: CassetteFile,
+  cassette: Cassette,
+  replace: boolean,
+  blobThreshold: number | undefined,
+): Promise<void> {
   if (await journalExists(file)) {
     // A journal's lines follow the snapshot they were appended to; under a
     // new file they would be read again after it (or twice, in place).
@@ -61,7 +67,7 @@ async function write(file: CassetteFile, cassette: Cassette, replace: boolean): 
   });
   if (before === undefined) {
     try {
-      await fileStoreAsync(file.path, { format: file.format }).save(cassette);
+      await fileStoreAsync(file.path, { format: file.format, blobThreshold }).save(cassette);
     } catch (error) {
       throw writeFailure(file, error);
     }
@@ -79,11 +85,15 @@ async function write(file: CassetteFile, cassette: Cassette, replace: boolean): 
     `.${basename(file.path)}.x-replay-convert.${randomBytes(6).toString("hex")}.tmp`,
   );
   try {
-    await fileStoreAsync(temporary, { format: file.format }).save(cassette);
+    await fileStoreAsync(temporary, { format: file.format, blobThreshold }).save(cassette);
+    // The blobs went beside the temporary file: move them beside <out>
+    // before <out> refers to them.
+    await moveBlobs(blobFolderOf(temporary), blobFolderOf(file.path));
     await chmod(temporary, before.mode & 0o7777);
     await rename(temporary, file.path);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => {});
+    await rm(blobFolderOf(temporary), { recursive: true, force: true }).catch(() => {});
     throw writeFailure(file, error);
   }
   // Makes the rename itself durable where the platform allows opening a folder.
@@ -99,10 +109,56 @@ async function write(file: CassetteFile, cassette: Cassette, replace: boolean): 
   }
 }
 
+/** Moves blob files into `to`; a blob already there has the same bytes (its name says so). */
+async function moveBlobs(from: string, to: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(from);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return;
+    throw error;
+  }
+  await mkdir(to, { recursive: true });
+  for (const name of names) await rename(join(from, name), join(to, name));
+  await rm(from, { recursive: true, force: true });
+}
+
+/** The `BlobError` somewhere in an error's chain of causes. */
+function blobErrorIn(error: unknown): BlobError | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof BlobError) return current;
+  }
+  return undefined;
+}
+
+/** The smallest blob in the cassette, so that "keep the layout" has a threshold. */
+function smallestBlob(cassette: Cassette): number | undefined {
+  let smallest: number | undefined;
+  for (const interaction of cassette.interactions) {
+    for (const chunk of interaction.responseChunks) {
+      if (chunk.blob !== undefined && (smallest === undefined || chunk.blob.size < smallest)) {
+        smallest = chunk.blob.size;
+      }
+    }
+  }
+  return smallest;
+}
+
+function thresholdOption(value: OptionValue): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = typeof value === "string" && /^[1-9][0-9]*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(bytes)) {
+    throw usageFailure(
+      `--blob-threshold must be a whole number of bytes >= 1, got ${JSON.stringify(value)}`,
+    );
+  }
+  return bytes;
+}
+
 /** `x-replay convert`. */
 export const convertCommand: Command = {
   name: "convert",
-  summary: "convert a cassette between JSON and YAML",
+  summary: "convert a cassette between JSON and YAML, inline and blob files",
   help: `Usage: x-replay convert <in> <out> [options]
 
 Reads the cassette <in> and writes it to <out> in the format of <out>'s
@@ -117,23 +173,51 @@ read whole, snapshot then journal, so <out> is one self-contained file. An
 would then follow another cassette (run "x-replay compact <out>" to fold it in
 first, or remove it).
 
+Chunks kept in blob files (<in>.blobs/, ADR 0041) are read one at a time
+and laid out in <out> as the options say: --inline writes every chunk into
+<out> itself (one self-contained file, which interposition reads where the
+bytes are UTF-8); --blob-threshold <bytes> writes every chunk of at least that
+size to <out>.blobs/<sha256> (externalising an inline cassette); with neither,
+<out> keeps <in>'s layout (chunks at least as big as <in>'s smallest blob go
+to blob files).
+
 Options:
-  --from <fmt>   the format of <in>, json or yaml (default: from its extension)
-  --to <fmt>     the format of <out>, json or yaml (default: from its extension)
-  --force        replace <out> if it exists
-  -h, --help     show this help
+  --from <fmt>               the format of <in>, json or yaml (default: from its extension)
+  --to <fmt>                 the format of <out>, json or yaml (default: from its extension)
+  --inline                   write every chunk inline in <out>
+  --blob-threshold <bytes>   write chunks of at least <bytes> to <out>.blobs/
+  --force                    replace <out> if it exists
+  -h, --help                 show this help
 `,
   options: {
     from: { type: "string" },
     to: { type: "string" },
+    inline: { type: "boolean" },
+    "blob-threshold": { type: "string" },
     force: { type: "boolean" },
   },
   async run({ values, positionals }, output) {
     const [inName, outName] = takePositionals(positionals, ["in", "out"]);
     const input = cassetteFile(inName!, output.cwd, values.from, "--from");
     const target = cassetteFile(outName!, output.cwd, values.to, "--to");
+    const threshold = thresholdOption(values["blob-threshold"]);
+    if (threshold !== undefined && values.inline === true) {
+      throw usageFailure("--inline and --blob-threshold contradict each other: pass one");
+    }
     const { cassette, withJournal } = await loadCassette(input);
-    await write(target, cassette, values.force === true);
+    const blobThreshold = values.inline === true ? undefined : threshold ?? smallestBlob(cassette);
+    try {
+      await write(target, cassette, values.force === true, blobThreshold);
+    } catch (error) {
+      // A blob of <in> that is missing or altered: name it, not <out>.
+      const blob = blobErrorIn(error);
+      if (blob === undefined) throw error;
+      throw new CliFailure(
+        `cannot read a blob of ${JSON.stringify(input.name)}: ${oneLine(blob.message)}`,
+        1,
+        { cause: error },
+      );
+    }
     const count = cassette.interactions.length;
     const source = withJournal ? `${input.format}, with ${journalFile(input).name}` : input.format;
     await output.out(

@@ -1,4 +1,5 @@
 // `x-replay inspect`: one row per interaction, as a table or as JSON.
+import { chunkSize } from "../_model.ts";
 import type { Cassette, Pairs } from "../types.ts";
 import { takePositionals } from "./_args.ts";
 import { cassetteFile, loadCassette } from "./_cassette_file.ts";
@@ -41,7 +42,8 @@ export function inspectRows(cassette: Cassette): InspectRow[] {
     target: interaction.request.target,
     status: lookup(interaction.responseChunks[0]?.metadata, "status_code"),
     chunks: interaction.responseChunks.length,
-    bytes: interaction.responseChunks.reduce((sum, chunk) => sum + chunk.data.length, 0),
+    // A blob chunk's size is in its reference: no need to read the file.
+    bytes: interaction.responseChunks.reduce((sum, chunk) => sum + chunkSize(chunk), 0),
     recorded_at: lookup(interaction.metadata, "recorded_at"),
   }));
 }

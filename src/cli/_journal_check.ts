@@ -5,7 +5,8 @@
 // parseCassette() share fromDocument()); a last line without its "\n", or
 // a last line that does not parse, is a torn append that loading drops.
 import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
-import { parseCassette } from "../parse_cassette.ts";
+import type { BlobReader } from "../_model.ts";
+import { parseCassetteText } from "../parse_cassette.ts";
 import { oneLine } from "./_output.ts";
 
 /** A finding at one line of the journal. */
@@ -32,7 +33,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 const PREFIX = "interactions[0]";
 
 /** Checks a journal's bytes. Never throws for bad content. */
-export function checkJournal(bytes: Uint8Array): JournalReport {
+export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalReport {
   const problems: JournalFinding[] = [];
   let torn: JournalFinding | undefined;
   let lines = 0;
@@ -46,7 +47,7 @@ export function checkJournal(bytes: Uint8Array): JournalReport {
       };
       break;
     }
-    const problem = lineProblem(bytes.subarray(start, newline));
+    const problem = lineProblem(bytes.subarray(start, newline), reader);
     if (problem !== undefined) {
       if (newline + 1 === bytes.length) {
         torn = {
@@ -65,7 +66,7 @@ export function checkJournal(bytes: Uint8Array): JournalReport {
 }
 
 /** What is wrong with one line (without its "\n"), or `undefined` if it is a valid interaction. */
-function lineProblem(bytes: Uint8Array): string | undefined {
+function lineProblem(bytes: Uint8Array, reader: BlobReader | undefined): string | undefined {
   let text: string;
   try {
     text = decoder.decode(bytes);
@@ -79,7 +80,7 @@ function lineProblem(bytes: Uint8Array): string | undefined {
     return `invalid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`;
   }
   try {
-    parseCassette(JSON.stringify({ interactions: [value] }), { format: "json" });
+    parseCassetteText(JSON.stringify({ interactions: [value] }), "json", reader);
     return undefined;
   } catch (error) {
     if (!(error instanceof CassetteFormatError || error instanceof InteractionValidationError)) {

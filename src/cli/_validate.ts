@@ -9,16 +9,21 @@
 import { LineCounter, parseDocument, stringify as stringifyYaml } from "yaml";
 import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
 import { journalStoreAsync } from "../journal_store_async.ts";
-import { parseCassette } from "../parse_cassette.ts";
+import { type BlobReader, materializeAsync } from "../_model.ts";
+import { parseCassetteText } from "../parse_cassette.ts";
+import { BlobError } from "../errors.ts";
+import type { Cassette } from "../types.ts";
 import { locateYamlPath } from "../_yaml_locate.ts";
 import type { CassetteFormat } from "../types.ts";
 import { takePositionals } from "./_args.ts";
 import {
+  blobsOf,
   type CassetteFile,
   cassetteFile,
   hasJournal,
   isContentError,
   journalFile,
+  loadCassette,
   readCassetteText,
   readJournalBytes,
 } from "./_cassette_file.ts";
@@ -40,10 +45,14 @@ type YamlDocument = ReturnType<typeof parseDocument>;
 const POSITION_SUFFIX = / \(line \d+, column \d+\)$/;
 
 /** Checks cassette text, collecting every problem. Never throws for bad content. */
-export function validateText(text: string, format: CassetteFormat): ValidationReport {
+export function validateText(
+  text: string,
+  format: CassetteFormat,
+  blobs?: BlobReader,
+): ValidationReport {
   let whole: Error;
   try {
-    const cassette = parseCassette(text, { format });
+    const cassette = parseCassetteText(text, format, blobs);
     return { interactions: cassette.interactions.length, problems: [] };
   } catch (error) {
     if (!isContentError(error)) throw error;
@@ -92,7 +101,7 @@ export function validateText(text: string, format: CassetteFormat): ValidationRe
       ? JSON.stringify(single)
       : stringifyYaml(single, { aliasDuplicateObjects: false });
     try {
-      parseCassette(singleText, { format });
+      parseCassetteText(singleText, format, blobs);
     } catch (error) {
       if (!isContentError(error)) throw error;
       problems.push(rebase(error, i, yamlDocument, lineCounter));
@@ -134,18 +143,46 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
+/**
+ * Reads every blob file the cassette refers to, once each and one at a time,
+ * checking its size and SHA-256 (ADR 0041).
+ */
+async function checkBlobs(
+  cassette: Cassette,
+): Promise<{ readonly count: number; readonly problems: readonly string[] }> {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  const { interactions } = cassette;
+  for (let i = 0; i < interactions.length; i++) {
+    const chunks = interactions[i]!.responseChunks;
+    for (let j = 0; j < chunks.length; j++) {
+      const chunk = chunks[j]!;
+      if (chunk.blob === undefined || seen.has(chunk.blob.sha256)) continue;
+      seen.add(chunk.blob.sha256);
+      try {
+        await materializeAsync(chunk);
+      } catch (error) {
+        if (!(error instanceof BlobError)) throw error;
+        problems.push(`interactions[${i}].response_chunks[${j}].data: ${oneLine(error.message)}`);
+      }
+    }
+  }
+  return { count: seen.size, problems };
+}
+
 /** What `validate` prints for a cassette and the journal beside it, if any. */
 async function report(
   file: CassetteFile,
 ): Promise<{ readonly text: string; readonly ok: boolean }> {
-  const snapshot = validateText(await readCassetteText(file), file.format);
+  const blobs = blobsOf(file);
+  const snapshot = validateText(await readCassetteText(file), file.format, blobs);
   const lines = snapshot.problems.map((problem) => `${file.name}: ${problem}\n`);
   let problems = snapshot.problems.length;
   let interactions = snapshot.interactions;
   let inJournal = "";
   if (await hasJournal(file)) {
     const journal = journalFile(file);
-    const checked = checkJournal(await readJournalBytes(journal));
+    const checked = checkJournal(await readJournalBytes(journal), blobs);
     for (const problem of checked.problems) {
       lines.push(`${journal.name} line ${problem.line}: ${problem.message}\n`);
     }
@@ -172,8 +209,17 @@ async function report(
       }
     }
   }
+  let inBlobs = "";
   if (problems === 0) {
-    lines.push(`${file.name}: OK, ${count(interactions, "interaction")}${inJournal}\n`);
+    const checked = await checkBlobs((await loadCassette(file)).cassette);
+    for (const problem of checked.problems) lines.push(`${file.name}: ${problem}\n`);
+    problems += checked.problems.length;
+    if (checked.count > 0) inBlobs = `, ${count(checked.count, "blob file")} checked`;
+  }
+  if (problems === 0) {
+    lines.push(
+      `${file.name}: OK, ${count(interactions, "interaction")}${inJournal}${inBlobs}\n`,
+    );
     return { text: lines.join(""), ok: true };
   }
   lines.push(
@@ -201,6 +247,11 @@ journalStore) is checked with it: each journal line is one interaction, and a
 bad line is reported as "<cassette>.journal line <n>: <problem>". A torn last
 line, which a crash in the middle of an append leaves, is not a problem
 (loading drops it): it gets a warning line and does not change the exit code.
+
+Chunks kept in blob files (<cassette>.blobs/, written by stores with a
+blobThreshold) are checked too: each blob file is read once and must have the
+size and SHA-256 its reference names; a missing or altered one is a problem
+naming the chunk and the file.
 
 A valid cassette prints one "OK" line and exits 0. Otherwise each problem is
 printed on its own line, "<cassette>: <path>: <problem>", then a count, and
