@@ -53,7 +53,10 @@ test(
   async () => {
     await withFolder(async (folder) => {
       const path = join(folder, "sse.json");
-      const live = await startServer(sseRoute());
+      // Lock-step: event i leaves only once the recorder's reader has event
+      // i - 1, so a busy machine cannot join two events into one read.
+      const received = EVENTS.map(() => deferred());
+      const live = await startServer(sseRoute({ gate: (i) => received[i - 1]!.promise }));
       const url = `${live.origin}/v1/stream?topic=chat`;
       try {
         const recorder = createAsyncBroker({
@@ -64,7 +67,14 @@ test(
           store: fileStoreAsync(path, { createIfMissing: true }),
           redact: false,
         });
-        await (await createReplayFetch(recorder)(url)).arrayBuffer();
+        const reader = (await createReplayFetch(recorder)(url)).body!.getReader();
+        let text = "";
+        for (let result = await reader.read(); !result.done; result = await reader.read()) {
+          text += utf8(result.value);
+          EVENTS.forEach((_, k) => {
+            if (text.length >= EVENTS.slice(0, k + 1).join("").length) received[k]!.resolve();
+          });
+        }
       } finally {
         await live.close();
       }

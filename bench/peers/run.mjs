@@ -15,13 +15,15 @@
 //   that already holds n-1 (n = 10, 1,000, 10,000): store.save() through the
 //   whole-file store (fileStore) vs the append store (journalStore), on a
 //   fresh copy of the starting file per repetition, in a fresh Node process.
+// Part 4: peak memory of loading and replaying one big response, in memory,
+//   inline and as blob files (bench/peers/memory.mjs, run from here).
 //
 // Environment: ROUNDS (default 7), REQUESTS (default 1000), WARMUP_MS (warm-up
 // per child, default 1500), MEASURE_MS (measuring per child, default 1000),
 // RECORD_SIZES (Part 3 sizes, default "10,1000,10000"), RECORD_REPS (Part 3
 // measured saves per store and size, default 11).
 // See bench/peers/README.md for what each row measures.
-import { execSync, spawn } from "node:child_process";
+import { execSync, spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   copyFileSync,
@@ -648,6 +650,18 @@ async function parent() {
     `(same interaction shape as Part 2, 3 chunks; each append-store save wrote one journal line ` +
       `of about ${rec.at(-1).journalLine} bytes and left the snapshot untouched)`,
   );
+
+  // Part 4 runs its own fresh processes (one per scenario), so it is a
+  // separate script; it is still part of this one command and run.
+  log("");
+  log("Part 4: memory (bench/peers/memory.mjs)");
+  const memory = spawnSync(process.execPath, [join(root, "bench/peers/memory.mjs")], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (memory.status !== 0) throw new Error(`memory.mjs failed with ${memory.status}`);
+  log(memory.stdout.trimEnd());
 
   log("");
   log(
