@@ -1,6 +1,6 @@
 // Chunk bytes in content-addressed blob files beside the cassette (ADR 0041).
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
@@ -32,17 +32,9 @@ import { collectGarbage, contentOf, get, text, withFolder } from "./_helpers.ts"
 
 const sha = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 
-/** Deterministic bytes that are not UTF-8 text. */
-function noise(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bytes[i] = state & 0xff;
-  }
-  return bytes;
+/** Random bytes (almost surely not UTF-8 text) in a plain `Uint8Array`. */
+function noise(size: number): Uint8Array {
+  return new Uint8Array(randomBytes(size));
 }
 
 async function collect(chunks: AsyncIterable<ResponseChunk>): Promise<ResponseChunk[]> {
@@ -51,7 +43,7 @@ async function collect(chunks: AsyncIterable<ResponseChunk>): Promise<ResponseCh
   return all;
 }
 
-const big = noise(4096, 7);
+const big = noise(4096);
 const request = get("/download");
 
 function bigCassette(): Cassette {
@@ -119,9 +111,10 @@ test("replay() hands out blob chunks read once, verified, with blob unset", asyn
 test("replayAsync() reads blob chunks with promises and honours recorded timing", async () => {
   await withFolder(async (folder) => {
     const path = join(folder, "cassette.json");
+    const second = noise(2048);
     const timed = createCassette([createInteraction(request, [
       createChunk(big, 0, [["offset_ms", "10"]]),
-      createChunk(noise(2048, 3), 1, [["offset_ms", "30"]]),
+      createChunk(second, 1, [["offset_ms", "30"]]),
     ])]);
     await fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 }).save(timed);
     const cassette = await fileStoreAsync(path).load();
@@ -130,7 +123,7 @@ test("replayAsync() reads blob chunks with promises and honours recorded timing"
     const chunks = await collect(replayAsync(cassette, request, { timing: "recorded", sleep }));
     assert.deepEqual(waits, [10, 20]);
     assert.deepEqual(contentOf(cassette.interactions), contentOf(timed.interactions));
-    assert.deepEqual(chunks.map((chunk) => chunk.data), [big, noise(2048, 3)]);
+    assert.deepEqual(chunks.map((chunk) => chunk.data), [big, second]);
   });
 });
 
@@ -320,7 +313,7 @@ test("createAsyncBroker() streaming into a blob store writes each big chunk befo
     await withFolder(async (folder) => {
       const path = join(folder, "cassette.json");
       const store = open(path, { createIfMissing: true, blobThreshold: 1024 });
-      const parts = [noise(3000, 1), noise(3000, 2), noise(3000, 3)];
+      const parts = [noise(3000), noise(3000), noise(3000)];
       const seenOnDisk: boolean[] = [];
       const broker = createAsyncBroker({
         cassette: createCassette(),
@@ -424,7 +417,7 @@ async function blobCassette(folder: string): Promise<Cassette> {
     recording: "streaming",
     store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 }),
     liveResponder: async function* () {
-      for (let i = 0; i < CHUNKS; i++) yield noise(CHUNK, i + 1);
+      for (let i = 0; i < CHUNKS; i++) yield noise(CHUNK);
     },
   });
   for await (const _ of broker.replay(request));
