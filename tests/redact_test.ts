@@ -157,3 +157,22 @@ test("createRedactor() is idempotent and hides every secret value (property)", (
     ),
   );
 });
+
+test("createRedactor() chunk() redacts one chunk as interaction() would, and keeps a clean one", () => {
+  const redactor = createRedactor({ jsonFields: ["token"] });
+  const secret = createChunk('{"token":"sk-1","n":1}', 2, [["header:set-cookie", "id=9"]]);
+  const redacted = redactor.chunk!(secret);
+  assert.equal(new TextDecoder().decode(redacted.data), '{"token":"[REDACTED]","n":1}');
+  assert.deepEqual(redacted.metadata, [["header:set-cookie", "[REDACTED]"]]);
+  assert.equal(redacted.sequence, 2);
+  const whole = redactor.interaction(
+    createInteraction(createRequest({ protocol: "p", action: "a", target: "t" }), [
+      createChunk(secret.data, 0, secret.metadata),
+    ]),
+  );
+  assert.deepEqual(whole.responseChunks[0]!.data, redacted.data);
+  // Redacting again changes nothing and returns the very chunk.
+  assert.equal(redactor.chunk!(redacted), redacted);
+  const clean = createChunk("nothing secret", 0);
+  assert.equal(redactor.chunk!(clean), clean);
+});
