@@ -37,6 +37,14 @@ export interface WithCassetteOptions
    */
   readonly format?: CassetteFormat | undefined;
   /**
+   * Chunks of at least this many bytes are kept in blob files beside the
+   * cassette, as `fileStore()`'s option of the same name (ADR 0041). Pair it
+   * with `recording: "streaming"` so big live responses are not held whole.
+   *
+   * @default {undefined} (every chunk inline)
+   */
+  readonly blobThreshold?: number | undefined;
+  /**
    * The mode when `REPLAY_MODE` is not set.
    *
    * @default {"replay" when CI=true, else "auto"}
@@ -183,10 +191,11 @@ export function withCassette(
       mode: _mode,
       prune,
       env: _env,
+      blobThreshold,
       ...brokerOptions
     } = options ?? {};
     const broker = await openAsyncBroker(
-      fileStoreAsync(path, { format, createIfMissing: true }),
+      fileStoreAsync(path, { format, createIfMissing: true, blobThreshold }),
       { ...brokerOptions, mode },
     );
     await body({ broker: withHint(broker, path, mode), path, mode });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
@@ -165,4 +165,25 @@ test("withCassette() takes a file URL folder, a format, and cuts long names with
 test("withCassette() needs a test name and a function", async () => {
   await assert.rejects(withCassette(() => {}, { env: {} }), TypeError);
   assert.throws(() => withCassette(5 as unknown as () => void), TypeError);
+});
+
+test("withCassette() blobThreshold keeps big chunks in blob files beside the cassette", async () => {
+  await withFolder(async (dir) => {
+    const body = "x".repeat(2048);
+    await withCassette(async ({ broker, path }) => {
+      assert.deepEqual(await collect(broker), [body]);
+      assert.equal(readdirSync(`${path}.blobs`).length, 1);
+      assert.ok(!readFileSync(path, "utf8").includes(body));
+    }, {
+      name: "big",
+      dir,
+      env: {},
+      blobThreshold: 1024,
+      recording: "streaming",
+      liveResponder: live(body).responder,
+    })();
+    await withCassette(async ({ broker }) => {
+      assert.deepEqual(await collect(broker), [body]);
+    }, { name: "big", dir, env: { CI: "true" } })();
+  });
 });
