@@ -1289,3 +1289,27 @@ test("main() validate reads every blob once and names a missing or altered one",
     );
   });
 });
+
+test("main() compact --blobs removes blob files no interaction refers to", async () => {
+  await withBlobFixture(async (folder, blob) => {
+    const blobs = join(folder, "big.json.blobs");
+    writeFileSync(join(blobs, "0".repeat(64)), "orphan");
+    writeFileSync(join(blobs, `.${"1".repeat(64)}.123.abcd.tmp`), "left by a crash");
+    assert.deepEqual(await run(["compact", "big.json", "--blobs"], { cwd: folder }), {
+      code: 0,
+      stdout: "big.json: no journal, nothing to compact; removed 2 unused blob files\n",
+      stderr: "",
+    });
+    assert.deepEqual(readdirSync(blobs), [blob]);
+    assert.equal((await run(["validate", "big.json"], { cwd: folder })).code, 0);
+    // Also for YAML, which has no journal store.
+    assert.equal((await run(["convert", "big.json", "big.yaml"], { cwd: folder })).code, 0);
+    writeFileSync(join(folder, "big.yaml.blobs", "2".repeat(64)), "orphan");
+    assert.deepEqual(await run(["compact", "big.yaml", "--blobs"], { cwd: folder }), {
+      code: 0,
+      stdout: "big.yaml: no journal, nothing to compact; removed 1 unused blob file\n",
+      stderr: "",
+    });
+    assert.deepEqual(readdirSync(join(folder, "big.yaml.blobs")), [blob]);
+  });
+});
