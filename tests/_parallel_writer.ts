@@ -3,6 +3,7 @@
 // into one cassette through a broker in auto mode, with a file store or a
 // journal store.
 // Arguments: <cassette path> <worker id> <count> <sync|async> <start file> <file|journal>
+//            [blobs] (every chunk in a blob file, ADR 0041)
 import { existsSync } from "node:fs";
 import process from "node:process";
 import {
@@ -17,11 +18,12 @@ import {
   openBroker,
 } from "@x/replay";
 
-const [path, worker, countText, style, startFile, kind] = process.argv.slice(2);
+const [path, worker, countText, style, startFile, kind, layout] = process.argv.slice(2);
 if (kind !== "file" && kind !== "journal") {
   throw new Error("usage: <path> <worker> <count> <sync|async> <start> <file|journal>");
 }
 const count = Number(countText);
+const options = { createIfMissing: true, blobThreshold: layout === "blobs" ? 1 : undefined };
 
 const live = (request: InteractionRequest) => [
   createChunk(`answer to ${request.target}`, 0, [["status_code", "200"]]),
@@ -45,7 +47,7 @@ while (!existsSync(startFile)) Atomics.wait(pause, 0, 0, 2);
 
 if (style === "sync") {
   const broker = openBroker(
-    (kind === "file" ? fileStore : journalStore)(path!, { createIfMissing: true }),
+    (kind === "file" ? fileStore : journalStore)(path!, options),
     {
       mode: "auto",
       liveResponder: live,
@@ -55,7 +57,7 @@ if (style === "sync") {
   for (const request of requests) [...broker.replay(request)];
 } else {
   const broker = await openAsyncBroker(
-    (kind === "file" ? fileStoreAsync : journalStoreAsync)(path!, { createIfMissing: true }),
+    (kind === "file" ? fileStoreAsync : journalStoreAsync)(path!, options),
     { mode: "auto", liveResponder: live, now: fixedClock },
   );
   for (const request of requests) {

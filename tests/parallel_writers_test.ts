@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileStore, journalStore } from "@x/replay";
-import { childCommand, strayFiles, texts, withFolder } from "./_helpers.ts";
+import { childCommand, contentOf, strayFiles, texts, withFolder } from "./_helpers.ts";
 
 interface Worker {
   readonly ready: Promise<void>;
@@ -39,9 +39,16 @@ const KINDS = [
     stores: "journalStore() and journalStoreAsync()",
     into: "append to one journal",
   },
+  {
+    kind: "journal",
+    layout: "blobs",
+    stores: "journalStore() and journalStoreAsync() with blob files",
+    into: "append to one journal and write the same blobs",
+  },
 ] as const;
 
-for (const { kind, stores, into } of KINDS) {
+for (const { kind, stores, into, ...rest } of KINDS) {
+  const layout = "layout" in rest ? rest.layout : "inline";
   test(`${stores} lose nothing when several processes ${into}`, async () => {
     await withFolder(async (folder) => {
       const path = join(folder, "shared.json");
@@ -49,7 +56,7 @@ for (const { kind, stores, into } of KINDS) {
       const styles = ["sync", "async", "sync", "async"];
       const count = 12;
       const workers = styles.map((style, id) =>
-        startWorker([path, String(id), String(count), style, start, kind])
+        startWorker([path, String(id), String(count), style, start, kind, layout])
       );
       // Every worker is loaded and waiting before any records, so their saves overlap.
       await Promise.all(workers.map((worker) => worker.ready));
@@ -76,10 +83,23 @@ for (const { kind, stores, into } of KINDS) {
       if (kind === "file") {
         assert.deepEqual(strayFiles(folder, "shared.json", "start"), []);
       } else {
-        assert.deepEqual(strayFiles(folder, "shared.json", "shared.json.journal", "start"), []);
+        const blobs = layout === "blobs" ? ["shared.json.blobs"] : [];
+        assert.deepEqual(
+          strayFiles(folder, "shared.json", "shared.json.journal", "start", ...blobs),
+          [],
+        );
+        if (layout === "blobs") {
+          // One file per distinct chunk, written whole by whichever worker got there.
+          const names = readdirSync(join(folder, "shared.json.blobs")).sort();
+          assert.equal(names.length, 1 + expected.length);
+          assert.ok(names.every((name) => /^[0-9a-f]{64}$/.test(name)));
+        }
         // Every line is whole, and compacting gives the same cassette.
         journalStore(path).compact();
-        assert.deepEqual(fileStore(path).load().interactions, cassette.interactions);
+        assert.deepEqual(
+          contentOf(fileStore(path).load().interactions),
+          contentOf(cassette.interactions),
+        );
       }
     });
   });
