@@ -34,12 +34,12 @@ export function blobFolderOf(cassettePath: string): string {
   return `${cassettePath}.blobs`;
 }
 
-/** SHA-256 of the bytes, lowercase hex. */
 // One-shot hashing where the runtime has it (Node >= 20.12, Deno, Bun).
 const oneShot = (crypto as {
   hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string;
 }).hash;
 
+/** SHA-256 of the bytes, lowercase hex. */
 export function sha256Hex(bytes: Uint8Array): string {
   return oneShot === undefined
     ? crypto.createHash("sha256").update(bytes).digest("hex")
