@@ -1313,3 +1313,51 @@ test("main() compact --blobs removes blob files no interaction refers to", async
     assert.deepEqual(readdirSync(join(folder, "big.yaml.blobs")), [blob]);
   });
 });
+
+test("main() serve --blob-threshold records big streamed chunks into blob files", async () => {
+  const big = "x".repeat(5000);
+  const upstream = createServer((_incoming, outgoing) => {
+    outgoing.writeHead(200, { "content-type": "application/octet-stream" });
+    outgoing.end(big);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  try {
+    await withFolder(async (folder) => {
+      assertOneLineFailure(
+        await run(["serve", "big.json", "--blob-threshold", "1024"], { cwd: folder }),
+        2,
+        /--blob-threshold is only used with --mode record or auto/,
+      );
+      const recorder = await startServe(
+        ["big.json", "--mode", "record", "--upstream", upstreamUrl, "--blob-threshold", "1024"],
+        folder,
+      );
+      try {
+        assert.equal((await httpRequest(`${recorder.url}/file`)).body, big);
+      } finally {
+        assert.equal(await recorder.stop(), 0);
+      }
+      // However the body was split on its way, no big piece is in the file:
+      // each is a blob file.
+      const text = readFileSync(join(folder, "big.json"), "utf8");
+      assert.ok(!text.includes("x".repeat(1024)), "no big chunk is in the cassette file");
+      const blobs = readdirSync(join(folder, "big.json.blobs"));
+      assert.ok(blobs.length >= 1);
+      for (const name of blobs) {
+        assert.match(readFileSync(join(folder, "big.json.blobs", name), "utf8"), /^x{1024,}$/);
+      }
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+      const player = await startServe(["big.json"], folder);
+      try {
+        assert.equal((await httpRequest(`${player.url}/file`)).body, big);
+      } finally {
+        assert.equal(await player.stop(), 0);
+      }
+    });
+  } finally {
+    upstream.closeAllConnections();
+    if (upstream.listening) await new Promise((resolve) => upstream.close(resolve));
+  }
+});

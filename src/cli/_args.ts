@@ -120,3 +120,15 @@ export function choice<T extends string>(
     }, got ${JSON.stringify(value)}`,
   );
 }
+
+/** The value of `--blob-threshold`: a whole number of bytes >= 1, or `undefined`. */
+export function blobThresholdOption(value: OptionValue): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = typeof value === "string" && /^[1-9][0-9]*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(bytes)) {
+    throw usageFailure(
+      `--blob-threshold must be a whole number of bytes >= 1, got ${JSON.stringify(value)}`,
+    );
+  }
+  return bytes;
+}

@@ -8,7 +8,7 @@ import { blobFolderOf } from "../_blob.ts";
 import { BlobError, CassetteSaveError } from "../errors.ts";
 import { fileStoreAsync } from "../file_store_async.ts";
 import type { Cassette } from "../types.ts";
-import { type OptionValue, takePositionals } from "./_args.ts";
+import { blobThresholdOption, takePositionals } from "./_args.ts";
 import {
   type CassetteFile,
   cassetteFile,
@@ -144,17 +144,6 @@ function smallestBlob(cassette: Cassette): number | undefined {
   return smallest;
 }
 
-function thresholdOption(value: OptionValue): number | undefined {
-  if (value === undefined) return undefined;
-  const bytes = typeof value === "string" && /^[1-9][0-9]*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(bytes)) {
-    throw usageFailure(
-      `--blob-threshold must be a whole number of bytes >= 1, got ${JSON.stringify(value)}`,
-    );
-  }
-  return bytes;
-}
-
 /** `x-replay convert`. */
 export const convertCommand: Command = {
   name: "convert",
@@ -200,7 +189,7 @@ Options:
     const [inName, outName] = takePositionals(positionals, ["in", "out"]);
     const input = cassetteFile(inName!, output.cwd, values.from, "--from");
     const target = cassetteFile(outName!, output.cwd, values.to, "--to");
-    const threshold = thresholdOption(values["blob-threshold"]);
+    const threshold = blobThresholdOption(values["blob-threshold"]);
     if (threshold !== undefined && values.inline === true) {
       throw usageFailure("--inline and --blob-threshold contradict each other: pass one");
     }

@@ -7,7 +7,7 @@ import { fileStoreAsync } from "../file_store_async.ts";
 import { journalStoreAsync } from "../journal_store_async.ts";
 import { openAsyncBroker } from "../open_async_broker.ts";
 import { serve } from "../server/mod.ts";
-import { choice, type OptionValue, takePositionals } from "./_args.ts";
+import { blobThresholdOption, choice, type OptionValue, takePositionals } from "./_args.ts";
 import { cassetteFile, hasJournal, loadFailure } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
 import { CliFailure, oneLine, type Output, usageFailure } from "./_output.ts";
@@ -119,14 +119,22 @@ async function run(
   if (mode !== "replay" && upstream === undefined) {
     throw usageFailure(`--mode ${mode} needs --upstream <url>`);
   }
+  const blobThreshold = blobThresholdOption(values["blob-threshold"]);
+  if (mode === "replay" && blobThreshold !== undefined) {
+    throw usageFailure("--blob-threshold is only used with --mode record or auto");
+  }
   const file = cassetteFile(name, output.cwd, values.format, "--format");
 
   // A journal beside the cassette belongs to a journalStore: read it, and
   // record by appending to it, never by rewriting the snapshot, which would
   // leave the journal following a snapshot that already holds it (ADR 0031).
   const store = await hasJournal(file)
-    ? journalStoreAsync(file.path, { createIfMissing: mode !== "replay" })
-    : fileStoreAsync(file.path, { format: file.format, createIfMissing: mode !== "replay" });
+    ? journalStoreAsync(file.path, { createIfMissing: mode !== "replay", blobThreshold })
+    : fileStoreAsync(file.path, {
+      format: file.format,
+      createIfMissing: mode !== "replay",
+      blobThreshold,
+    });
   let broker;
   try {
     broker = await openAsyncBroker(
@@ -208,6 +216,9 @@ Options:
                           incoming request's own URL)
   --match-header <name>   a request header that takes part in matching (repeatable)
   --miss-status <n>       the status of a miss answer, 200 to 599 (default: 500)
+  --blob-threshold <n>    with record or auto: keep recorded chunks of at least <n>
+                          bytes in <cassette>.blobs/ (ADR 0041), written as they
+                          stream through instead of held in memory
   --format <fmt>          the cassette's format, json or yaml (default: from the extension)
   -h, --help              show this help
 `,
@@ -219,6 +230,7 @@ Options:
     origin: { type: "string" },
     "match-header": { type: "string", multiple: true },
     "miss-status": { type: "string" },
+    "blob-threshold": { type: "string" },
     format: { type: "string" },
   },
   async run({ values, positionals }, output) {
