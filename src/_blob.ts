@@ -193,12 +193,6 @@ export async function writeBlob(folder: string, sha256: string, bytes: Uint8Arra
   }
 }
 
-/** The blob settings of a store: where blobs go and from which size. */
-export interface BlobSettings {
-  readonly reader: BlobReader;
-  readonly threshold: number;
-}
-
 /** A blob to write before the cassette text that refers to it. */
 export interface PendingBlob {
   readonly sha256: string;
@@ -226,6 +220,15 @@ function hashOf(chunk: ResponseChunk): string {
 }
 
 /**
+ * Whether a store with this blob folder and threshold must write `chunk` to
+ * a blob: big enough, not empty, and not in that folder already.
+ */
+function needsBlob(reader: BlobReader, threshold: number, chunk: ResponseChunk): boolean {
+  const size = chunkSize(chunk);
+  return size >= threshold && size > 0 && blobReaderOf(chunk)?.folder !== reader.folder;
+}
+
+/**
  * Decides, chunk by chunk, how a store with blob folder `reader.folder`
  * writes them: chunks already in that folder stay references at no cost;
  * other chunks of at least `threshold` bytes are listed to be written as
@@ -243,74 +246,58 @@ export function externalize(
     for (const chunk of interaction.responseChunks) {
       if (blobReaderOf(chunk)?.folder === reader.folder) {
         fields.set(chunk, { blob: chunk.blob!.sha256, size: chunk.blob!.size });
-        continue;
+      } else if (threshold !== undefined && needsBlob(reader, threshold, chunk)) {
+        const sha256 = hashOf(chunk);
+        if (!seen.has(sha256)) {
+          seen.add(sha256);
+          blobs.push({ sha256, chunk });
+        }
+        fields.set(chunk, { blob: sha256, size: chunkSize(chunk) });
       }
-      if (threshold === undefined) continue;
-      const size = chunkSize(chunk);
-      if (size < threshold || size === 0) continue;
-      const sha256 = hashOf(chunk);
-      if (!seen.has(sha256)) {
-        seen.add(sha256);
-        blobs.push({ sha256, chunk });
-      }
-      fields.set(chunk, { blob: sha256, size });
     }
   }
   return { dataOf: (chunk) => fields.get(chunk), blobs };
 }
 
-/** Whether `chunk` should go to a blob under `settings` and is not in this folder yet. */
-function needsBlob(settings: BlobSettings, chunk: ResponseChunk): boolean {
-  const size = chunkSize(chunk);
-  return size >= settings.threshold && size > 0 &&
-    blobReaderOf(chunk)?.folder !== settings.reader.folder;
-}
-
 /** A store's `offload()`: big chunks written to their blob now, kept as blob chunks. */
-export function offloadSync(settings: BlobSettings, chunk: ResponseChunk): ResponseChunk {
-  if (!needsBlob(settings, chunk)) return chunk;
+function offloadSync(reader: BlobReader, threshold: number, chunk: ResponseChunk): ResponseChunk {
+  if (!needsBlob(reader, threshold, chunk)) return chunk;
   const bytes = chunk.data;
   const sha256 = hashOf(chunk);
-  writeBlobSync(settings.reader.folder, sha256, bytes);
-  return sealBlobChunk(
-    { sha256, size: bytes.length },
-    settings.reader,
-    chunk.sequence,
-    chunk.metadata,
-  );
+  writeBlobSync(reader.folder, sha256, bytes);
+  return sealBlobChunk({ sha256, size: bytes.length }, reader, chunk.sequence, chunk.metadata);
 }
 
 /** The asynchronous twin of `offloadSync()`. */
-export async function offloadAsync(
-  settings: BlobSettings,
+async function offloadAsync(
+  reader: BlobReader,
+  threshold: number,
   chunk: ResponseChunk,
 ): Promise<ResponseChunk> {
-  if (!needsBlob(settings, chunk)) return chunk;
+  if (!needsBlob(reader, threshold, chunk)) return chunk;
   const bytes = (await materializeAsync(chunk)).data;
-  const sha256 = chunk.blob?.sha256 ?? sha256Hex(bytes);
-  await writeBlob(settings.reader.folder, sha256, bytes);
-  return sealBlobChunk(
-    { sha256, size: bytes.length },
-    settings.reader,
-    chunk.sequence,
-    chunk.metadata,
-  );
+  const sha256 = hashOf(chunk);
+  await writeBlob(reader.folder, sha256, bytes);
+  return sealBlobChunk({ sha256, size: bytes.length }, reader, chunk.sequence, chunk.metadata);
 }
 
-/** The `offload()` member of a store with blob settings; nothing without them. */
+/** The `offload()` member of a store with a blob threshold; nothing without one. */
 export function offloadMember(
-  settings: BlobSettings | undefined,
+  reader: BlobReader,
+  threshold: number | undefined,
 ): { offload?: (chunk: ResponseChunk) => ResponseChunk } {
-  return settings === undefined
+  return threshold === undefined
     ? {}
-    : { offload: (chunk: ResponseChunk): ResponseChunk => offloadSync(settings, chunk) };
+    : { offload: (chunk: ResponseChunk): ResponseChunk => offloadSync(reader, threshold, chunk) };
 }
 
 /** The asynchronous twin of `offloadMember()`. */
 export function offloadMemberAsync(
-  settings: BlobSettings | undefined,
+  reader: BlobReader,
+  threshold: number | undefined,
 ): { offload?: (chunk: ResponseChunk) => Promise<ResponseChunk> } {
-  return settings === undefined
-    ? {}
-    : { offload: (chunk: ResponseChunk): Promise<ResponseChunk> => offloadAsync(settings, chunk) };
+  return threshold === undefined ? {} : {
+    offload: (chunk: ResponseChunk): Promise<ResponseChunk> =>
+      offloadAsync(reader, threshold, chunk),
+  };
 }

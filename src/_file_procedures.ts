@@ -25,7 +25,7 @@ import {
   writeBlobs,
   writeDurable,
 } from "./_file_ops.ts";
-import { blobFolderOf, blobReader, type BlobSettings, externalize } from "./_blob.ts";
+import { blobFolderOf, blobReader, externalize } from "./_blob.ts";
 import { checkFormat } from "./_format.ts";
 import { HOST_NAME, HOST_TAG, processAlive } from "./_host.ts";
 import { mergeCassettes } from "./_merge.ts";
@@ -63,8 +63,8 @@ export interface FileStoreState {
   readonly baseName: string;
   /** Reads the blobs the file refers to (ADR 0041). */
   readonly reader: BlobReader;
-  /** Where chunk data at or above a size goes; `undefined` keeps it inline. */
-  readonly blobs: BlobSettings | undefined;
+  /** Chunk data of at least this many bytes goes to a blob; `undefined` keeps it inline. */
+  readonly blobThreshold: number | undefined;
   /** The text last read or written and its cassette, to skip re-parsing an unchanged file. */
   last: { readonly text: string; readonly cassette: Cassette } | undefined;
 }
@@ -153,7 +153,7 @@ export function createFileState(
     // The reader exists even without a threshold: a file written by a store
     // with one still refers to its blobs, and must load.
     reader,
-    blobs: threshold === undefined ? undefined : { reader, threshold },
+    blobThreshold: threshold,
     last: undefined,
   };
 }
@@ -172,11 +172,7 @@ export function* renderCassette(
   state: FileStoreState,
   cassette: Cassette,
 ): Procedure<string> {
-  const { dataOf, blobs } = externalize(
-    cassette.interactions,
-    state.reader,
-    state.blobs?.threshold,
-  );
+  const { dataOf, blobs } = externalize(cassette.interactions, state.reader, state.blobThreshold);
   yield* writeBlobs(state.reader.folder, blobs);
   return stringifyDocument(cassette, state.format, dataOf);
 }

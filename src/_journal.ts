@@ -433,7 +433,7 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
     const keep = journalStatus !== undefined && journalStatus.size > known.journalEnd
       ? known.journalEnd
       : undefined;
-    const { dataOf, blobs } = externalize(added, state.file.reader, state.file.blobs?.threshold);
+    const { dataOf, blobs } = externalize(added, state.file.reader, state.file.blobThreshold);
     // Blobs first: a line must never refer to a blob that is not there yet.
     yield* writeBlobs(state.file.reader.folder, blobs);
     const text = added.map((interaction) => journalLine(interaction, dataOf)).join("");

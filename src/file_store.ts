@@ -143,7 +143,7 @@ export interface FileCassetteStore extends CassetteStore {
 export function fileStore(path: string | URL, options?: FileStoreOptions): FileCassetteStore {
   const state = createFileState(path, options);
   return Object.freeze({
-    ...offloadMember(state.blobs),
+    ...offloadMember(state.reader, state.blobThreshold),
     path: state.path,
     format: state.format,
     load(): Cassette {

@@ -69,7 +69,7 @@ export function fileStoreAsync(
 ): AsyncFileCassetteStore {
   const state = createFileState(path, options);
   return Object.freeze({
-    ...offloadMemberAsync(state.blobs),
+    ...offloadMemberAsync(state.reader, state.blobThreshold),
     path: state.path,
     format: state.format,
     async load(): Promise<Cassette> {

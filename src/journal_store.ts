@@ -121,7 +121,7 @@ export function journalStore(
   const state = createJournalState(path, options);
   const file = state.file.path;
   return Object.freeze({
-    ...offloadMember(state.file.blobs),
+    ...offloadMember(state.file.reader, state.file.blobThreshold),
     path: file,
     journalPath: state.journalPath,
     load(): Cassette {

@@ -72,7 +72,7 @@ export function journalStoreAsync(
   const state = createJournalState(path, options);
   const file = state.file.path;
   return Object.freeze({
-    ...offloadMemberAsync(state.file.blobs),
+    ...offloadMemberAsync(state.file.reader, state.file.blobThreshold),
     path: file,
     journalPath: state.journalPath,
     async load(): Promise<Cassette> {
