@@ -92,13 +92,20 @@ export function timedChunks(
   return (chunks) => timed(chunks, scale, sleep ?? defaultSleep);
 }
 
-async function* untimed(
+/**
+ * Chunks as they are handed out asynchronously, with no delay: each blob
+ * chunk (ADR 0041) read when reached, so one is in memory at a time.
+ */
+export async function* untimed(
   chunks: Iterator<ResponseChunk>,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  for (let step = chunks.next(); !step.done; step = chunks.next()) {
-    const chunk = step.value;
-    yield chunk.blob === undefined ? chunk : await materializeAsync(chunk);
-  }
+  for (let step = chunks.next(); !step.done; step = chunks.next()) yield due(step.value);
+}
+
+// A chunk in memory as it is; a blob chunk read now (`yield` in an async
+// generator waits for the promise, and throws its rejection there).
+function due(chunk: ResponseChunk): ResponseChunk | Promise<ResponseChunk> {
+  return chunk.blob === undefined ? chunk : materializeAsync(chunk);
 }
 
 async function* timed(
@@ -114,8 +121,7 @@ async function* timed(
       previous = offset;
       if (wait > 0) await sleep(wait);
     }
-    const chunk = step.value;
     // A blob is read when its chunk is due, not before: one chunk in memory.
-    yield chunk.blob === undefined ? chunk : await materializeAsync(chunk);
+    yield due(step.value);
   }
 }

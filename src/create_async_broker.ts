@@ -1,6 +1,6 @@
-import { checkCassette, materializeAsync, sealCassette } from "./_model.ts";
+import { checkCassette, sealCassette } from "./_model.ts";
 import { type BrokerSessionOptions, createSession } from "./_session.ts";
-import { type Sleep, timedChunks, type Timing } from "./_timing.ts";
+import { type Sleep, timedChunks, type Timing, untimed } from "./_timing.ts";
 import {
   asSaveError,
   checkLiveResponse,
@@ -385,9 +385,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
         if (outcome.kind === "failed") throw outcome.error;
         if (outcome.kind === "recorded") {
           // Offloaded chunks are read back from their blobs, one at a time.
-          for (const chunk of outcome.chunks) {
-            yield chunk.blob === undefined ? chunk : await materializeAsync(chunk);
-          }
+          yield* untimed(outcome.chunks.values());
           return;
         }
         // The recorder's consumer stopped early; try again, maybe as recorder.
