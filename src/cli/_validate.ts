@@ -23,7 +23,6 @@ import {
   hasJournal,
   isContentError,
   journalFile,
-  loadCassette,
   readCassetteText,
   readJournalBytes,
 } from "./_cassette_file.ts";
@@ -37,6 +36,8 @@ export interface ValidationReport {
   readonly interactions: number;
   /** Every problem found, one line each, in document order; empty when valid. */
   readonly problems: readonly string[];
+  /** The cassette, when the text holds a valid one. */
+  readonly cassette?: Cassette | undefined;
 }
 
 type YamlDocument = ReturnType<typeof parseDocument>;
@@ -53,7 +54,7 @@ export function validateText(
   let whole: Error;
   try {
     const cassette = parseCassetteText(text, format, blobs);
-    return { interactions: cassette.interactions.length, problems: [] };
+    return { interactions: cassette.interactions.length, problems: [], cassette };
   } catch (error) {
     if (!isContentError(error)) throw error;
     whole = error;
@@ -179,6 +180,8 @@ async function report(
   const lines = snapshot.problems.map((problem) => `${file.name}: ${problem}\n`);
   let problems = snapshot.problems.length;
   let interactions = snapshot.interactions;
+  // The whole cassette, snapshot and journal, once it is known to be valid.
+  let whole = snapshot.cassette;
   let inJournal = "";
   if (await hasJournal(file)) {
     const journal = journalFile(file);
@@ -199,7 +202,8 @@ async function report(
       // The store's own reading gives the count: it also knows a compaction
       // that was interrupted after writing the snapshot (ADR 0040).
       try {
-        interactions = (await journalStoreAsync(file.path).load()).interactions.length;
+        whole = await journalStoreAsync(file.path).load();
+        interactions = whole.interactions.length;
       } catch (error) {
         // Only if the files changed since they were checked.
         lines.push(
@@ -210,8 +214,8 @@ async function report(
     }
   }
   let inBlobs = "";
-  if (problems === 0) {
-    const checked = await checkBlobs((await loadCassette(file)).cassette);
+  if (problems === 0 && whole !== undefined) {
+    const checked = await checkBlobs(whole);
     for (const problem of checked.problems) lines.push(`${file.name}: ${problem}\n`);
     problems += checked.problems.length;
     if (checked.count > 0) inBlobs = `, ${count(checked.count, "blob file")} checked`;
