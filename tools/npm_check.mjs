@@ -68,10 +68,10 @@ const PUBLIC_EXPORTS = [
 /** The public API of each subpath export (runtime values), and its folder under src/. */
 const SUBPATH_EXPORTS = {
   "@x/replay/fetch": {
-    file: "fetch",
+    file: "http/fetch",
     names: ["createReplayFetch", "createFetchResponder", "installFetch"],
   },
-  "@x/replay/server": { file: "server", names: ["createHandler", "serve"] },
+  "@x/replay/server": { file: "http/server", names: ["createHandler", "serve"] },
 };
 
 class StepError extends Error {}

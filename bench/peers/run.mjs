@@ -60,13 +60,15 @@ if (!(Number.isInteger(RECORD_REPS) && RECORD_REPS >= 1)) {
 
 if (
   !CHILD &&
-  (!existsSync(join(root, "dist/mod.js")) || !existsSync(join(root, "dist/src/fetch/mod.js")))
+  (!existsSync(join(root, "dist/mod.js")) || !existsSync(join(root, "dist/src/http/fetch/mod.js")))
 ) {
   console.log("dist/ is missing: running `npm run build` ...");
   execSync("npm run build", { cwd: root, stdio: "inherit" });
 }
 const lib = await import("../../dist/mod.js");
-const { createReplayFetch, createFetchResponder } = await import("../../dist/src/fetch/mod.js");
+const { createReplayFetch, createFetchResponder } = await import(
+  "../../dist/src/http/fetch/mod.js"
+);
 
 const now = () => process.hrtime.bigint();
 const ms = (t0, t1) => Number(t1 - t0) / 1e6;

@@ -3,13 +3,17 @@
 // and parse errors into one readable line.
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { formatFromExtension } from "../_format.ts";
-import { CassetteFormatError, CassetteLoadError, InteractionValidationError } from "../errors.ts";
-import { journalStoreAsync } from "../journal_store_async.ts";
-import { blobFolderOf, blobReader } from "../_blob.ts";
-import type { BlobReader } from "../_model.ts";
-import { parseCassetteText } from "../parse_cassette.ts";
-import type { Cassette, CassetteFormat } from "../types.ts";
+import { formatFromExtension } from "../codec/_format.ts";
+import {
+  CassetteFormatError,
+  CassetteLoadError,
+  InteractionValidationError,
+} from "../core/errors.ts";
+import { journalStoreAsync } from "../store/journal_store_async.ts";
+import { blobFolderOf, blobReader } from "../store/_blob.ts";
+import type { BlobReader } from "../core/_model.ts";
+import { parseCassetteText } from "../codec/parse_cassette.ts";
+import type { Cassette, CassetteFormat } from "../core/types.ts";
 import { choice, type OptionValue } from "./_args.ts";
 import { checkJournal } from "./_journal_check.ts";
 import { CliFailure, oneLine, usageFailure } from "./_output.ts";

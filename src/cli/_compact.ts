@@ -3,10 +3,10 @@
 import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { blobFolderOf } from "../_blob.ts";
-import { CassetteLoadError, CassetteSaveError } from "../errors.ts";
-import { journalStoreAsync } from "../journal_store_async.ts";
-import type { Cassette } from "../types.ts";
+import { blobFolderOf } from "../store/_blob.ts";
+import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
+import { journalStoreAsync } from "../store/journal_store_async.ts";
+import type { Cassette } from "../core/types.ts";
 import { takePositionals } from "./_args.ts";
 import { type CassetteFile, cassetteFile, fileReason, loadCassette } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";

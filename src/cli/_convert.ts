@@ -4,10 +4,10 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { blobFolderOf } from "../_blob.ts";
-import { BlobError, CassetteSaveError } from "../errors.ts";
-import { fileStoreAsync } from "../file_store_async.ts";
-import type { Cassette } from "../types.ts";
+import { blobFolderOf } from "../store/_blob.ts";
+import { BlobError, CassetteSaveError } from "../core/errors.ts";
+import { fileStoreAsync } from "../store/file_store_async.ts";
+import type { Cassette } from "../core/types.ts";
 import { blobThresholdOption, takePositionals } from "./_args.ts";
 import {
   type CassetteFile,

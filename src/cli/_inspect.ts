@@ -1,6 +1,6 @@
 // `x-replay inspect`: one row per interaction, as a table or as JSON.
-import { chunkSize } from "../_model.ts";
-import type { Cassette, Pairs } from "../types.ts";
+import { chunkSize } from "../core/_model.ts";
+import type { Cassette, Pairs } from "../core/types.ts";
 import { takePositionals } from "./_args.ts";
 import { cassetteFile, loadCassette } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";

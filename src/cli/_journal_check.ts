@@ -4,9 +4,9 @@
 // parseCassette() as a one-interaction cassette (the store's reader and
 // parseCassette() share fromDocument()); a last line without its "\n", or
 // a last line that does not parse, is a torn append that loading drops.
-import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
-import type { BlobReader } from "../_model.ts";
-import { parseCassetteText } from "../parse_cassette.ts";
+import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
+import type { BlobReader } from "../core/_model.ts";
+import { parseCassetteText } from "../codec/parse_cassette.ts";
 import { oneLine } from "./_output.ts";
 
 /** A finding at one line of the journal. */

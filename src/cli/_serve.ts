@@ -1,12 +1,12 @@
 // `x-replay serve`: a cassette behind the replay server, or a recording
 // proxy when a mode that records is given with an upstream.
 import process from "node:process";
-import type { BrokerMode } from "../create_broker.ts";
-import { createFetchResponder } from "../fetch/mod.ts";
-import { fileStoreAsync } from "../file_store_async.ts";
-import { journalStoreAsync } from "../journal_store_async.ts";
-import { openAsyncBroker } from "../open_async_broker.ts";
-import { serve } from "../server/mod.ts";
+import type { BrokerMode } from "../broker/create_broker.ts";
+import { createFetchResponder } from "../http/fetch/mod.ts";
+import { fileStoreAsync } from "../store/file_store_async.ts";
+import { journalStoreAsync } from "../store/journal_store_async.ts";
+import { openAsyncBroker } from "../broker/open_async_broker.ts";
+import { serve } from "../http/server/mod.ts";
 import { blobThresholdOption, choice, type OptionValue, takePositionals } from "./_args.ts";
 import { cassetteFile, hasJournal, loadFailure } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";

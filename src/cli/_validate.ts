@@ -7,14 +7,14 @@
 // `interactions[0]` to the interaction's real index (ADR 0031). A journal
 // beside a JSON cassette is checked line by line (_journal_check.ts).
 import { LineCounter, parseDocument, stringify as stringifyYaml } from "yaml";
-import { CassetteFormatError, InteractionValidationError } from "../errors.ts";
-import { journalStoreAsync } from "../journal_store_async.ts";
-import { type BlobReader, materializeAsync } from "../_model.ts";
-import { parseCassetteText } from "../parse_cassette.ts";
-import { BlobError } from "../errors.ts";
-import type { Cassette } from "../types.ts";
-import { locateYamlPath } from "../_yaml_locate.ts";
-import type { CassetteFormat } from "../types.ts";
+import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
+import { journalStoreAsync } from "../store/journal_store_async.ts";
+import { type BlobReader, materializeAsync } from "../core/_model.ts";
+import { parseCassetteText } from "../codec/parse_cassette.ts";
+import { BlobError } from "../core/errors.ts";
+import type { Cassette } from "../core/types.ts";
+import { locateYamlPath } from "../codec/_yaml_locate.ts";
+import type { CassetteFormat } from "../core/types.ts";
 import { takePositionals } from "./_args.ts";
 import {
   blobsOf,

@@ -4,10 +4,10 @@
 // recorded chunks become a streamed `Response` again.
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { describe } from "../_check.ts";
-import { createChunk } from "../create_chunk.ts";
-import { createRequest } from "../create_request.ts";
-import type { InteractionRequest, Pairs, ResponseChunk } from "../types.ts";
+import { describe } from "../core/_check.ts";
+import { createChunk } from "../core/create_chunk.ts";
+import { createRequest } from "../core/create_request.ts";
+import type { InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
 
 /** The protocol of every HTTP interaction. */
 export const HTTP_PROTOCOL = "http";

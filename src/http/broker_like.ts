@@ -1,5 +1,5 @@
-import type { AsyncBroker } from "../create_async_broker.ts";
-import type { Broker } from "../create_broker.ts";
+import type { AsyncBroker } from "../broker/create_async_broker.ts";
+import type { Broker } from "../broker/create_broker.ts";
 
 /**
  * What the HTTP adapters need of a broker: its `mode`, its current

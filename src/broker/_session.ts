@@ -1,0 +1,297 @@
+// What a broker remembers during one session and applies to every request
+// (issue 4): normalisation and redaction before matching, sequential
+// playback counters, recorded_at and maxAge, and which interactions were used.
+import { describe } from "../core/_check.ts";
+import { CODE_NAMING, sealChunk, sealInteraction, toRequest } from "../core/_model.ts";
+import { formatOffset, OFFSET_KEY } from "../core/_timing.ts";
+import { createRedactor, type Redactor } from "../matching/create_redactor.ts";
+import { InteractionNotFoundError, StaleRecordingError } from "../core/errors.ts";
+import { fingerprint } from "../core/fingerprint.ts";
+import type {
+  Cassette,
+  Interaction,
+  InteractionRequest,
+  Normalizer,
+  ResponseChunk,
+} from "../core/types.ts";
+
+/** Options every broker takes for matching, redaction, playback and hygiene. */
+export interface BrokerSessionOptions {
+  /**
+   * Applied to every request before matching and recording; the cassette
+   * stores the normalised request (ADR 0020).
+   *
+   * @default {undefined}
+   */
+  readonly normalize?: Normalizer | undefined;
+  /**
+   * Redaction applied after `normalize`, to what is matched and to what is
+   * stored (ADR 0021). `false` turns it off.
+   *
+   * @default {createRedactor()} (the default secret headers and query parameters)
+   */
+  readonly redact?: Redactor | false | undefined;
+  /**
+   * `"first"`: every identical request gets the first recorded interaction
+   * (the ancestor's rule). `"sequential"`: the n-th identical request in this
+   * session gets the n-th recorded one, and in `auto`/`record` mode new
+   * occurrences are recorded instead of collapsing onto the first (ADR 0023).
+   *
+   * @default {"first"}
+   */
+  readonly playback?: "first" | "sequential" | undefined;
+  /**
+   * With sequential playback in `replay` mode, what a request gets after its
+   * last recorded occurrence: `"error"` (`InteractionNotFoundError`) or
+   * `"repeat"` (the last one again).
+   *
+   * @default {"error"}
+   */
+  readonly afterLast?: "error" | "repeat" | undefined;
+  /**
+   * Maximum age of a recording in milliseconds, judged by its `recorded_at`
+   * metadata (recordings without it are never too old).
+   *
+   * @default {undefined} (no limit)
+   */
+  readonly maxAge?: number | undefined;
+  /**
+   * What to do with a recording older than `maxAge`: `"warn"` (replay it and
+   * call `warn`), `"fail"` (throw `StaleRecordingError`), or `"rerecord"` (in
+   * `auto` mode, record it again; the fresh recording is replayed from then
+   * on; elsewhere it warns).
+   *
+   * @default {"warn"}
+   */
+  readonly onStale?: "warn" | "fail" | "rerecord" | undefined;
+  /**
+   * Receives warnings (stale recordings).
+   *
+   * @default {console.warn}
+   */
+  readonly warn?: ((message: string) => void) | undefined;
+  /**
+   * The clock, in milliseconds since the epoch, for `recorded_at`, `maxAge`
+   * and the `offset_ms` of recorded chunks.
+   *
+   * @default {() => performance.timeOrigin + performance.now()}
+   */
+  readonly now?: (() => number) | undefined;
+}
+
+/** What a lookup found: an interaction to replay, or a miss to record or report. */
+export type Choice =
+  | { readonly kind: "hit"; readonly interaction: Interaction }
+  | {
+    readonly kind: "miss";
+    readonly key: string;
+    readonly occurrence: number;
+    readonly recorded: number;
+  };
+
+/** The per-broker state behind `BrokerSessionOptions`. */
+export interface Session {
+  /**
+   * The request as the caller made it (validated; what a live responder
+   * gets) and as it is matched and recorded (normalised, then redacted).
+   */
+  prepare(
+    request: InteractionRequest,
+  ): { readonly live: InteractionRequest; readonly matched: InteractionRequest };
+  /** Picks the interaction for a prepared request, advancing sequential counters. */
+  choose(
+    cassette: Cassette,
+    request: InteractionRequest,
+    mode: "replay" | "record" | "auto",
+  ): Choice;
+  /** The error for a miss in replay mode. */
+  notFound(request: InteractionRequest, miss: Choice & { kind: "miss" }): InteractionNotFoundError;
+  /** Stamps chunk arrival offsets relative to `start`. */
+  stamp(chunk: ResponseChunk, start: number): ResponseChunk;
+  /**
+   * A recorded chunk redacted as it will be stored, or `undefined` when the
+   * redactor cannot redact one chunk at a time (then it must stay in memory).
+   */
+  redactChunk(chunk: ResponseChunk): ResponseChunk | undefined;
+  /** The interaction to store for a recording started at `start`: `recorded_at` added, then redacted. */
+  finish(interaction: Interaction, start: number): Interaction;
+  /** Marks an interaction as used in this session. */
+  use(interaction: Interaction): Interaction;
+  /** The interactions of `cassette` not used in this session. */
+  unused(cassette: Cassette): readonly Interaction[];
+  /** `cassette` without the interactions not used in this session. */
+  pruned(cassette: Cassette): readonly Interaction[];
+  /** The clock. */
+  now(): number;
+}
+
+const RECORDED_AT = "recorded_at";
+
+function defaultNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Validates the options and builds the session. */
+export function createSession(options: BrokerSessionOptions, action: string): Session {
+  const { normalize, maxAge } = options;
+  if (normalize !== undefined && typeof normalize !== "function") {
+    throw new TypeError(
+      `Cannot ${action}: normalize must be a function, got ${describe(normalize)}`,
+    );
+  }
+  const redact = options.redact;
+  if (
+    redact !== undefined && redact !== false &&
+    (typeof redact !== "object" || redact === null || typeof redact.request !== "function" ||
+      typeof redact.interaction !== "function")
+  ) {
+    throw new TypeError(
+      `Cannot ${action}: redact must be a redactor from createRedactor() or false, got ${
+        describe(redact)
+      }`,
+    );
+  }
+  const playback = options.playback ?? "first";
+  if (playback !== "first" && playback !== "sequential") {
+    throw new RangeError(
+      `Cannot ${action}: playback must be "first" or "sequential", got ${describe(playback)}`,
+    );
+  }
+  const afterLast = options.afterLast ?? "error";
+  if (afterLast !== "error" && afterLast !== "repeat") {
+    throw new RangeError(
+      `Cannot ${action}: afterLast must be "error" or "repeat", got ${describe(afterLast)}`,
+    );
+  }
+  if (
+    maxAge !== undefined && !(typeof maxAge === "number" && maxAge >= 0 && !Number.isNaN(maxAge))
+  ) {
+    throw new RangeError(
+      `Cannot ${action}: maxAge must be a number of milliseconds >= 0, got ${describe(maxAge)}`,
+    );
+  }
+  const onStale = options.onStale ?? "warn";
+  if (onStale !== "warn" && onStale !== "fail" && onStale !== "rerecord") {
+    throw new RangeError(
+      `Cannot ${action}: onStale must be "warn", "fail" or "rerecord", got ${describe(onStale)}`,
+    );
+  }
+  if (onStale === "rerecord" && playback === "sequential") {
+    throw new RangeError(
+      `Cannot ${action}: onStale "rerecord" needs playback "first" (a re-recording is appended, which would shift sequential occurrences)`,
+    );
+  }
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const now = options.now ?? defaultNow;
+  const redactor = redact === false ? undefined : redact ?? createRedactor();
+  const counters = new Map<string, number>();
+  const used = new WeakSet<Interaction>();
+
+  const ageOf = (interaction: Interaction): number | undefined => {
+    const stamp = interaction.metadata.find(([key]) => key === RECORDED_AT)?.[1];
+    const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
+    return Number.isNaN(time) ? undefined : now() - time;
+  };
+  const isStale = (interaction: Interaction): boolean => {
+    if (maxAge === undefined) return false;
+    const age = ageOf(interaction);
+    return age !== undefined && age > maxAge;
+  };
+  const staleHit = (interaction: Interaction): void => {
+    const age = ageOf(interaction)!;
+    const { protocol, action: verb, target } = interaction.request;
+    if (onStale === "fail") throw new StaleRecordingError(interaction, age, maxAge!);
+    warn(
+      `@x/replay: the recording of ${protocol}:${verb}:${target} is ${
+        Math.round(age)
+      } ms old, more than maxAge ${maxAge} ms`,
+    );
+  };
+
+  return {
+    prepare(request) {
+      const live = toRequest(request, "request");
+      const normalized = normalize === undefined
+        ? live
+        : toRequest(normalize(live), "normalized request");
+      return { live, matched: redactor === undefined ? normalized : redactor.request(normalized) };
+    },
+    choose(cassette, request, mode) {
+      const key = fingerprint(request);
+      const positions = cassette.index.get(key) ?? [];
+      let occurrence = 0;
+      if (playback === "sequential") {
+        occurrence = counters.get(key) ?? 0;
+        counters.set(key, occurrence + 1);
+      }
+      const miss = { kind: "miss", key, occurrence, recorded: positions.length } as const;
+      if (mode === "record") return miss;
+      let position = positions[occurrence];
+      if (
+        position === undefined && playback === "sequential" && mode === "replay" &&
+        afterLast === "repeat"
+      ) {
+        position = positions.at(-1);
+      }
+      if (position === undefined) return miss;
+      let interaction = cassette.interactions[position]!;
+      if (isStale(interaction)) {
+        if (onStale === "rerecord" && mode === "auto") {
+          const fresh = positions.map((at) => cassette.interactions[at]!).find((candidate) =>
+            !isStale(candidate)
+          );
+          if (fresh === undefined) return miss;
+          interaction = fresh;
+        } else {
+          staleHit(interaction);
+        }
+      }
+      return { kind: "hit", interaction };
+    },
+    notFound(request, miss) {
+      return new InteractionNotFoundError(request, miss.key, {
+        occurrence: miss.occurrence,
+        recorded: miss.recorded,
+      });
+    },
+    stamp(chunk, start) {
+      return sealChunk(
+        chunk.data,
+        chunk.sequence,
+        Object.freeze([
+          ...chunk.metadata,
+          Object.freeze([OFFSET_KEY, formatOffset(now() - start)] as const),
+        ]),
+      );
+    },
+    redactChunk(chunk) {
+      if (redactor === undefined) return chunk;
+      return redactor.chunk === undefined ? undefined : redactor.chunk(chunk);
+    },
+    finish(interaction, start) {
+      const stamped = sealInteraction(
+        interaction.request,
+        interaction.responseChunks,
+        Object.freeze([
+          ...interaction.metadata,
+          Object.freeze([RECORDED_AT, new Date(start).toISOString()] as const),
+        ]),
+        undefined,
+        "",
+        CODE_NAMING,
+      );
+      return redactor === undefined ? stamped : redactor.interaction(stamped);
+    },
+    use(interaction) {
+      used.add(interaction);
+      return interaction;
+    },
+    unused(cassette) {
+      return Object.freeze(cassette.interactions.filter((interaction) => !used.has(interaction)));
+    },
+    pruned(cassette) {
+      return Object.freeze(cassette.interactions.filter((interaction) => used.has(interaction)));
+    },
+    now,
+  };
+}

@@ -1,0 +1,178 @@
+import { LineCounter, parseDocument } from "yaml";
+import { describe, type Fail } from "../core/_check.ts";
+import { fromDocument } from "./_document.ts";
+import { locateYamlPath } from "./_yaml_locate.ts";
+import { checkFormat } from "./_format.ts";
+import { CassetteFormatError } from "../core/errors.ts";
+import type { BlobReader } from "../core/_model.ts";
+import type { Cassette, CassetteFormat } from "../core/types.ts";
+
+/** Options for `parseCassette()`. */
+export interface ParseCassetteOptions {
+  /**
+   * The text's format.
+   *
+   * @default {"json"}
+   */
+  readonly format?: CassetteFormat | undefined;
+}
+
+/**
+ * Reads a cassette from JSON or YAML text and verifies every interaction:
+ * shapes and types, each stored fingerprint against its request, and chunk
+ * sequences. Reads interposition 0.6's JSON files as they are.
+ *
+ * Bytes are stored as a string when they are UTF-8 text and as
+ * `{"base64": "…"}` otherwise; both are accepted wherever bytes go (`body`,
+ * `data`). Absent `headers`, `body` and `metadata` read as empty.
+ *
+ * @param text The cassette file's text.
+ * @param options The format.
+ * @returns The frozen, indexed cassette.
+ * @throws {CassetteFormatError} When the text is not JSON/YAML or a value has
+ * the wrong shape or type; `path` names it, and `line`/`column` are set where
+ * the parser knows them.
+ * @throws {InteractionValidationError} When a stored fingerprint is not its
+ * request's, an interaction has no chunks, or sequences are not `0..n-1`.
+ * @throws {RangeError} When `format` is neither `"json"` nor `"yaml"`.
+ * @throws {Deno.errors.NotCapable} On Deno, when parsing YAML without
+ * `--allow-env=LOG_TOKENS,LOG_STREAM`: the `yaml` package reads those two debug
+ * variables. JSON needs no permission.
+ *
+ * @example Read an interposition cassette
+ * ```ts
+ * import { parseCassette, replay } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const cassette = parseCassette(`{"interactions": [{
+ *   "request": {"protocol": "test-proto", "action": "fetch", "target": "resource-123",
+ *               "headers": [], "body": ""},
+ *   "fingerprint": {"value": "33b9dd686b6015f8fd7223b66ba2f58fa5484a129c3209005fa7125a1b3829fd"},
+ *   "response_chunks": [{"data": "first", "sequence": 0, "metadata": []}],
+ *   "metadata": []}]}`);
+ * const [chunk] = replay(cassette, cassette.interactions[0]!.request);
+ * assert.equal(new TextDecoder().decode(chunk!.data), "first");
+ * ```
+ *
+ * @example Errors name the place
+ * ```ts
+ * import { CassetteFormatError, parseCassette } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => parseCassette("interactions:\n  - request: 42\n", { format: "yaml" }),
+ *   (error: unknown) =>
+ *     error instanceof CassetteFormatError &&
+ *     error.path === "interactions[0].request" && error.line === 2,
+ * );
+ * ```
+ */
+export function parseCassette(text: string, options?: ParseCassetteOptions): Cassette {
+  const format = checkFormat(options?.format, "parse");
+  if (typeof text !== "string") {
+    throw new CassetteFormatError(`Cannot parse cassette: expected text, got ${describe(text)}`, {
+      format,
+      path: "",
+    });
+  }
+  return parseCassetteText(text, format);
+}
+
+/**
+ * `parseCassette()` for stores: chunk data may also be a blob reference,
+ * read through `blobs` when replay reaches it (ADR 0041).
+ */
+export function parseCassetteText(
+  text: string,
+  format: CassetteFormat,
+  blobs?: BlobReader,
+): Cassette {
+  return format === "json" ? parseJson(text, blobs) : parseYaml(text, blobs);
+}
+
+function shapeError(
+  format: CassetteFormat,
+  path: string,
+  expected: string,
+  value: unknown,
+  position?: { line: number; column: number },
+): CassetteFormatError {
+  return new CassetteFormatError(
+    `${path === "" ? "cassette" : path}: expected ${expected}, got ${describe(value)}${
+      position === undefined ? "" : ` (line ${position.line}, column ${position.column})`
+    }`,
+    { format, path, line: position?.line, column: position?.column },
+  );
+}
+
+function parseJson(text: string, blobs: BlobReader | undefined): Cassette {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    const position = jsonPosition(text, error);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CassetteFormatError(
+      `Cannot parse cassette: invalid JSON${
+        position === undefined ? "" : ` at line ${position.line}, column ${position.column}`
+      }: ${reason}`,
+      { format: "json", path: "", line: position?.line, column: position?.column },
+      { cause: error },
+    );
+  }
+  const fail: Fail = (path, expected, value) => {
+    throw shapeError("json", path, expected, value);
+  };
+  return fromDocument(document, fail, blobs);
+}
+
+// Engines report JSON syntax errors differently; V8 gives an offset, which is
+// turned into a line and column here. Others give none, and none is claimed.
+function jsonPosition(text: string, error: unknown): { line: number; column: number } | undefined {
+  const message = error instanceof Error ? error.message : "";
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn) return { line: Number(lineColumn[1]), column: Number(lineColumn[2]) };
+  const offset = /at position (\d+)/.exec(message);
+  if (!offset) return undefined;
+  const before = text.slice(0, Number(offset[1]));
+  const lastBreak = before.lastIndexOf("\n");
+  return { line: before.split("\n").length, column: before.length - lastBreak };
+}
+
+function parseYaml(text: string, blobs: BlobReader | undefined): Cassette {
+  const lineCounter = new LineCounter();
+  let value: unknown;
+  let document: ReturnType<typeof parseDocument>;
+  try {
+    document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    const [first] = document.errors;
+    if (first !== undefined) {
+      const position = lineCounter.linePos(first.pos[0]);
+      throw new CassetteFormatError(
+        `Cannot parse cassette: invalid YAML at line ${position.line}, column ${position.col}: ${first.message}`,
+        { format: "yaml", path: "", line: position.line, column: position.col },
+        { cause: first },
+      );
+    }
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    if (error instanceof CassetteFormatError || isPermissionError(error)) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CassetteFormatError(`Cannot parse cassette: invalid YAML: ${reason}`, {
+      format: "yaml",
+      path: "",
+    }, { cause: error });
+  }
+  const fail: Fail = (path, expected, found) => {
+    throw shapeError("yaml", path, expected, found, locateYamlPath(document, lineCounter, path));
+  };
+  return fromDocument(value, fail, blobs);
+}
+
+// The yaml package reads the LOG_TOKENS and LOG_STREAM debug variables while
+// parsing; under Deno without env permission that throws. That is not a fault
+// of the text, so it must not be reported as one.
+function isPermissionError(error: unknown): boolean {
+  return error instanceof Error &&
+    (error.name === "NotCapable" || error.name === "PermissionDenied");
+}

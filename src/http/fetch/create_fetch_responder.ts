@@ -1,0 +1,142 @@
+import { describe } from "../../core/_check.ts";
+import type { AsyncLiveResponder } from "../../broker/create_async_broker.ts";
+import { liveInit, responseChunks } from "../_mapping.ts";
+import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
+
+/** Options for `createFetchResponder()`. */
+export interface FetchResponderOptions {
+  /**
+   * The `fetch` that reaches the live service. Taken when the responder is
+   * created, so installing a replaying `fetch` globally afterwards does not
+   * make the responder call itself.
+   *
+   * @default {globalThis.fetch}
+   */
+  readonly fetch?: typeof fetch | undefined;
+  /**
+   * Where to send requests: its origin (scheme, host and port) replaces the
+   * origin of each request's target, and a target that is only a path is
+   * resolved against it. This is how a replay server becomes a recording
+   * proxy.
+   *
+   * @default {undefined (each target is used as it is)}
+   */
+  readonly upstream?: string | URL | undefined;
+}
+
+/**
+ * Creates a live responder that answers HTTP interaction requests with the
+ * real `fetch`, for `createAsyncBroker()` in `record` or `auto` mode.
+ *
+ * It yields chunk 0 as soon as the response headers and the first piece of
+ * the body have arrived (empty data when the body is empty), with the status
+ * code, status text and headers in its metadata, then one chunk for each
+ * piece the body stream delivers, so chunk boundaries are the live ones.
+ * With `recording: "streaming"` the broker hands each chunk on as it
+ * arrives: the caller reads a server-sent-event stream live while it is
+ * being recorded.
+ *
+ * Requests made through `createReplayFetch()` or the replay server are sent
+ * with all their headers (also those that take no part in matching, such as
+ * credentials), their abort signal and redirect mode; other interaction
+ * requests are sent with their own headers. Hop-by-hop headers are not
+ * recorded; neither are `content-encoding` and `content-length` when fetch
+ * has decoded a gzip, deflate or brotli body, since the recorded bytes are
+ * the decoded ones.
+ *
+ * A synchronous broker (`createBroker()`) cannot use it: fetch is
+ * asynchronous, and iterating the responder's answer synchronously throws a
+ * `TypeError` saying so.
+ *
+ * @param options The `fetch` to use and an optional upstream.
+ * @returns The live responder.
+ * @throws {TypeError} When `fetch` is not a function or `upstream` is not an
+ * absolute URL. Its answers fail with `TypeError` for a target that is not
+ * an absolute URL (and no `upstream` is given), and with whatever `fetch`
+ * rejects with (network errors, aborts).
+ *
+ * @example Record a live response, then replay it offline
+ * ```ts
+ * import { createAsyncBroker, createCassette } from "@x/replay";
+ * import { createFetchResponder, createReplayFetch } from "@x/replay/fetch";
+ * import assert from "node:assert/strict";
+ * import { createServer } from "node:http";
+ *
+ * const server = createServer((_request, response) => {
+ *   response.writeHead(200, { "content-type": "text/plain" });
+ *   response.end("hello");
+ * });
+ * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ * const { port } = server.address() as { port: number };
+ * const url = `http://127.0.0.1:${port}/greeting`;
+ *
+ * const recorder = createAsyncBroker({
+ *   cassette: createCassette(),
+ *   mode: "record",
+ *   liveResponder: createFetchResponder(),
+ * });
+ * try {
+ *   assert.equal(await (await createReplayFetch(recorder)(url)).text(), "hello");
+ * } finally {
+ *   server.closeAllConnections();
+ *   await new Promise((resolve) => server.close(resolve));
+ * }
+ *
+ * const player = createAsyncBroker({ cassette: recorder.cassette });
+ * const replayed = await createReplayFetch(player)(url);
+ * assert.equal(replayed.headers.get("content-type"), "text/plain");
+ * assert.equal(await replayed.text(), "hello");
+ * ```
+ */
+export function createFetchResponder(options?: FetchResponderOptions): AsyncLiveResponder {
+  const fetchFunction = options?.fetch ?? globalThis.fetch;
+  if (typeof fetchFunction !== "function") {
+    throw new TypeError(
+      `Cannot create fetch responder: fetch must be a function, got ${describe(fetchFunction)}`,
+    );
+  }
+  let upstream: URL | undefined;
+  if (options?.upstream !== undefined) {
+    try {
+      upstream = new URL(options.upstream);
+    } catch {
+      throw new TypeError(
+        `Cannot create fetch responder: upstream must be an absolute URL, got ${
+          describe(String(options.upstream))
+        }`,
+      );
+    }
+  }
+
+  function urlOf(target: string): string {
+    let url: URL;
+    try {
+      url = upstream === undefined ? new URL(target) : new URL(target, upstream);
+    } catch {
+      throw new TypeError(
+        `Cannot forward request: target ${
+          JSON.stringify(target)
+        } is not an absolute URL; give createFetchResponder() an upstream`,
+      );
+    }
+    if (upstream === undefined) return url.href;
+    return `${upstream.origin}${url.pathname}${url.search}`;
+  }
+
+  async function* answer(
+    request: InteractionRequest,
+  ): AsyncGenerator<ResponseChunk, void, undefined> {
+    const response = await fetchFunction(urlOf(request.target), liveInit(request));
+    yield* responseChunks(response);
+  }
+
+  return (request: InteractionRequest): AsyncIterable<ResponseChunk> & Iterable<never> => ({
+    [Symbol.asyncIterator]: () => answer(request),
+    [Symbol.iterator](): Iterator<never> {
+      throw new TypeError(
+        "Cannot record with createFetchResponder(): fetch is asynchronous, so it needs " +
+          "createAsyncBroker() (or openAsyncBroker()), not createBroker()",
+      );
+    },
+  });
+}

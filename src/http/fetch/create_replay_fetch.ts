@@ -1,0 +1,154 @@
+import { describe } from "../../core/_check.ts";
+import type { BrokerLike } from "../broker_like.ts";
+import type { ResponseChunk } from "../../core/types.ts";
+import {
+  headerNames,
+  liveSignal,
+  openResponse,
+  readHeaders,
+  targetOf,
+  toInteractionRequest,
+} from "../_mapping.ts";
+
+/** Options for `createReplayFetch()`. */
+export interface ReplayFetchOptions {
+  /**
+   * Request header names (any case) that take part in matching. Other
+   * headers are still sent to the live service when recording, but they are
+   * neither matched nor stored.
+   *
+   * @default {[]}
+   */
+  readonly matchHeaders?: readonly string[] | undefined;
+}
+
+/**
+ * Creates a function with the exact type of `fetch` that answers from a
+ * broker: hand it to any SDK that accepts a custom `fetch`, or install it
+ * with `installFetch()`.
+ *
+ * Each call becomes an interaction request: protocol `"http"`, the method as
+ * action, the absolute URL without its fragment as target, the headers named
+ * in `matchHeaders` (none by default) and the exact body bytes, whatever the
+ * kind of body (string, bytes, `Blob`, `FormData`, `URLSearchParams`,
+ * stream). A `FormData` body gets a boundary derived from its content instead
+ * of a random one, so the same form matches on every run.
+ *
+ * The response has the recorded status, status text and headers, and a body
+ * stream that pulls the recorded chunks one at a time, as the consumer reads
+ * them, each a copy of the recorded bytes. An `AbortSignal` rejects the call
+ * with its reason when it fires before the response, and errors the body
+ * when it fires during it.
+ *
+ * The broker may be synchronous (`createBroker()`) or asynchronous
+ * (`createAsyncBroker()`). To record through the real network, use an
+ * asynchronous broker whose live responder is `createFetchResponder()`; with
+ * `recording: "streaming"` the caller reads the live stream while it is
+ * recorded (it is recorded once the body has been read to the end).
+ *
+ * @param broker The broker that answers the requests.
+ * @param options Which request headers take part in matching.
+ * @returns A `fetch`-compatible function. It rejects with the broker's
+ * `InteractionNotFoundError` on a miss, with `TypeError` for a request that
+ * `new Request()` refuses, and with the live responder's or store's error
+ * when recording fails.
+ * @throws {TypeError} When `broker` has no `replay()` method or
+ * `matchHeaders` is not an array of strings.
+ *
+ * @example Replay a recorded server-sent-event stream
+ * ```ts
+ * import { createBroker, createCassette, createChunk, createInteraction, createRequest } from "@x/replay";
+ * import { createReplayFetch } from "@x/replay/fetch";
+ * import assert from "node:assert/strict";
+ *
+ * const request = createRequest({
+ *   protocol: "http",
+ *   action: "GET",
+ *   target: "https://api.example.com/events",
+ * });
+ * const cassette = createCassette([createInteraction(request, [
+ *   createChunk("data: one\n\n", 0, [
+ *     ["status_code", "200"],
+ *     ["status_text", "OK"],
+ *     ["header:content-type", "text/event-stream"],
+ *   ]),
+ *   "data: two\n\n",
+ * ])]);
+ * const fetch = createReplayFetch(createBroker({ cassette }));
+ *
+ * const response = await fetch("https://api.example.com/events");
+ * assert.equal(response.status, 200);
+ * assert.equal(response.headers.get("content-type"), "text/event-stream");
+ * const pieces: string[] = [];
+ * for await (const piece of response.body!.pipeThrough(new TextDecoderStream())) pieces.push(piece);
+ * assert.deepEqual(pieces, ["data: one\n\n", "data: two\n\n"]);
+ * ```
+ *
+ * @example A miss rejects with InteractionNotFoundError
+ * ```ts
+ * import { createBroker, createCassette, InteractionNotFoundError } from "@x/replay";
+ * import { createReplayFetch } from "@x/replay/fetch";
+ * import assert from "node:assert/strict";
+ *
+ * const fetch = createReplayFetch(createBroker({ cassette: createCassette() }));
+ * await assert.rejects(fetch("https://api.example.com/missing"), InteractionNotFoundError);
+ * ```
+ */
+export function createReplayFetch(
+  broker: BrokerLike,
+  options?: ReplayFetchOptions,
+): typeof fetch {
+  if (
+    typeof broker !== "object" || broker === null ||
+    typeof (broker as { replay?: unknown }).replay !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot create replay fetch: expected a broker with a replay() method, got ${
+        describe(broker)
+      }`,
+    );
+  }
+  const match = headerNames(options?.matchHeaders, "create replay fetch");
+
+  async function replayFetch(
+    input: Parameters<typeof fetch>[0],
+    init?: Parameters<typeof fetch>[1],
+  ): Promise<Response> {
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ??
+      undefined;
+    if (signal?.aborted) throw signal.reason;
+    const request = new Request(input, init);
+    // A replaying broker never goes live: skip what only a live call needs.
+    const mayGoLive = broker.mode !== "replay";
+    const headers = readHeaders(request.headers, match, mayGoLive);
+    const body = new Uint8Array(await request.arrayBuffer());
+    const live = mayGoLive ? liveSignal(signal) : undefined;
+    const interaction = toInteractionRequest(
+      request.method,
+      targetOf(request.url),
+      headers,
+      body,
+      match,
+      live === undefined ? undefined : { signal: live.signal, redirect: request.redirect },
+    );
+    let chunks: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>;
+    try {
+      chunks = broker.replay(interaction);
+    } catch (error) {
+      live?.dispose();
+      throw error;
+    }
+    const response = await openResponse(chunks, {
+      method: request.method,
+      signal,
+      dropLength: false,
+      onCancel: live?.cancel,
+      onDone: live?.dispose,
+    });
+    // A real fetch response knows its URL; SDKs read it in error messages.
+    Object.defineProperty(response, "url", { value: interaction.target });
+    return response;
+  }
+
+  return replayFetch as typeof fetch;
+}

@@ -1,0 +1,31 @@
+import { nameSet, withHeaders } from "./_normalize.ts";
+import type { Normalizer } from "../core/types.ts";
+
+/**
+ * A normaliser that removes the named headers (compared case-insensitively)
+ * and keeps the rest in order.
+ *
+ * @param names The header names to drop.
+ * @returns The normaliser.
+ * @throws {TypeError} When a name is not a string.
+ *
+ * @example Ignore a rotating request id
+ * ```ts
+ * import { createRequest, dropHeaders } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const normalize = dropHeaders(["X-Request-Id"]);
+ * const request = createRequest({
+ *   protocol: "http",
+ *   action: "GET",
+ *   target: "/",
+ *   headers: [["accept", "*\/*"], ["x-request-id", "8f2c"]],
+ * });
+ * assert.deepEqual(normalize(request).headers, [["accept", "*\/*"]]);
+ * ```
+ */
+export function dropHeaders(names: Iterable<string>): Normalizer {
+  const drop = nameSet(names, "dropHeaders()");
+  return (request) =>
+    withHeaders(request, request.headers.filter(([name]) => !drop.has(name.toLowerCase())));
+}

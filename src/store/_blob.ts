@@ -1,0 +1,303 @@
+// Chunk bytes kept in content-addressed files beside a cassette (ADR 0041):
+// `<cassette file>.blobs/<sha256 of the bytes>`. Reading verifies size and
+// hash before handing out a byte; writing goes through a temporary file and
+// a rename, so a blob file is either absent or whole.
+import * as crypto from "node:crypto";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import type { DataField } from "../codec/_document.ts";
+import { errorCode } from "./_file_ops.ts";
+import {
+  type BlobReader,
+  blobReaderOf,
+  chunkSize,
+  materializeAsync,
+  sealBlobChunk,
+} from "../core/_model.ts";
+import { BlobError } from "../core/errors.ts";
+import type { BlobRef, Interaction, ResponseChunk } from "../core/types.ts";
+
+/** The blob folder of a cassette file. */
+export function blobFolderOf(cassettePath: string): string {
+  return `${cassettePath}.blobs`;
+}
+
+// One-shot hashing where the runtime has it (Node >= 20.12, Deno, Bun).
+const oneShot = (crypto as {
+  hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string;
+}).hash;
+
+/** SHA-256 of the bytes, lowercase hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return oneShot === undefined
+    ? crypto.createHash("sha256").update(bytes).digest("hex")
+    : oneShot("sha256", bytes, "hex");
+}
+
+function corrupt(path: string, ref: BlobRef, detail: string): BlobError {
+  return new BlobError(path, ref.sha256, "corrupt", detail);
+}
+
+function failure(path: string, ref: BlobRef, error: unknown): BlobError {
+  if (error instanceof BlobError) return error;
+  if (errorCode(error) === "ENOENT") {
+    return new BlobError(path, ref.sha256, "missing", "the file does not exist", { cause: error });
+  }
+  return new BlobError(
+    path,
+    ref.sha256,
+    "unreadable",
+    error instanceof Error ? error.message : String(error),
+    { cause: error },
+  );
+}
+
+function verify(path: string, ref: BlobRef, bytes: Uint8Array, filled: number, extra: number) {
+  if (filled < ref.size || extra > 0) {
+    throw corrupt(
+      path,
+      ref,
+      `expected ${ref.size} bytes, found ${extra > 0 ? "more" : filled}`,
+    );
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== ref.sha256) {
+    throw corrupt(path, ref, `its bytes hash to ${actual}, not to its name`);
+  }
+}
+
+/** A reader of the blobs in `folder`. */
+export function blobReader(folder: string): BlobReader {
+  return Object.freeze({
+    folder,
+    readSync(ref: BlobRef): Uint8Array<ArrayBuffer> {
+      const path = join(folder, ref.sha256);
+      try {
+        const descriptor = openSync(path, "r");
+        try {
+          const bytes = new Uint8Array(ref.size);
+          let filled = 0;
+          while (filled < ref.size) {
+            const count = readSync(descriptor, bytes, filled, ref.size - filled, null);
+            if (count === 0) break;
+            filled += count;
+          }
+          const extra = readSync(descriptor, new Uint8Array(1), 0, 1, null);
+          verify(path, ref, bytes, filled, extra);
+          return bytes;
+        } finally {
+          closeSync(descriptor);
+        }
+      } catch (error) {
+        throw failure(path, ref, error);
+      }
+    },
+    async read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>> {
+      const path = join(folder, ref.sha256);
+      try {
+        const handle = await open(path, "r");
+        try {
+          const bytes = new Uint8Array(ref.size);
+          let filled = 0;
+          while (filled < ref.size) {
+            const { bytesRead } = await handle.read(bytes, filled, ref.size - filled, null);
+            if (bytesRead === 0) break;
+            filled += bytesRead;
+          }
+          const { bytesRead: extra } = await handle.read(new Uint8Array(1), 0, 1, null);
+          verify(path, ref, bytes, filled, extra);
+          return bytes;
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        throw failure(path, ref, error);
+      }
+    },
+  });
+}
+
+function temporaryName(folder: string, sha256: string): string {
+  return join(folder, `.${sha256}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
+}
+
+/** Writes a blob unless a file of the right size is already there. */
+export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array): void {
+  const path = join(folder, sha256);
+  try {
+    if (statSync(path).size === bytes.length) return;
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error;
+  }
+  mkdirSync(folder, { recursive: true });
+  const temporary = temporaryName(folder, sha256);
+  try {
+    const descriptor = openSync(temporary, "wx");
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        written += writeSync(descriptor, bytes, written, bytes.length - written);
+      }
+      fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Already gone, or never created.
+    }
+    throw error;
+  }
+}
+
+/** The asynchronous twin of `writeBlobSync()`. */
+export async function writeBlob(folder: string, sha256: string, bytes: Uint8Array): Promise<void> {
+  const path = join(folder, sha256);
+  try {
+    if ((await stat(path)).size === bytes.length) return;
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error;
+  }
+  await mkdir(folder, { recursive: true });
+  const temporary = temporaryName(folder, sha256);
+  try {
+    const handle = await open(temporary, "wx");
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A blob to write before the cassette text that refers to it. */
+export interface PendingBlob {
+  readonly sha256: string;
+  /** The chunk holding the bytes; read only when the blob is written. */
+  readonly chunk: ResponseChunk;
+}
+
+/** How a cassette's chunks are written: the data field per chunk, and the blobs it needs. */
+export interface Externalized {
+  readonly dataOf: (chunk: ResponseChunk) => DataField | undefined;
+  readonly blobs: readonly PendingBlob[];
+}
+
+const hashes = new WeakMap<ResponseChunk, string>();
+
+// Hashing an in-memory chunk once is enough: it cannot change.
+function hashOf(chunk: ResponseChunk): string {
+  if (chunk.blob !== undefined) return chunk.blob.sha256;
+  let known = hashes.get(chunk);
+  if (known === undefined) {
+    known = sha256Hex(chunk.data);
+    hashes.set(chunk, known);
+  }
+  return known;
+}
+
+/**
+ * Whether a store with this blob folder and threshold must write `chunk` to
+ * a blob: big enough, not empty, and not in that folder already.
+ */
+function needsBlob(reader: BlobReader, threshold: number, chunk: ResponseChunk): boolean {
+  const size = chunkSize(chunk);
+  return size >= threshold && size > 0 && blobReaderOf(chunk)?.folder !== reader.folder;
+}
+
+/**
+ * Decides, chunk by chunk, how a store with blob folder `reader.folder`
+ * writes them: chunks already in that folder stay references at no cost;
+ * other chunks of at least `threshold` bytes are listed to be written as
+ * blobs; everything else is written inline.
+ */
+export function externalize(
+  interactions: readonly Interaction[],
+  reader: BlobReader,
+  threshold: number | undefined,
+): Externalized {
+  const fields = new Map<ResponseChunk, DataField>();
+  const blobs: PendingBlob[] = [];
+  const seen = new Set<string>();
+  for (const interaction of interactions) {
+    for (const chunk of interaction.responseChunks) {
+      if (blobReaderOf(chunk)?.folder === reader.folder) {
+        fields.set(chunk, { blob: chunk.blob!.sha256, size: chunk.blob!.size });
+      } else if (threshold !== undefined && needsBlob(reader, threshold, chunk)) {
+        const sha256 = hashOf(chunk);
+        if (!seen.has(sha256)) {
+          seen.add(sha256);
+          blobs.push({ sha256, chunk });
+        }
+        fields.set(chunk, { blob: sha256, size: chunkSize(chunk) });
+      }
+    }
+  }
+  return { dataOf: (chunk) => fields.get(chunk), blobs };
+}
+
+/** A store's `offload()`: big chunks written to their blob now, kept as blob chunks. */
+function offloadSync(reader: BlobReader, threshold: number, chunk: ResponseChunk): ResponseChunk {
+  if (!needsBlob(reader, threshold, chunk)) return chunk;
+  const bytes = chunk.data;
+  const sha256 = hashOf(chunk);
+  writeBlobSync(reader.folder, sha256, bytes);
+  return sealBlobChunk({ sha256, size: bytes.length }, reader, chunk.sequence, chunk.metadata);
+}
+
+/** The asynchronous twin of `offloadSync()`. */
+async function offloadAsync(
+  reader: BlobReader,
+  threshold: number,
+  chunk: ResponseChunk,
+): Promise<ResponseChunk> {
+  if (!needsBlob(reader, threshold, chunk)) return chunk;
+  const bytes = (await materializeAsync(chunk)).data;
+  const sha256 = hashOf(chunk);
+  await writeBlob(reader.folder, sha256, bytes);
+  return sealBlobChunk({ sha256, size: bytes.length }, reader, chunk.sequence, chunk.metadata);
+}
+
+/** The `offload()` member of a store with a blob threshold; nothing without one. */
+export function offloadMember(
+  reader: BlobReader,
+  threshold: number | undefined,
+): { offload?: (chunk: ResponseChunk) => ResponseChunk } {
+  return threshold === undefined
+    ? {}
+    : { offload: (chunk: ResponseChunk): ResponseChunk => offloadSync(reader, threshold, chunk) };
+}
+
+/** The asynchronous twin of `offloadMember()`. */
+export function offloadMemberAsync(
+  reader: BlobReader,
+  threshold: number | undefined,
+): { offload?: (chunk: ResponseChunk) => Promise<ResponseChunk> } {
+  return threshold === undefined ? {} : {
+    offload: (chunk: ResponseChunk): Promise<ResponseChunk> =>
+      offloadAsync(reader, threshold, chunk),
+  };
+}

@@ -1,0 +1,422 @@
+// Loading and saving a cassette file, written once as procedures that a sync
+// or an async driver runs (ADR 0017). Saving is atomic (ADR 0014), locked
+// against other processes with stale-lock recovery (ADR 0015), and merges
+// with what is on disk (ADR 0016).
+import { randomBytes, randomUUID } from "node:crypto";
+import { basename, dirname, join, resolve } from "node:path";
+import { formatFromExtension } from "../codec/_format.ts";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { describe } from "../core/_check.ts";
+import {
+  createExclusive,
+  discard,
+  errorCode,
+  link,
+  list,
+  mkdirp,
+  type Procedure,
+  readIfExists,
+  readText,
+  rename,
+  sleep,
+  stat,
+  syncFolder,
+  writeBlobs,
+  writeDurable,
+} from "./_file_ops.ts";
+import { blobFolderOf, blobReader, externalize } from "./_blob.ts";
+import { checkFormat } from "../codec/_format.ts";
+import { HOST_NAME, HOST_TAG, processAlive } from "./_host.ts";
+import { mergeCassettes } from "./_merge.ts";
+import { type BlobReader, sealCassette } from "../core/_model.ts";
+import {
+  CassetteLoadError,
+  CassetteLockError,
+  type CassetteLockHolder,
+  CassetteSaveError,
+} from "../core/errors.ts";
+import type { FileStoreOptions } from "./file_store.ts";
+import { parseCassetteText } from "../codec/parse_cassette.ts";
+import { stringifyDocument } from "../codec/stringify_cassette.ts";
+import type { Cassette, CassetteFormat } from "../core/types.ts";
+
+/** Default `lockTimeout`, in milliseconds. */
+export const DEFAULT_LOCK_TIMEOUT = 20_000;
+/** Default `staleLockAge`, in milliseconds. */
+export const DEFAULT_STALE_LOCK_AGE = 10_000;
+// A lock file with no readable content is either being written this instant
+// or was left half-written by a crash; after this long it is the latter.
+const UNREADABLE_LOCK_GRACE = 2_000;
+const MAX_BACKOFF = 100;
+
+/** What a file store knows about its file. */
+export interface FileStoreState {
+  readonly path: string;
+  readonly folder: string;
+  readonly lockPath: string;
+  readonly format: CassetteFormat;
+  readonly createIfMissing: boolean;
+  readonly lockTimeout: number;
+  readonly staleLockAge: number;
+  readonly orphanPattern: RegExp;
+  readonly baseName: string;
+  /** Reads the blobs the file refers to (ADR 0041). */
+  readonly reader: BlobReader;
+  /** Chunk data of at least this many bytes goes to a blob; `undefined` keeps it inline. */
+  readonly blobThreshold: number | undefined;
+  /** The text last read or written and its cassette, to skip re-parsing an unchanged file. */
+  last: { readonly text: string; readonly cassette: Cassette } | undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function checkDuration(value: unknown, name: string, fallback: number, minimum: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < minimum) {
+    throw new RangeError(
+      `Cannot open cassette store: ${name} must be a finite number of milliseconds >= ${minimum}, got ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Checks a file store's arguments and resolves its paths. */
+export function createFileState(
+  path: string | URL,
+  options: FileStoreOptions | undefined,
+): FileStoreState {
+  let file: string;
+  if (path instanceof URL) {
+    file = fileURLToPath(path);
+  } else if (typeof path === "string" && path !== "") {
+    file = path;
+  } else {
+    throw new TypeError(
+      `Cannot open cassette store: path must be a non-empty string or a file: URL, got ${
+        describe(path)
+      }`,
+    );
+  }
+  const absolute = resolve(file);
+  const format = options?.format === undefined
+    ? formatFromExtension(absolute)
+    : checkFormat(options.format, "open");
+  if (format === undefined) {
+    throw new RangeError(
+      `Cannot open cassette store: cannot tell the format of "${absolute}" from its extension; ` +
+        `expected ".json", ".yaml" or ".yml", or pass the format option`,
+    );
+  }
+  const createIfMissing = options?.createIfMissing ?? false;
+  if (typeof createIfMissing !== "boolean") {
+    throw new TypeError(
+      `Cannot open cassette store: createIfMissing must be a boolean, got ${
+        describe(createIfMissing)
+      }`,
+    );
+  }
+  const baseName = basename(absolute);
+  const reader = blobReader(blobFolderOf(absolute));
+  const threshold = options?.blobThreshold;
+  if (
+    threshold !== undefined &&
+    !(typeof threshold === "number" && Number.isSafeInteger(threshold) && threshold >= 1)
+  ) {
+    throw new RangeError(
+      `Cannot open cassette store: blobThreshold must be a whole number of bytes >= 1, got ${
+        describe(threshold)
+      }`,
+    );
+  }
+  return {
+    path: absolute,
+    folder: dirname(absolute),
+    lockPath: `${absolute}.lock`,
+    format,
+    createIfMissing,
+    lockTimeout: checkDuration(options?.lockTimeout, "lockTimeout", DEFAULT_LOCK_TIMEOUT, 0),
+    staleLockAge: checkDuration(
+      options?.staleLockAge,
+      "staleLockAge",
+      DEFAULT_STALE_LOCK_AGE,
+      0,
+    ),
+    orphanPattern: new RegExp(
+      `^\\.${escapeRegExp(baseName)}\\.([0-9a-f]{8}|nohost)\\.(\\d+)\\.[0-9a-f]+\\.(?:tmp|stale)$`,
+    ),
+    baseName,
+    // The reader exists even without a threshold: a file written by a store
+    // with one still refers to its blobs, and must load.
+    reader,
+    blobThreshold: threshold,
+    last: undefined,
+  };
+}
+
+/** Parses the file's text; blob references read through the store's folder. */
+export function parseText(text: string, format: CassetteFormat, reader: BlobReader): Cassette {
+  // Editors on Windows may add a byte order mark; it is not part of the data.
+  return parseCassetteText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, format, reader);
+}
+
+/**
+ * The file text for `cassette`, after writing the blobs it needs. Blobs come
+ * first: a file must never refer to a blob that is not there yet.
+ */
+export function* renderCassette(
+  state: FileStoreState,
+  cassette: Cassette,
+): Procedure<string> {
+  const { dataOf, blobs } = externalize(cassette.interactions, state.reader, state.blobThreshold);
+  yield* writeBlobs(state.reader.folder, blobs);
+  return stringifyDocument(cassette, state.format, dataOf);
+}
+
+/** Reads and parses the cassette file. */
+export function* loadProcedure(state: FileStoreState): Procedure<Cassette> {
+  let text: string;
+  try {
+    text = yield* readText(state.path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") {
+      if (state.createIfMissing) return sealCassette([]);
+      throw new CassetteLoadError(
+        state.path,
+        error,
+        "the file does not exist (pass createIfMissing: true to start with an empty cassette)",
+      );
+    }
+    throw new CassetteLoadError(state.path, error);
+  }
+  let cassette: Cassette;
+  try {
+    cassette = parseText(text, state.format, state.reader);
+  } catch (error) {
+    throw new CassetteLoadError(state.path, error);
+  }
+  state.last = { text, cassette };
+  return cassette;
+}
+
+/** Saves under the lock, merging with the file; retries if the lock was lost. */
+export function* saveProcedure(
+  state: FileStoreState,
+  cassette: Cassette,
+  replace = false,
+): Procedure<void> {
+  const started = Date.now();
+  const deadline = started + state.lockTimeout;
+  yield* mkdirp(state.folder);
+  for (;;) {
+    const token = yield* acquireLock(state, started, deadline);
+    let committed = false;
+    try {
+      committed = yield* commit(state, cassette, token, replace);
+    } finally {
+      yield* releaseLock(state, token);
+    }
+    if (committed) return;
+    if (Date.now() >= deadline) {
+      throw new CassetteSaveError(
+        state.path,
+        undefined,
+        `another writer took over the lock "${state.lockPath}" before each attempt could finish`,
+      );
+    }
+  }
+}
+
+export function uniqueName(state: FileStoreState, suffix: "tmp" | "stale"): string {
+  return join(
+    state.folder,
+    `.${state.baseName}.${HOST_TAG}.${process.pid}.${randomBytes(6).toString("hex")}.${suffix}`,
+  );
+}
+
+function* commit(
+  state: FileStoreState,
+  cassette: Cassette,
+  token: string,
+  replace: boolean,
+): Procedure<boolean> {
+  yield* removeOrphans(state);
+  const text = yield* readIfExists(state.path);
+  let stored: Cassette;
+  if (text === undefined) {
+    stored = sealCassette([]);
+  } else if (state.last !== undefined && state.last.text === text) {
+    stored = state.last.cassette;
+  } else {
+    try {
+      stored = parseText(text, state.format, state.reader);
+    } catch (error) {
+      // Overwriting would destroy whatever is there (a hand edit with a typo,
+      // another tool's file); refusing keeps it for a human to look at.
+      throw new CassetteSaveError(
+        state.path,
+        error,
+        `the file holds no valid cassette, so it was left as it is: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  }
+  const merged = replace ? cassette : mergeCassettes(stored, cassette);
+  if (text !== undefined && merged === stored) {
+    state.last = { text, cassette: stored };
+    return true;
+  }
+  const output = yield* renderCassette(state, merged);
+  const previous = text === undefined ? undefined : yield* stat(state.path);
+  const temporary = uniqueName(state, "tmp");
+  try {
+    yield* writeDurable(temporary, output, previous?.mode);
+    if (!(yield* holdsLock(state, token))) {
+      yield* discard(temporary);
+      return false;
+    }
+    // False only if another writer removed our file as an orphan after taking
+    // the lock from us; the next attempt starts over.
+    if (!(yield* rename(temporary, state.path))) return false;
+  } catch (error) {
+    yield* discard(temporary);
+    throw error;
+  }
+  yield* syncFolder(state.folder);
+  state.last = { text: output, cassette: merged };
+  return true;
+}
+
+interface LockContent extends CassetteLockHolder {
+  readonly token: string;
+}
+
+function parseLock(text: string): LockContent | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null) return undefined;
+    const { pid, host, createdAt, token } = value as Record<string, unknown>;
+    if (
+      typeof pid !== "number" || typeof createdAt !== "number" || typeof token !== "string" ||
+      (host !== null && typeof host !== "string")
+    ) {
+      return undefined;
+    }
+    return { pid, host: host ?? undefined, createdAt, token };
+  } catch {
+    return undefined;
+  }
+}
+
+export function* acquireLock(
+  state: FileStoreState,
+  started: number,
+  deadline: number,
+): Procedure<string> {
+  const token = randomUUID();
+  let backoff = 2;
+  for (;;) {
+    const content = JSON.stringify({
+      pid: process.pid,
+      host: HOST_NAME ?? null,
+      createdAt: Date.now(),
+      token,
+    });
+    if (yield* createExclusive(state.lockPath, content)) return token;
+    const seen = yield* readIfExists(state.lockPath);
+    if (seen === undefined) continue;
+    const holder = parseLock(seen);
+    if (yield* isStale(state, holder)) {
+      yield* breakLock(state, seen);
+      continue;
+    }
+    const now = Date.now();
+    if (now >= deadline) {
+      throw new CassetteLockError(
+        state.lockPath,
+        now - started,
+        holder === undefined
+          ? undefined
+          : { pid: holder.pid, host: holder.host, createdAt: holder.createdAt },
+      );
+    }
+    // Jitter keeps waiting writers from retrying in lockstep.
+    yield* sleep(Math.min(deadline - now, backoff * (0.5 + Math.random())));
+    backoff = Math.min(backoff * 2, MAX_BACKOFF);
+  }
+}
+
+function* isStale(state: FileStoreState, holder: LockContent | undefined): Procedure<boolean> {
+  if (holder === undefined) {
+    const status = yield* stat(state.lockPath);
+    if (status === undefined) return false;
+    return Date.now() - status.mtimeMs > Math.min(UNREADABLE_LOCK_GRACE, state.staleLockAge);
+  }
+  // A holder on this host can be asked directly; its answer beats any age.
+  if (holder.host !== undefined && holder.host === HOST_NAME) {
+    const alive = processAlive(holder.pid);
+    if (alive !== undefined) return !alive;
+  }
+  return Date.now() - holder.createdAt > state.staleLockAge;
+}
+
+function* breakLock(state: FileStoreState, seen: string): Procedure<void> {
+  // Renaming is atomic, so of several writers breaking the same stale lock
+  // only one moves it; the others see it gone and compete for a fresh one.
+  const grave = uniqueName(state, "stale");
+  if (!(yield* rename(state.lockPath, grave))) return;
+  const moved = yield* readIfExists(grave);
+  if (moved !== undefined && moved !== seen) {
+    // Between our look and our move, someone replaced the stale lock with a
+    // live one. Put it back unless the slot was taken again meanwhile; if it
+    // was, its owner notices before renaming (holdsLock) and retries.
+    yield* link(grave, state.lockPath);
+  }
+  yield* discard(grave);
+}
+
+export function* holdsLock(state: FileStoreState, token: string): Procedure<boolean> {
+  const seen = yield* readIfExists(state.lockPath);
+  return seen !== undefined && parseLock(seen)?.token === token;
+}
+
+export function* releaseLock(state: FileStoreState, token: string): Procedure<void> {
+  try {
+    if (yield* holdsLock(state, token)) yield* discard(state.lockPath);
+  } catch {
+    // Releasing runs in a finally block: it must not hide the save's own
+    // error. A lock left behind is recovered as stale.
+  }
+}
+
+// Temporary files are only written under the lock, so any other writer's
+// file still here was left by a crash, unless its process is still alive
+// (its lock was taken over while it worked).
+export function* removeOrphans(state: FileStoreState): Procedure<void> {
+  const names = yield* list(state.folder);
+  for (const name of names) {
+    const found = state.orphanPattern.exec(name);
+    if (found === null) continue;
+    const tag = found[1]!;
+    const pid = Number(found[2]);
+    if (tag === HOST_TAG && pid === process.pid) continue;
+    const path = join(state.folder, name);
+    if (tag === HOST_TAG && tag !== "nohost") {
+      const alive = processAlive(pid);
+      if (alive === true) continue;
+      if (alive === false) {
+        yield* discard(path);
+        continue;
+      }
+    }
+    const status = yield* stat(path);
+    if (status !== undefined && Date.now() - status.mtimeMs > state.staleLockAge) {
+      yield* discard(path);
+    }
+  }
+}

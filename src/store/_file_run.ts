@@ -1,0 +1,261 @@
+// The two drivers of file procedures: one with node:fs's synchronous calls,
+// one with node:fs/promises. They differ only in how each step is performed.
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import {
+  chmod,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from "node:fs/promises";
+import { writeBlob, writeBlobSync } from "./_blob.ts";
+import { materializeAsync } from "../core/_model.ts";
+import { errorCode, type FileOp, type FileStatus, type Procedure } from "./_file_ops.ts";
+
+// Atomics.wait is the one portable way to sleep without a busy loop in
+// synchronous code (Deno, Node and Bun all allow it on the main thread).
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function statusOf(value: { mtimeMs: number; mode: number }): FileStatus {
+  return { mtimeMs: value.mtimeMs, mode: value.mode };
+}
+
+function performSync(op: FileOp): unknown {
+  switch (op.kind) {
+    case "read":
+      return readFileSync(op.path, "utf8");
+    case "stat":
+      try {
+        return statusOf(statSync(op.path));
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    case "mkdirp":
+      mkdirSync(op.path, { recursive: true });
+      return undefined;
+    case "create": {
+      let descriptor: number;
+      try {
+        descriptor = openSync(op.path, "wx");
+      } catch (error) {
+        if (errorCode(error) === "EEXIST") return false;
+        throw error;
+      }
+      try {
+        writeFileSync(descriptor, op.text);
+      } catch (error) {
+        closeSync(descriptor);
+        // A half-written lock file would block other writers until it is stale.
+        discardSync(op.path);
+        throw error;
+      }
+      closeSync(descriptor);
+      return true;
+    }
+    case "writeDurable": {
+      const descriptor = openSync(op.path, "wx");
+      try {
+        writeFileSync(descriptor, op.text);
+        fsyncSync(descriptor);
+      } finally {
+        closeSync(descriptor);
+      }
+      if (op.mode !== undefined) keepMode(() => chmodSync(op.path, op.mode! & 0o7777));
+      return undefined;
+    }
+    case "rename":
+      try {
+        renameSync(op.from, op.to);
+        return true;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return false;
+        throw error;
+      }
+    case "link":
+      try {
+        linkSync(op.from, op.to);
+        return true;
+      } catch {
+        return false;
+      }
+    case "discard":
+      discardSync(op.path);
+      return undefined;
+    case "list":
+      return readdirSync(op.path);
+    case "syncFolder":
+      try {
+        const descriptor = openSync(op.path, "r");
+        try {
+          fsyncSync(descriptor);
+        } finally {
+          closeSync(descriptor);
+        }
+      } catch {
+        // Some systems (Windows) cannot open or flush a folder; the rename
+        // is still atomic there, only its durability after power loss is weaker.
+      }
+      return undefined;
+    case "sleep":
+      Atomics.wait(sleeper, 0, 0, Math.max(0, op.milliseconds));
+      return undefined;
+    case "writeBlob":
+      writeBlobSync(op.folder, op.sha256, op.chunk.data);
+      return undefined;
+  }
+}
+
+async function performAsync(op: FileOp): Promise<unknown> {
+  switch (op.kind) {
+    case "read":
+      return await readFile(op.path, "utf8");
+    case "stat":
+      try {
+        return statusOf(await stat(op.path));
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    case "mkdirp":
+      await mkdir(op.path, { recursive: true });
+      return undefined;
+    case "create": {
+      let handle;
+      try {
+        handle = await open(op.path, "wx");
+      } catch (error) {
+        if (errorCode(error) === "EEXIST") return false;
+        throw error;
+      }
+      try {
+        await handle.writeFile(op.text);
+      } catch (error) {
+        await handle.close();
+        // A half-written lock file would block other writers until it is stale.
+        await unlink(op.path).catch(() => undefined);
+        throw error;
+      }
+      await handle.close();
+      return true;
+    }
+    case "writeDurable": {
+      const handle = await open(op.path, "wx");
+      try {
+        await handle.writeFile(op.text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (op.mode !== undefined) {
+        await chmod(op.path, op.mode & 0o7777).catch(() => undefined);
+      }
+      return undefined;
+    }
+    case "rename":
+      try {
+        await rename(op.from, op.to);
+        return true;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return false;
+        throw error;
+      }
+    case "link":
+      try {
+        await link(op.from, op.to);
+        return true;
+      } catch {
+        return false;
+      }
+    case "discard":
+      await unlink(op.path).catch(() => undefined);
+      return undefined;
+    case "list":
+      return await readdir(op.path);
+    case "syncFolder":
+      try {
+        const handle = await open(op.path, "r");
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } catch {
+        // See performSync.
+      }
+      return undefined;
+    case "sleep":
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, op.milliseconds)));
+      return undefined;
+    case "writeBlob":
+      await writeBlob(op.folder, op.sha256, (await materializeAsync(op.chunk)).data);
+      return undefined;
+  }
+}
+
+function discardSync(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Cleaning up must never hide the error that made it necessary.
+  }
+}
+
+// Keeping the previous file's permissions is a courtesy; failing to (on a
+// system without POSIX modes) must not fail the save.
+function keepMode(apply: () => void): void {
+  try {
+    apply();
+  } catch {
+    // See above.
+  }
+}
+
+/** Runs a procedure with synchronous file calls. */
+export function runSync<T>(procedure: Procedure<T>): T {
+  let step = procedure.next();
+  while (!step.done) {
+    let result: unknown;
+    try {
+      result = performSync(step.value);
+    } catch (error) {
+      step = procedure.throw(error);
+      continue;
+    }
+    step = procedure.next(result);
+  }
+  return step.value;
+}
+
+/** Runs a procedure with promise-based file calls. */
+export async function runAsync<T>(procedure: Procedure<T>): Promise<T> {
+  let step = procedure.next();
+  while (!step.done) {
+    let result: unknown;
+    try {
+      result = await performAsync(step.value);
+    } catch (error) {
+      step = procedure.throw(error);
+      continue;
+    }
+    step = procedure.next(result);
+  }
+  return step.value;
+}

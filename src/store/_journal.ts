@@ -1,0 +1,679 @@
+// The append journal store (ADR 0040): a compacted JSON snapshot at `path`
+// plus `path.journal`, one interaction per line. Written once as procedures
+// that a sync or an async driver runs (ADR 0017), reusing the file stores'
+// lock (ADR 0015) and atomic rewrite (ADR 0014).
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { open, stat as statAsync } from "node:fs/promises";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe } from "../core/_check.ts";
+import { type DataOf, fromDocument, toDocument } from "../codec/_document.ts";
+import { externalize } from "./_blob.ts";
+import {
+  discard,
+  errorCode,
+  type FileOp,
+  mkdirp,
+  type Procedure,
+  readIfExists,
+  rename,
+  stat,
+  syncFolder,
+  writeBlobs,
+  writeDurable,
+} from "./_file_ops.ts";
+import {
+  acquireLock,
+  createFileState,
+  type FileStoreState,
+  holdsLock,
+  parseText,
+  releaseLock,
+  removeOrphans,
+  renderCassette,
+  uniqueName,
+} from "./_file_procedures.ts";
+import { runAsync, runSync } from "./_file_run.ts";
+import { formatFromExtension } from "../codec/_format.ts";
+import { identityOf } from "./_merge.ts";
+import { type BlobReader, sealCassette } from "../core/_model.ts";
+import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
+import { stringifyCassette } from "../codec/stringify_cassette.ts";
+import type { JournalStoreOptions } from "./journal_store.ts";
+import type { Cassette, Interaction } from "../core/types.ts";
+
+/** The journal's own steps, beside the file stores' ones. */
+type JournalOp =
+  /** `{ size, ino, mtimeMs }`, or `undefined` when the path does not exist. */
+  | { readonly kind: "jstat"; readonly path: string }
+  /** The bytes from `offset` to the end, or `undefined` when the file does not exist. */
+  | { readonly kind: "readFrom"; readonly path: string; readonly offset: number }
+  /** Cuts the file to `keep` bytes (when given), appends `bytes`, flushes to the device. */
+  | {
+    readonly kind: "append";
+    readonly path: string;
+    readonly keep: number | undefined;
+    readonly bytes: Uint8Array;
+  };
+
+type Step = FileOp | JournalOp;
+type JournalProcedure<T> = Generator<Step, T, unknown>;
+
+interface JournalStatus {
+  readonly size: number;
+  readonly ino: number;
+  readonly mtimeMs: number;
+}
+
+/** What is known of the stored interactions, to read only the journal's new lines. */
+interface Known {
+  readonly snapshotKey: string;
+  readonly journalIno: number | undefined;
+  /** Bytes of the journal read so far (all complete, valid lines). */
+  readonly journalEnd: number;
+  readonly lines: number;
+  readonly interactions: Interaction[];
+  counts: Map<string, number> | undefined;
+}
+
+/** What a journal store knows about its files. */
+export interface JournalState {
+  readonly file: FileStoreState;
+  readonly journalPath: string;
+  readonly markerPath: string;
+  known: Known | undefined;
+}
+
+/** Checks a journal store's arguments and resolves its paths. */
+export function createJournalState(
+  path: string | URL,
+  options: JournalStoreOptions | undefined,
+): JournalState {
+  const raw = path instanceof URL ? fileURLToPath(path) : path;
+  if (typeof raw === "string" && raw !== "" && formatFromExtension(resolve(raw)) === "yaml") {
+    throw new RangeError(
+      `Cannot open journal store: "${
+        resolve(raw)
+      }" is a YAML path; the journal store writes JSON only`,
+    );
+  }
+  const given = (options as { format?: unknown } | undefined)?.format;
+  if (given !== undefined && given !== "json") {
+    throw new RangeError(
+      `Cannot open journal store: the format must be "json", got ${describe(given)}`,
+    );
+  }
+  const file = createFileState(path, {
+    format: "json",
+    createIfMissing: options?.createIfMissing,
+    lockTimeout: options?.lockTimeout,
+    staleLockAge: options?.staleLockAge,
+    blobThreshold: options?.blobThreshold,
+  });
+  return {
+    file,
+    journalPath: `${file.path}.journal`,
+    markerPath: `${file.path}.journal.compacted`,
+    known: undefined,
+  };
+}
+
+function* journalStat(path: string): JournalProcedure<JournalStatus | undefined> {
+  return (yield { kind: "jstat", path }) as JournalStatus | undefined;
+}
+
+function* readFrom(path: string, offset: number): JournalProcedure<Uint8Array | undefined> {
+  return (yield { kind: "readFrom", path, offset }) as Uint8Array | undefined;
+}
+
+function* append(
+  path: string,
+  keep: number | undefined,
+  bytes: Uint8Array,
+): JournalProcedure<void> {
+  yield { kind: "append", path, keep, bytes };
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** One journal line: the interaction as the cassette file writes it, then "\n". */
+function journalLine(interaction: Interaction, dataOf: DataOf): string {
+  const document = toDocument({ interactions: [interaction] } as unknown as Cassette, dataOf) as {
+    interactions: unknown[];
+  };
+  return `${JSON.stringify(document.interactions[0])}\n`;
+}
+
+function parseLine(bytes: Uint8Array, reader: BlobReader): Interaction {
+  const text = strictDecoder.decode(bytes);
+  const document: unknown = JSON.parse(text);
+  return fromDocument({ interactions: [document] }, (path, expected, value) => {
+    throw new SyntaxError(
+      `${path.replace(/^interactions\[0\]\.?/, "")} must be ${expected}, got ${describe(value)}`,
+    );
+  }, reader).interactions[0]!;
+}
+
+interface ParsedJournal {
+  readonly interactions: Interaction[];
+  /** Bytes of complete, valid lines. */
+  readonly end: number;
+  readonly lines: number;
+}
+
+/**
+ * Parses journal bytes that start on a line boundary. The last line is
+ * dropped when it has no "\n" or does not parse (a torn append); any other
+ * bad line is an error naming its 1-based line number.
+ */
+function parseJournal(
+  bytes: Uint8Array,
+  state: JournalState,
+  firstLine: number,
+): ParsedJournal {
+  const journalPath = state.journalPath;
+  const interactions: Interaction[] = [];
+  let start = 0;
+  let line = firstLine;
+  let end = 0;
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(0x0a, start);
+    if (newline === -1) break; // Torn: no trailing newline.
+    line++;
+    try {
+      interactions.push(parseLine(bytes.subarray(start, newline), state.file.reader));
+    } catch (error) {
+      if (newline + 1 === bytes.length) break; // Torn: the last line does not parse.
+      throw new CassetteLoadError(
+        journalPath,
+        error,
+        `line ${line} of the journal is not a valid interaction: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+    start = newline + 1;
+    end = start;
+  }
+  return { interactions, end, lines: firstLine + interactions.length };
+}
+
+function keyOf(status: JournalStatus | undefined): string {
+  return status === undefined ? "none" : `${status.ino}:${status.size}:${status.mtimeMs}`;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+interface Marker {
+  readonly snapshot: string;
+  readonly journalBytes: number;
+}
+
+function parseMarker(text: string | undefined): Marker | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    if (typeof value.snapshot === "string" && typeof value.journalBytes === "number") {
+      return { snapshot: value.snapshot, journalBytes: value.journalBytes };
+    }
+  } catch {
+    // A marker that does not parse was never renamed into place whole; ignore it.
+  }
+  return undefined;
+}
+
+function parseSnapshot(state: JournalState, text: string): readonly Interaction[] {
+  try {
+    return parseText(text, "json", state.file.reader).interactions;
+  } catch (error) {
+    throw new CassetteLoadError(state.file.path, error);
+  }
+}
+
+/**
+ * Reads snapshot + journal, reusing what is known when the snapshot is
+ * unchanged and the journal only grew (then only the new bytes are read).
+ */
+function* readStored(state: JournalState): JournalProcedure<Known> {
+  for (let attempt = 0;; attempt++) {
+    // The order matters against a concurrent compaction (ADR 0040): the
+    // snapshot's status first, then the marker, then the journal, then the
+    // snapshot's status again.
+    const snapshotStatus = yield* journalStat(state.file.path);
+    const markerText = yield* readIfExists(state.markerPath);
+    const journalStatus = yield* journalStat(state.journalPath);
+    const snapshotKey = keyOf(snapshotStatus);
+    const known = state.known;
+    if (
+      markerText === undefined && known !== undefined && known.snapshotKey === snapshotKey &&
+      // The journal we read, grown; or a first journal where there was none.
+      (journalStatus === undefined
+        ? known.journalEnd === 0
+        : (known.journalIno === journalStatus.ino ||
+          (known.journalIno === undefined && known.journalEnd === 0)) &&
+          journalStatus.size >= known.journalEnd)
+    ) {
+      if (journalStatus === undefined || journalStatus.size === known.journalEnd) return known;
+      const tail = (yield* readFrom(state.journalPath, known.journalEnd)) ?? new Uint8Array(0);
+      const parsed = parseJournal(tail, state, known.lines);
+      if (parsed.interactions.length > 0 && known.counts !== undefined) {
+        for (const interaction of parsed.interactions) count(known.counts, interaction);
+      }
+      const next: Known = {
+        snapshotKey,
+        journalIno: journalStatus.ino,
+        journalEnd: known.journalEnd + parsed.end,
+        lines: parsed.lines,
+        // Appending in place keeps a save O(new interactions).
+        interactions: pushAll(known.interactions, parsed.interactions),
+        counts: known.counts,
+      };
+      state.known = next;
+      return next;
+    }
+    let snapshot: readonly Interaction[];
+    let snapshotText: string | undefined;
+    if (snapshotStatus === undefined) {
+      if (!state.file.createIfMissing) {
+        throw new CassetteLoadError(
+          state.file.path,
+          undefined,
+          "the file does not exist (pass createIfMissing: true to start with an empty cassette)",
+        );
+      }
+      snapshot = [];
+    } else {
+      snapshotText = (yield* readIfExists(state.file.path)) ?? "";
+      snapshot = parseSnapshot(state, snapshotText);
+    }
+    let journal = (yield* readFrom(state.journalPath, 0)) ?? new Uint8Array(0);
+    // A compaction or replace that crashed after renaming its snapshot: the
+    // snapshot already holds the journal's first bytes (ADR 0040).
+    const marker = parseMarker(markerText);
+    let skipped = 0;
+    if (
+      marker !== undefined && snapshotText !== undefined && sha256(snapshotText) === marker.snapshot
+    ) {
+      skipped = Math.min(marker.journalBytes, journal.length);
+      journal = journal.subarray(skipped);
+    }
+    const parsed = parseJournal(journal, state, 0);
+    // Loads take no lock: if a compaction replaced the snapshot while we
+    // read, the journal we read may belong to another snapshot. Read again.
+    const after = yield* journalStat(state.file.path);
+    if (keyOf(after) !== snapshotKey && attempt < 5) continue;
+    const result: Known = {
+      snapshotKey,
+      journalIno: skipped === 0 ? journalStatus?.ino : undefined,
+      journalEnd: parsed.end,
+      lines: parsed.lines,
+      interactions: snapshot.concat(parsed.interactions),
+      counts: undefined,
+    };
+    state.known = markerText === undefined ? result : undefined;
+    return result;
+  }
+}
+
+function pushAll(target: Interaction[], items: readonly Interaction[]): Interaction[] {
+  for (const item of items) target.push(item);
+  return target;
+}
+
+function count(counts: Map<string, number>, interaction: Interaction): void {
+  const identity = identityOf(interaction);
+  counts.set(identity, (counts.get(identity) ?? 0) + 1);
+}
+
+/** Loads snapshot + journal as one cassette. */
+export function* loadJournal(state: JournalState): JournalProcedure<Cassette> {
+  const known = yield* readStored(state);
+  return sealCassette(known.interactions.slice());
+}
+
+function* withLock(
+  state: JournalState,
+  body: (token: string) => JournalProcedure<boolean>,
+): JournalProcedure<void> {
+  const started = Date.now();
+  const deadline = started + state.file.lockTimeout;
+  yield* mkdirp(state.file.folder);
+  for (;;) {
+    const token = yield* acquireLock(state.file, started, deadline);
+    let committed = false;
+    try {
+      committed = yield* body(token);
+    } catch (error) {
+      state.known = undefined;
+      throw error;
+    } finally {
+      yield* releaseLock(state.file, token);
+    }
+    if (committed) return;
+    state.known = undefined;
+    if (Date.now() >= deadline) {
+      throw new CassetteSaveError(
+        state.file.path,
+        undefined,
+        `another writer took over the lock "${state.file.lockPath}" before each attempt could finish`,
+      );
+    }
+  }
+}
+
+/** Finishes or forgets a compaction that crashed. Runs under the lock. */
+function* recover(state: JournalState): JournalProcedure<void> {
+  yield* removeOrphans(state.file);
+  const marker = parseMarker(yield* readIfExists(state.markerPath));
+  const markerExists = (yield* stat(state.markerPath)) !== undefined;
+  if (!markerExists) return;
+  const snapshotText = yield* readIfExists(state.file.path);
+  if (
+    marker !== undefined && snapshotText !== undefined && sha256(snapshotText) === marker.snapshot
+  ) {
+    // The snapshot holds the journal; only its removal was missing.
+    yield* discard(state.journalPath);
+    yield* syncFolder(state.file.folder);
+  }
+  yield* discard(state.markerPath);
+  state.known = undefined;
+}
+
+/** Writes `text` to `path` atomically (temporary file, flush, rename); false if the lock was lost. */
+function* writeAtomic(
+  state: JournalState,
+  path: string,
+  text: string,
+  token: string,
+): JournalProcedure<boolean> {
+  const previous = yield* stat(path);
+  const temporary = uniqueName(state.file, "tmp");
+  try {
+    yield* writeDurable(temporary, text, previous?.mode);
+    if (!(yield* holdsLock(state.file, token))) {
+      yield* discard(temporary);
+      return false;
+    }
+    if (!(yield* rename(temporary, path))) return false;
+  } catch (error) {
+    yield* discard(temporary);
+    throw error;
+  }
+  yield* syncFolder(state.file.folder);
+  return true;
+}
+
+/** Appends the interactions of `cassette` that are not stored yet. */
+export function* appendJournal(state: JournalState, cassette: Cassette): JournalProcedure<void> {
+  yield* withLock(state, function* (token) {
+    yield* recover(state);
+    if ((yield* journalStat(state.file.path)) === undefined) {
+      // The snapshot is what every other tool reads: create it, empty.
+      if (!(yield* writeAtomic(state, state.file.path, emptySnapshot(), token))) return false;
+      state.known = undefined;
+    }
+    const known = yield* readStored(state);
+    const added = newInteractions(known, cassette);
+    if (added.length === 0) return true;
+    const journalStatus = yield* journalStat(state.journalPath);
+    if (!(yield* holdsLock(state.file, token))) return false;
+    // A torn last line (a crashed append) is cut away before appending.
+    const keep = journalStatus !== undefined && journalStatus.size > known.journalEnd
+      ? known.journalEnd
+      : undefined;
+    const { dataOf, blobs } = externalize(added, state.file.reader, state.file.blobThreshold);
+    // Blobs first: a line must never refer to a blob that is not there yet.
+    yield* writeBlobs(state.file.reader.folder, blobs);
+    const text = added.map((interaction) => journalLine(interaction, dataOf)).join("");
+    const bytes = encoder.encode(text);
+    yield* append(state.journalPath, keep, bytes);
+    if (journalStatus === undefined) yield* syncFolder(state.file.folder);
+    const after = yield* journalStat(state.journalPath);
+    const counts = known.counts;
+    if (counts !== undefined) { for (const interaction of added) count(counts, interaction); }
+    state.known = after === undefined ? undefined : {
+      snapshotKey: known.snapshotKey,
+      journalIno: after.ino,
+      journalEnd: known.journalEnd + bytes.length,
+      lines: known.lines + added.length,
+      interactions: pushAll(known.interactions, added),
+      counts,
+    };
+    return true;
+  });
+}
+
+function emptySnapshot(): string {
+  return stringifyCassette(sealCassette([]), { format: "json" });
+}
+
+/** The interactions of `cassette` that `known` lacks, counted as a multiset (ADR 0016). */
+function newInteractions(known: Known, cassette: Cassette): Interaction[] {
+  const stored = known.interactions;
+  const incoming = cassette.interactions;
+  // The single-writer case: the cassette extends exactly what is stored.
+  if (stored.length <= incoming.length) {
+    let i = 0;
+    while (i < stored.length && stored[i] === incoming[i]) i++;
+    if (i === stored.length) return incoming.slice(i);
+  }
+  let counts = known.counts;
+  if (counts === undefined) {
+    counts = new Map();
+    for (const interaction of stored) count(counts, interaction);
+    known.counts = counts;
+  }
+  const unmatched = new Map(counts);
+  const added: Interaction[] = [];
+  for (const interaction of incoming) {
+    const identity = identityOf(interaction);
+    const left = unmatched.get(identity) ?? 0;
+    if (left > 0) unmatched.set(identity, left - 1);
+    else added.push(interaction);
+  }
+  return added;
+}
+
+/**
+ * Writes a new snapshot holding `replacement` (or everything stored, when
+ * undefined) and removes the journal, crash-safely (ADR 0040).
+ */
+export function* rewriteJournal(
+  state: JournalState,
+  replacement: Cassette | undefined,
+): JournalProcedure<void> {
+  yield* withLock(state, function* (token) {
+    yield* recover(state);
+    const interactions = replacement === undefined
+      ? (yield* readStored(state)).interactions
+      : replacement.interactions;
+    const text = yield* renderCassette(state.file, sealCassette(interactions.slice()));
+    const journalStatus = yield* journalStat(state.journalPath);
+    if (journalStatus !== undefined) {
+      // Says "a snapshot with this hash already holds the journal's first
+      // bytes", so a crash after the rename below cannot replay them twice.
+      const marker = JSON.stringify({ snapshot: sha256(text), journalBytes: journalStatus.size });
+      if (!(yield* writeAtomic(state, state.markerPath, marker, token))) return false;
+    }
+    if (!(yield* writeAtomic(state, state.file.path, text, token))) return false;
+    if (journalStatus !== undefined) {
+      yield* discard(state.journalPath);
+      yield* syncFolder(state.file.folder);
+      yield* discard(state.markerPath);
+    }
+    state.known = undefined;
+    return true;
+  });
+}
+
+// The drivers: the journal's own steps here, the file stores' steps through
+// their own drivers, so the delicate lock code exists once.
+
+function performJournalSync(op: JournalOp): unknown {
+  switch (op.kind) {
+    case "jstat":
+      try {
+        const status = statSync(op.path);
+        return { size: status.size, ino: status.ino, mtimeMs: status.mtimeMs };
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    case "readFrom": {
+      let descriptor: number;
+      try {
+        descriptor = openSync(op.path, "r");
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+      try {
+        const chunks: Uint8Array[] = [];
+        let position = op.offset;
+        for (;;) {
+          const buffer = new Uint8Array(65536);
+          const read = readSync(descriptor, buffer, 0, buffer.length, position);
+          if (read === 0) break;
+          chunks.push(buffer.subarray(0, read));
+          position += read;
+        }
+        return concat(chunks);
+      } finally {
+        closeSync(descriptor);
+      }
+    }
+    case "append": {
+      const descriptor = openSync(op.path, "a");
+      try {
+        if (op.keep !== undefined) ftruncateSync(descriptor, op.keep);
+        let written = 0;
+        while (written < op.bytes.length) {
+          written += writeSync(descriptor, op.bytes, written, op.bytes.length - written);
+        }
+        fsyncSync(descriptor);
+      } finally {
+        closeSync(descriptor);
+      }
+      return undefined;
+    }
+  }
+}
+
+async function performJournalAsync(op: JournalOp): Promise<unknown> {
+  switch (op.kind) {
+    case "jstat":
+      try {
+        const status = await statAsync(op.path);
+        return { size: status.size, ino: status.ino, mtimeMs: status.mtimeMs };
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    case "readFrom": {
+      let handle;
+      try {
+        handle = await open(op.path, "r");
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+      try {
+        const chunks: Uint8Array[] = [];
+        let position = op.offset;
+        for (;;) {
+          const buffer = new Uint8Array(65536);
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+          if (bytesRead === 0) break;
+          chunks.push(buffer.subarray(0, bytesRead));
+          position += bytesRead;
+        }
+        return concat(chunks);
+      } finally {
+        await handle.close();
+      }
+    }
+    case "append": {
+      const handle = await open(op.path, "a");
+      try {
+        if (op.keep !== undefined) await handle.truncate(op.keep);
+        let written = 0;
+        while (written < op.bytes.length) {
+          const result = await handle.write(op.bytes, written, op.bytes.length - written);
+          written += result.bytesWritten;
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return undefined;
+    }
+  }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    result.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return result;
+}
+
+function isJournalOp(step: Step): step is JournalOp {
+  return step.kind === "jstat" || step.kind === "readFrom" || step.kind === "append";
+}
+
+function* single(op: FileOp): Procedure<unknown> {
+  return yield op;
+}
+
+/** Runs a journal procedure with synchronous file calls. */
+export function runJournalSync<T>(procedure: JournalProcedure<T>): T {
+  let step = procedure.next();
+  while (!step.done) {
+    let result: unknown;
+    try {
+      result = isJournalOp(step.value)
+        ? performJournalSync(step.value)
+        : runSync(single(step.value));
+    } catch (error) {
+      step = procedure.throw(error);
+      continue;
+    }
+    step = procedure.next(result);
+  }
+  return step.value;
+}
+
+/** Runs a journal procedure with promise-based file calls. */
+export async function runJournalAsync<T>(procedure: JournalProcedure<T>): Promise<T> {
+  let step = procedure.next();
+  while (!step.done) {
+    let result: unknown;
+    try {
+      result = isJournalOp(step.value)
+        ? await performJournalAsync(step.value)
+        : await runAsync(single(step.value));
+    } catch (error) {
+      step = procedure.throw(error);
+      continue;
+    }
+    step = procedure.next(result);
+  }
+  return step.value;
+}

@@ -1,0 +1,233 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { describe } from "../core/_check.ts";
+import type {
+  AsyncBroker,
+  AsyncLiveResponder,
+  CreateAsyncBrokerOptions,
+} from "../broker/create_async_broker.ts";
+import type { BrokerMode } from "../broker/create_broker.ts";
+import { InteractionNotFoundError } from "../core/errors.ts";
+import { fileStoreAsync } from "../store/file_store_async.ts";
+import { openAsyncBroker } from "../broker/open_async_broker.ts";
+import type { CassetteFormat, InteractionRequest, ResponseChunk } from "../core/types.ts";
+
+/** Options for `withCassette()`. */
+export interface WithCassetteOptions
+  extends Omit<CreateAsyncBrokerOptions, "cassette" | "store" | "mode" | "liveResponder"> {
+  /**
+   * The cassette's name; by default the test's name, read from the test
+   * context that `Deno.test` and `node:test` pass (Bun's `bun:test` passes
+   * none, so name it there).
+   */
+  readonly name?: string | undefined;
+  /**
+   * The folder of the cassette files, relative to the working directory or
+   * as a `file:` URL (e.g. `new URL("./cassettes", import.meta.url)`).
+   *
+   * @default {"cassettes"}
+   */
+  readonly dir?: string | URL | undefined;
+  /**
+   * The cassette file format.
+   *
+   * @default {"json"}
+   */
+  readonly format?: CassetteFormat | undefined;
+  /**
+   * Chunks of at least this many bytes are kept in blob files beside the
+   * cassette, as `fileStore()`'s option of the same name (ADR 0041). Pair it
+   * with `recording: "streaming"` so big live responses are not held whole.
+   *
+   * @default {undefined} (every chunk inline)
+   */
+  readonly blobThreshold?: number | undefined;
+  /**
+   * The mode when `REPLAY_MODE` is not set.
+   *
+   * @default {"replay" when CI=true, else "auto"}
+   */
+  readonly mode?: BrokerMode | undefined;
+  /** Answers requests for real in `record` and `auto` modes. */
+  readonly liveResponder?: AsyncLiveResponder | undefined;
+  /**
+   * In `record` mode, drop the interactions the test did not use when it
+   * ends, so a full re-record leaves no stale recordings behind.
+   *
+   * @default {true}
+   */
+  readonly prune?: boolean | undefined;
+  /**
+   * Where `REPLAY_MODE` and `CI` are read from.
+   *
+   * @default {process.env}
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** What a test gets from `withCassette()`. */
+export interface CassetteContext {
+  /** The broker, bound to the test's cassette file. */
+  readonly broker: AsyncBroker;
+  /** The cassette file's path. */
+  readonly path: string;
+  /** The mode in force for this test. */
+  readonly mode: BrokerMode;
+}
+
+const MODES: readonly BrokerMode[] = ["replay", "record", "auto"];
+
+/**
+ * The cassette file name for a test name: a readable slug of at most 80
+ * characters, with a short hash of the full name when it had to be cut.
+ * Names that differ only in punctuation or case share a file, which is
+ * harmless: a cassette holds the interactions of both.
+ */
+function fileName(name: string, format: CassetteFormat): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/-{2,}/g, "-")
+    .replace(/^[-.]+|-+$/g, "") || "cassette";
+  if (slug.length <= 80) return `${slug}.${format}`;
+  return `${slug.slice(0, 80)}-${
+    createHash("sha256").update(name).digest("hex").slice(0, 8)
+  }.${format}`;
+}
+
+/** The mode for a run: `REPLAY_MODE` wins, then the option, then CI-safe `replay` or `auto`. */
+function resolveMode(
+  option: BrokerMode | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): BrokerMode {
+  const fromEnv = env.REPLAY_MODE?.trim().toLowerCase();
+  if (fromEnv !== undefined && fromEnv !== "") {
+    if (!MODES.includes(fromEnv as BrokerMode)) {
+      throw new RangeError(
+        `Cannot use cassette: REPLAY_MODE must be "replay", "record" or "auto", got ${
+          JSON.stringify(env.REPLAY_MODE)
+        }`,
+      );
+    }
+    return fromEnv as BrokerMode;
+  }
+  if (option !== undefined) return option;
+  const ci = env.CI?.trim().toLowerCase();
+  return ci !== undefined && ci !== "" && ci !== "false" && ci !== "0" ? "replay" : "auto";
+}
+
+/**
+ * Wraps a test body so that it gets a broker bound to a cassette file named
+ * after the test, in `Deno.test`, `node:test` and `bun:test` alike. The file
+ * is `<dir>/<slug of the test name>.<format>`, e.g. `cassettes/fetches-a-user.json`
+ * for "Fetches a user" (slugs longer than 80 characters are cut and get a
+ * short hash of the full name).
+ *
+ * The mode comes from the `REPLAY_MODE` environment variable (`replay`,
+ * `record` or `auto`) for the whole run, else from `options.mode`, else it is
+ * `replay` when `CI` is set (CI never reaches the network) and `auto`
+ * elsewhere. A missing recording in `replay` mode fails with an
+ * `InteractionNotFoundError` that says how to record it. Recordings are saved
+ * as they happen; in `record` mode, interactions the test did not use are
+ * pruned when it ends.
+ *
+ * On Deno the test needs `--allow-read`, `--allow-write` and `--allow-env`.
+ *
+ * @param body The test body; it receives the broker, the cassette path and the mode.
+ * @param options Where the cassette lives, the mode, the live responder, and any broker option.
+ * @returns A test function for `Deno.test`, `test` from `node:test` or `bun:test`.
+ * @throws {RangeError} (as a rejection) When `REPLAY_MODE` is not a mode.
+ * @throws {TypeError} (as a rejection) When no test name can be found.
+ *
+ * @example A test that replays from its own cassette file
+ * ```ts
+ * import { createRequest, withCassette } from "@x/replay";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "replay-"));
+ * const request = createRequest({ protocol: "http", action: "GET", target: "/user/1" });
+ * const run = withCassette(async ({ broker, path }) => {
+ *   let text = "";
+ *   for await (const chunk of broker.replay(request)) text += new TextDecoder().decode(chunk.data);
+ *   assert.equal(text, '{"name":"Ada"}');
+ *   assert.ok(path.endsWith("fetches-a-user.json"));
+ * }, { dir, name: "fetches a user", mode: "auto", env: {}, liveResponder: () => ['{"name":"Ada"}'] });
+ * await run(); // records on the first run
+ * await withCassette(async ({ broker, mode }) => {
+ *   assert.equal(mode, "replay");
+ *   for await (const _ of broker.replay(request));
+ * }, { dir, name: "fetches a user", env: { CI: "true" } })(); // replays, offline
+ * ```
+ */
+export function withCassette(
+  body: (context: CassetteContext) => unknown,
+  options?: WithCassetteOptions,
+): (...context: unknown[]) => Promise<void> {
+  if (typeof body !== "function") {
+    throw new TypeError(
+      `Cannot use cassette: the test body must be a function, got ${describe(body)}`,
+    );
+  }
+  // A rest parameter keeps the function's length 0, so runners that look at
+  // it (bun:test) do not take it for a callback-style test.
+  return async (...context: unknown[]): Promise<void> => {
+    const name = options?.name ?? (context[0] as { name?: unknown } | undefined)?.name;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        "Cannot use cassette: no test name; pass { name } (bun:test does not give the test body a context)",
+      );
+    }
+    const env = options?.env ?? process.env;
+    const mode = resolveMode(options?.mode, env);
+    const format = options?.format ?? "json";
+    const dir = options?.dir ?? "cassettes";
+    const path = join(dir instanceof URL ? fileURLToPath(dir) : dir, fileName(name, format));
+    const {
+      name: _name,
+      dir: _dir,
+      format: _format,
+      mode: _mode,
+      prune,
+      env: _env,
+      blobThreshold,
+      ...brokerOptions
+    } = options ?? {};
+    const broker = await openAsyncBroker(
+      fileStoreAsync(path, { format, createIfMissing: true, blobThreshold }),
+      { ...brokerOptions, mode },
+    );
+    await body({ broker: withHint(broker, path, mode), path, mode });
+    if (mode === "record" && prune !== false) await broker.pruneUnused();
+  };
+}
+
+/** The broker, with misses that say how to record the missing interaction. */
+function withHint(broker: AsyncBroker, path: string, mode: BrokerMode): AsyncBroker {
+  if (mode !== "replay") return broker;
+  return Object.freeze({
+    get mode(): BrokerMode {
+      return broker.mode;
+    },
+    get cassette() {
+      return broker.cassette;
+    },
+    replay(request: InteractionRequest): AsyncIterableIterator<ResponseChunk> {
+      try {
+        return broker.replay(request);
+      } catch (error) {
+        if (!(error instanceof InteractionNotFoundError)) throw error;
+        throw new InteractionNotFoundError(error.request, error.fingerprint, {
+          occurrence: error.occurrence,
+          recorded: error.recorded,
+          hint:
+            `No recording in ${path}; record it by running this test with REPLAY_MODE=auto (or REPLAY_MODE=record to re-record everything)`,
+          cause: error,
+        });
+      }
+    },
+    unused: () => broker.unused(),
+    pruneUnused: () => broker.pruneUnused(),
+  });
+}
