@@ -36,10 +36,55 @@ import {
   type CassetteLockHolder,
   CassetteSaveError,
 } from "../core/errors.ts";
-import type { FileStoreOptions } from "./file_store.ts";
 import { parseCassetteText } from "../codec/parse_cassette.ts";
 import { stringifyDocument } from "../codec/stringify_cassette.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
+
+/** Options for `fileStore()` and `fileStoreAsync()`. */
+export interface FileStoreOptions {
+  /**
+   * The file's format.
+   *
+   * @default {"json" for `.json`, "yaml" for `.yaml` and `.yml`}
+   */
+  readonly format?: CassetteFormat | undefined;
+  /**
+   * Whether a missing file loads as an empty cassette instead of failing.
+   * Loading never creates the file; the first save does.
+   *
+   * @default {false}
+   */
+  readonly createIfMissing?: boolean | undefined;
+  /**
+   * How long a save waits for another writer's lock, in milliseconds, before
+   * failing with a `CassetteSaveError` caused by a `CassetteLockError`.
+   *
+   * @default {20000}
+   */
+  readonly lockTimeout?: number | undefined;
+  /**
+   * How old a lock must be, in milliseconds, to be taken over when its holder
+   * cannot be asked whether it is still running (it is on another host, or
+   * Deno runs without `--allow-sys=hostname` and `--allow-run`). A holder on
+   * this host that has exited is recognised at once, whatever its age.
+   *
+   * @default {10000}
+   */
+  readonly staleLockAge?: number | undefined;
+  /**
+   * Chunk data of at least this many bytes is saved in a blob file beside the
+   * cassette, `<file>.blobs/<sha256 of the bytes>`, and the cassette file
+   * holds `{"blob": "<sha256>", "size": n}` in its place (ADR 0041). Loading
+   * then reads only the cassette file; replay reads each blob when it reaches
+   * it, checks its hash, and holds one chunk at a time. Equal bytes are
+   * stored once. Files that refer to blobs load whatever this option says,
+   * and chunks already in this file's blob folder stay there when saved
+   * again; the option decides only for chunks held in memory.
+   *
+   * @default {undefined} (every chunk inline, as interposition writes them)
+   */
+  readonly blobThreshold?: number | undefined;
+}
 
 /** Default `lockTimeout`, in milliseconds. */
 export const DEFAULT_LOCK_TIMEOUT = 20_000;

@@ -48,8 +48,39 @@ import { identityOf } from "./_merge.ts";
 import { type BlobReader, sealCassette } from "../core/_model.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
 import { stringifyCassette } from "../codec/stringify_cassette.ts";
-import type { JournalStoreOptions } from "./journal_store.ts";
 import type { Cassette, Interaction } from "../core/types.ts";
+
+/** Options for `journalStore()` and `journalStoreAsync()`. */
+export interface JournalStoreOptions {
+  /**
+   * Whether a missing snapshot loads as an empty cassette instead of failing.
+   * Loading never creates files; the first save does.
+   *
+   * @default {false}
+   */
+  readonly createIfMissing?: boolean | undefined;
+  /**
+   * How long a save waits for another writer's lock, in milliseconds.
+   *
+   * @default {20000}
+   */
+  readonly lockTimeout?: number | undefined;
+  /**
+   * How old a lock must be, in milliseconds, to be taken over when its holder
+   * cannot be asked whether it is still running.
+   *
+   * @default {10000}
+   */
+  readonly staleLockAge?: number | undefined;
+  /**
+   * Chunk data of at least this many bytes goes to a blob file,
+   * `<path>.blobs/<sha256>`, referred to from the journal line or snapshot
+   * (ADR 0041), as for `fileStore()`.
+   *
+   * @default {undefined} (every chunk inline)
+   */
+  readonly blobThreshold?: number | undefined;
+}
 
 /** The journal's own steps, beside the file stores' ones. */
 type JournalOp =

@@ -4,7 +4,7 @@ import { runAsync } from "./_file_run.ts";
 import { checkCassette } from "../core/_model.ts";
 import type { AsyncCassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
-import type { FileStoreOptions } from "./file_store.ts";
+import type { FileStoreOptions } from "./_file_procedures.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
 /** An `AsyncCassetteStore` backed by one JSON or YAML file. */

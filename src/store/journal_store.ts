@@ -1,4 +1,5 @@
 import { offloadMember } from "./_blob.ts";
+import type { JournalStoreOptions } from "./_journal.ts";
 import {
   appendJournal,
   createJournalState,
@@ -11,37 +12,7 @@ import type { CassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
 import type { Cassette } from "../core/types.ts";
 
-/** Options for `journalStore()` and `journalStoreAsync()`. */
-export interface JournalStoreOptions {
-  /**
-   * Whether a missing snapshot loads as an empty cassette instead of failing.
-   * Loading never creates files; the first save does.
-   *
-   * @default {false}
-   */
-  readonly createIfMissing?: boolean | undefined;
-  /**
-   * How long a save waits for another writer's lock, in milliseconds.
-   *
-   * @default {20000}
-   */
-  readonly lockTimeout?: number | undefined;
-  /**
-   * How old a lock must be, in milliseconds, to be taken over when its holder
-   * cannot be asked whether it is still running.
-   *
-   * @default {10000}
-   */
-  readonly staleLockAge?: number | undefined;
-  /**
-   * Chunk data of at least this many bytes goes to a blob file,
-   * `<path>.blobs/<sha256>`, referred to from the journal line or snapshot
-   * (ADR 0041), as for `fileStore()`.
-   *
-   * @default {undefined} (every chunk inline)
-   */
-  readonly blobThreshold?: number | undefined;
-}
+export type { JournalStoreOptions };
 
 /** A `CassetteStore` kept as a JSON snapshot plus an append-only journal. */
 export interface JournalCassetteStore extends CassetteStore {

@@ -9,7 +9,7 @@ import {
 import { checkCassette } from "../core/_model.ts";
 import type { AsyncCassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
-import type { JournalStoreOptions } from "./journal_store.ts";
+import type { JournalStoreOptions } from "./_journal.ts";
 import type { Cassette } from "../core/types.ts";
 
 /** An `AsyncCassetteStore` kept as a JSON snapshot plus an append-only journal. */
