@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The honest npm test: pack the package, install the tarball into a scratch
 // consumer project, and run the whole test suite against what got installed,
-// on Node and on Bun. `node tools/npm_check.mjs` (the `test:npm` task).
+// on Node 20, 22 and 24 and on Bun. `node tools/npm_check.mjs` (the `test:npm` task).
 //
 // 1. pack     npm pack into .tmp/ (prepack builds dist/); check the file list
 // 2. install  fresh .tmp/npm-consumer/ ("type": "module"), npm install the
@@ -18,8 +18,14 @@
 // 6. compile  tests/**/*.ts -> .tmp/npm-consumer/tests/**/*.js with tsc
 //             (--noCheck: Deno already type-checked them); non-.ts files such
 //             as fixtures/ are copied alongside, keeping the layout
-// 7. node     node --test <every compiled *_test.js>
-// 8. bun      bun test <the same files>
+// 7. node     node --test <every compiled *_test.js>, on the Node that runs
+//             this script (20, the machines' own)
+// 8. node 22, node 24
+//             the same files on each Node of NODE_VERSIONS: the npm package
+//             `node@<version>` (a real platform binary) is installed into
+//             .tmp/node-<major>/, and only the test run uses it; packing,
+//             installing and compiling stay on the Node above
+// 9. bun      bun test <the same files>
 //
 // Plain Node ESM, no dependencies. Every step runs even after a failure
 // (except those that need an earlier step's output); exits 1 if any failed.
@@ -33,7 +39,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { delimiter, dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { builtinModules } from "node:module";
@@ -73,6 +79,14 @@ const SUBPATH_EXPORTS = {
   },
   "@x/replay/server": { file: "http/server", names: ["createHandler", "serve"] },
 };
+
+/**
+ * The Node releases the tarball is also tested on, besides the one running
+ * this script: the current maintenance and active LTS lines (Node 20 reached
+ * its end of life in April 2026). Exact versions, so every run tests the same
+ * binaries; README's "Runtimes" section names them.
+ */
+const NODE_VERSIONS = ["22.23.3", "24.21.0"];
 
 class StepError extends Error {}
 
@@ -401,21 +415,55 @@ if (install) {
   });
 } else skip("compile", "nothing installed");
 
-// --- 7. node / 8. bun -----------------------------------------------------------
+// --- 7. node / 8. node 22, 24 / 9. bun ---------------------------------------------
+
+/**
+ * Installs `node@<version>` from the npm registry into .tmp/node-<major>/
+ * and returns the path of its binary, after checking that it reports that
+ * version.
+ */
+function installNode(version) {
+  const dir = join(tmp, `node-${version.split(".")[0]}`);
+  const binary = join(dir, "node_modules", "node", "bin", "node");
+  const reported = () =>
+    spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
+  if (existsSync(binary) && reported() === `v${version}`) return binary;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify({ private: true })}\n`);
+  npm(
+    ["install", "--prefer-offline", "--no-audit", "--no-fund", "--save-exact", `node@${version}`],
+    { cwd: dir },
+  );
+  if (reported() !== `v${version}`) {
+    throw new StepError(`node@${version} installed a binary that reports "${reported()}"`);
+  }
+  return binary;
+}
+
+/** Runs the compiled suite with one Node binary, which also comes first on PATH. */
+function nodeTests(binary) {
+  run(binary, ["--test", "--test-reporter=spec", ...relativeTests], {
+    cwd: consumer,
+    env: { PATH: [dirname(binary), process.env.PATH ?? ""].join(delimiter) },
+  });
+}
 
 const relativeTests = testFiles.map((file) => `.${sep}${relative(consumer, file)}`);
 if (compiled) {
-  await step(`node ${process.version}`, () => {
-    run(process.execPath, ["--test", "--test-reporter=spec", ...relativeTests], { cwd: consumer });
-  });
+  await step(`node ${process.version}`, () => nodeTests(process.execPath));
+  for (const version of NODE_VERSIONS) {
+    await step(`node v${version}`, () => nodeTests(installNode(version)));
+  }
   const bun = tool([["bun", "bin", "bun.exe"]], "bun");
   await step("bun", () => {
     run(bun, ["--version"], { cwd: consumer });
     run(bun, ["test", ...relativeTests], { cwd: consumer });
   });
 } else {
-  skip("node", "tests not compiled");
-  skip("bun", "tests not compiled");
+  for (const name of ["node", ...NODE_VERSIONS.map((version) => `node v${version}`), "bun"]) {
+    skip(name, "tests not compiled");
+  }
 }
 
 // --- summary ------------------------------------------------------------------
