@@ -279,6 +279,98 @@ test("main() validate lists every problem with its path, not only the first", as
   });
 });
 
+test("main() validate lists every problem inside one interaction, the fingerprint too", async () => {
+  await withFolder(async (folder) => {
+    const document = JSON.parse(FIXTURE);
+    // Interaction 1 has three chunks: break two of them and its fingerprint.
+    const second = document.interactions[1];
+    second.fingerprint.value = "0".repeat(64);
+    second.response_chunks[0].sequence = 7;
+    second.response_chunks[2].data = { base64: "!!" };
+    second.metadata = 5;
+    // Interaction 4: a bad request hides nothing else, but its fingerprint
+    // cannot be checked against a request that is not one.
+    document.interactions[4].request.headers = [["a", "b"], "c", ["d", 1]];
+    document.interactions[4].response_chunks = [];
+    writeFileSync(join(folder, "bad.json"), JSON.stringify(document));
+    const result = await run(["validate", "bad.json"], { cwd: folder });
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stdout,
+      [
+        'bad.json: interactions[1].response_chunks[2].data.base64: expected canonical padded base64, got string "!!"',
+        "bad.json: interactions[1].metadata: expected an array of [key, value] pairs, got number 5",
+        "bad.json: interactions[1].response_chunks[0].sequence: expected 0, got 7",
+        "bad.json: interactions[1].fingerprint.value: expected the request's fingerprint " +
+        "90ee5b73d63a045dcc9431246acc6e75402bb863b1326f4f2ff2bf9b8d74caac, got " + "0".repeat(64),
+        'bad.json: interactions[4].request.headers[1]: expected a [key, value] pair, got string "c"',
+        "bad.json: interactions[4].request.headers[2][1]: expected a string, got number 1",
+        "bad.json: interactions[4].response_chunks: expected at least one chunk, got none",
+        "bad.json: invalid, 7 problems in 6 interactions",
+        "",
+      ].join("\n"),
+    );
+    // The same problems in YAML, each with its place in the file.
+    const { stringify } = await import("yaml");
+    writeFileSync(join(folder, "bad.yaml"), stringify(document));
+    const yaml = await run(["validate", "bad.yaml"], { cwd: folder });
+    const lines = yaml.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 8, yaml.stdout);
+    for (const line of lines.slice(0, 7)) assert.match(line, / \(line \d+, column \d+\)$/);
+    assert.equal(lines[7], "bad.yaml: invalid, 7 problems in 6 interactions");
+  });
+});
+
+test("main() validate counts exactly the problems planted in a cassette", async () => {
+  const fc = (await import("fast-check")).default;
+  // Each fault breaks one value on its own; a broken request leaves its
+  // fingerprint unchecked, so the two are never planted together.
+  const faults = ["fingerprint", "protocol", "header", "sequence", "data", "metadata", "chunk"];
+  const cassette = parseCassette(FIXTURE);
+  const base = JSON.parse(stringifyCassette(cassette));
+  await withFolder(async (folder) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.subarray(faults), { minLength: base.interactions.length, maxLength: 6 }),
+        fc.constantFrom("json", "yaml"),
+        async (plan, format) => {
+          const document = structuredClone(base);
+          let planted = 0;
+          for (const [i, kinds] of plan.entries()) {
+            const interaction = document.interactions[i];
+            const chosen = kinds.includes("fingerprint")
+              ? kinds.filter((kind) => kind !== "protocol" && kind !== "header")
+              : kinds;
+            for (const kind of chosen) {
+              planted++;
+              if (kind === "fingerprint") interaction.fingerprint.value = "f".repeat(64);
+              if (kind === "protocol") interaction.request.protocol = 1;
+              if (kind === "header") interaction.request.headers = [["k"]];
+              if (kind === "sequence") interaction.response_chunks[0].sequence = 9;
+              if (kind === "data") interaction.response_chunks[0].data = 3;
+              if (kind === "metadata") interaction.metadata = "m";
+              if (kind === "chunk") interaction.response_chunks.push("x");
+            }
+          }
+          const { stringify } = await import("yaml");
+          const name = `c.${format}`;
+          writeFileSync(
+            join(folder, name),
+            format === "json" ? JSON.stringify(document) : stringify(document),
+          );
+          const result = await run(["validate", name], { cwd: folder });
+          const lines = result.stdout.trimEnd().split("\n");
+          if (planted === 0) return result.code === 0;
+          return result.code === 1 && lines.length === planted + 1 &&
+            lines.at(-1) ===
+              `${name}: invalid, ${planted} problem${planted === 1 ? "" : "s"} in 6 interactions`;
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
 test("main() validate gives YAML problems the line and column in the original file", async () => {
   await withFolder(async (folder) => {
     const { stringify } = await import("yaml");
@@ -315,8 +407,14 @@ test("main() validate lists every YAML syntax error and one JSON syntax error", 
     assert.equal(yaml.stderr, "");
     const yamlLines = yaml.stdout.trimEnd().split("\n");
     assert.equal(yamlLines.length, 3, yaml.stdout);
-    assert.match(yamlLines[0]!, /^syntax\.yaml: invalid YAML at line 3, column 5: /);
-    assert.match(yamlLines[1]!, /^syntax\.yaml: invalid YAML at line \d+, column \d+: /);
+    assert.match(
+      yamlLines[0]!,
+      /^syntax\.yaml: Cannot parse cassette: invalid YAML at line 3, column 5: /,
+    );
+    assert.match(
+      yamlLines[1]!,
+      /^syntax\.yaml: Cannot parse cassette: invalid YAML at line \d+, column \d+: /,
+    );
     assert.equal(yamlLines[2], "syntax.yaml: invalid, 2 problems");
 
     writeFileSync(join(folder, "syntax.json"), '{"interactions": [');
@@ -1051,6 +1149,31 @@ test("main() validate checks a journal's lines and names the bad ones by line nu
     assert.match(lines[2]!, /^c\.json\.journal line 3: invalid JSON: \S/);
     assert.match(lines[3]!, /^c\.json\.journal line 5: warning: the last line has no line end/);
     assert.equal(lines[4], "c.json: invalid, 3 problems in 8 interactions");
+  });
+});
+
+test("main() validate lists every problem of a journal line, each under its line", async () => {
+  await withJournalFixture(async (folder) => {
+    const journalPath = join(folder, "c.json.journal");
+    const [fourth, fifth] = readFileSync(journalPath, "utf8").split("\n");
+    const broken = JSON.parse(fourth!);
+    broken.fingerprint.value = "1".repeat(64);
+    broken.response_chunks[0].sequence = 2;
+    broken.metadata = 5;
+    writeFileSync(journalPath, `${JSON.stringify(broken)}\n${fifth}\n`);
+    const result = await run(["validate", "c.json"], { cwd: folder });
+    assert.equal(result.code, 1);
+    const lines = result.stdout.trimEnd().split("\n");
+    assert.deepEqual(
+      lines.map((line) => line.replace(/fingerprint [0-9a-f]{64}/, "fingerprint F")),
+      [
+        "c.json.journal line 1: metadata: expected an array of [key, value] pairs, got number 5",
+        "c.json.journal line 1: response_chunks[0].sequence: expected 0, got 2",
+        "c.json.journal line 1: fingerprint.value: expected the request's fingerprint F, got " +
+        "1".repeat(64),
+        "c.json: invalid, 3 problems in 6 interactions",
+      ],
+    );
   });
 });
 

@@ -1,12 +1,13 @@
 // Checks a journal store's journal (ADR 0040) line by line, for `validate`
 // and for naming the bad line when a load fails. The rules are the store's:
 // each line is one interaction as strict UTF-8 JSON, checked by
-// parseCassette() as a one-interaction cassette (the store's reader and
-// parseCassette() share fromDocument()); a last line without its "\n", or
-// a last line that does not parse, is a torn append that loading drops.
+// parseCassette()'s collecting mode as a one-interaction cassette (the
+// store's reader and parseCassette() share fromDocument()), so every problem
+// of a line is reported; a last line without its "\n", or a last line that
+// does not parse, is a torn append that loading drops.
 import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
-import { parseCassetteText } from "../codec/parse_cassette.ts";
+import { checkCassetteText } from "../codec/parse_cassette.ts";
 import { oneLine } from "./_output.ts";
 
 /** A finding at one line of the journal. */
@@ -23,7 +24,10 @@ export interface JournalReport {
   readonly lines: number;
   /** How many of those lines are valid interactions. */
   readonly interactions: number;
-  /** The bad lines that are not the last: loading fails on the first of them. */
+  /**
+   * Every problem of the bad lines that are not the last, in line order (a
+   * line may have several): loading fails on the first of them.
+   */
   readonly problems: readonly JournalFinding[];
   /** A torn last line, which loading drops and the next save cuts away; `undefined` if none. */
   readonly torn: JournalFinding | undefined;
@@ -37,6 +41,7 @@ export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalRep
   const problems: JournalFinding[] = [];
   let torn: JournalFinding | undefined;
   let lines = 0;
+  let bad = 0;
   let start = 0;
   while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
@@ -47,51 +52,55 @@ export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalRep
       };
       break;
     }
-    const problem = lineProblem(bytes.subarray(start, newline), reader);
-    if (problem !== undefined) {
+    const found = lineProblems(bytes.subarray(start, newline), reader);
+    if (found.length > 0) {
       if (newline + 1 === bytes.length) {
         torn = {
           line: lines + 1,
-          message: `the last line is not a valid interaction (${problem}), so it is taken for ` +
-            "an append a crash cut short",
+          message: `the last line is not a valid interaction (${
+            found.join("; ")
+          }), so it is taken for an append a crash cut short`,
         };
         break;
       }
-      problems.push({ line: lines + 1, message: problem });
+      bad++;
+      for (const message of found) problems.push({ line: lines + 1, message });
     }
     lines++;
     start = newline + 1;
   }
-  return { lines, interactions: lines - problems.length, problems, torn };
+  return { lines, interactions: lines - bad, problems, torn };
 }
 
-/** What is wrong with one line (without its "\n"), or `undefined` if it is a valid interaction. */
-function lineProblem(bytes: Uint8Array, reader: BlobReader | undefined): string | undefined {
+/** What is wrong with one line (without its "\n"): nothing when it is a valid interaction. */
+function lineProblems(bytes: Uint8Array, reader: BlobReader | undefined): string[] {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch {
-    return "not valid UTF-8 text";
+    return ["not valid UTF-8 text"];
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return `invalid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`;
+    return [`invalid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`];
   }
-  try {
-    parseCassetteText(JSON.stringify({ interactions: [value] }), "json", reader);
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof CassetteFormatError || error instanceof InteractionValidationError)) {
-      throw error;
-    }
-    // "interactions[0].request.target: expected ..." names the line's own
-    // field: "request.target: expected ...".
-    const message = oneLine(error.message);
-    if (!error.path.startsWith(PREFIX) || !message.startsWith(error.path)) return message;
-    const path = error.path.slice(PREFIX.length).replace(/^\./, "");
-    const rest = message.slice(error.path.length);
-    return path === "" ? rest.replace(/^: /, "") : `${path}${rest}`;
-  }
+  const checked = checkCassetteText(JSON.stringify({ interactions: [value] }), "json", reader);
+  return checked.problems.map(({ error }) => ownPath(error));
+}
+
+/**
+ * "interactions[0].request.target: expected ..." names the line's own
+ * field: "request.target: expected ...".
+ */
+function ownPath(error: Error): string {
+  const message = oneLine(error.message);
+  const path = error instanceof CassetteFormatError || error instanceof InteractionValidationError
+    ? error.path
+    : "";
+  if (!path.startsWith(PREFIX) || !message.startsWith(path)) return message;
+  const own = path.slice(PREFIX.length).replace(/^\./, "");
+  const rest = message.slice(path.length);
+  return own === "" ? rest.replace(/^: /, "") : `${own}${rest}`;
 }

@@ -1,19 +1,15 @@
 // `x-replay validate`: every problem in a cassette, not just the first.
 //
-// parseCassette() stops at the first problem. To report them all, the
-// document is read leniently here (JSON.parse or yaml's parser) and each
-// interaction is checked on its own by parseCassette(), as a one-interaction
-// cassette in the same format; the problem's path is then re-based from
-// `interactions[0]` to the interaction's real index (ADR 0031). A journal
-// beside a JSON cassette is checked line by line (_journal_check.ts).
-import { LineCounter, parseDocument, stringify as stringifyYaml } from "yaml";
-import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
+// The cassette is read by parseCassette()'s own code in its collecting mode
+// (checkCassetteText()): the same checks, which note each problem and go on
+// instead of throwing at the first, so the rules stay the library's (ADR
+// 0031). A journal beside a JSON cassette is checked line by line
+// (_journal_check.ts).
 import { journalStoreAsync } from "../store/journal_store_async.ts";
 import { type BlobReader, materializeAsync } from "../core/_model.ts";
-import { parseCassetteText } from "../codec/parse_cassette.ts";
+import { checkCassetteText, type TextProblem } from "../codec/parse_cassette.ts";
 import { BlobError } from "../core/errors.ts";
 import type { Cassette } from "../core/types.ts";
-import { locateYamlPath } from "../codec/_yaml_locate.ts";
 import type { CassetteFormat } from "../core/types.ts";
 import { takePositionals } from "./_args.ts";
 import {
@@ -21,7 +17,6 @@ import {
   type CassetteFile,
   cassetteFile,
   hasJournal,
-  isContentError,
   journalFile,
   readCassetteText,
   readJournalBytes,
@@ -40,10 +35,13 @@ export interface ValidationReport {
   readonly cassette?: Cassette | undefined;
 }
 
-type YamlDocument = ReturnType<typeof parseDocument>;
-
-/** Where parseCassette() puts a YAML position, e.g. ` (line 3, column 7)`. */
-const POSITION_SUFFIX = / \(line \d+, column \d+\)$/;
+/** One problem as a line: the library's message, and a YAML rule breach's position. */
+export function problemLine({ error, position }: TextProblem): string {
+  const message = oneLine(error.message);
+  return position === undefined
+    ? message
+    : `${message} (line ${position.line}, column ${position.column})`;
+}
 
 /** Checks cassette text, collecting every problem. Never throws for bad content. */
 export function validateText(
@@ -51,93 +49,12 @@ export function validateText(
   format: CassetteFormat,
   blobs?: BlobReader,
 ): ValidationReport {
-  let whole: Error;
-  try {
-    const cassette = parseCassetteText(text, format, blobs);
-    return { interactions: cassette.interactions.length, problems: [], cassette };
-  } catch (error) {
-    if (!isContentError(error)) throw error;
-    whole = error;
-  }
-  // The document as plain data, or the problems that stop it being read.
-  let document: unknown;
-  let yamlDocument: YamlDocument | undefined;
-  let lineCounter: LineCounter | undefined;
-  if (format === "json") {
-    try {
-      document = JSON.parse(text);
-    } catch {
-      // JSON syntax stops at the first error; parseCassette reported it with its position.
-      return { interactions: 0, problems: [oneLine(whole.message)] };
-    }
-  } else {
-    lineCounter = new LineCounter();
-    yamlDocument = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-    if (yamlDocument.errors.length > 0) {
-      const counter = lineCounter;
-      return {
-        interactions: 0,
-        problems: yamlDocument.errors.map((error) => {
-          const { line, col } = counter.linePos(error.pos[0]);
-          return oneLine(`invalid YAML at line ${line}, column ${col}: ${error.message}`);
-        }),
-      };
-    }
-    try {
-      document = yamlDocument.toJS({ maxAliasCount: 100 });
-    } catch {
-      return { interactions: 0, problems: [oneLine(whole.message)] };
-    }
-  }
-  const list = typeof document === "object" && document !== null && !Array.isArray(document)
-    ? (document as Record<string, unknown>).interactions
-    : undefined;
-  // The top level itself is wrong: nothing below it can be checked.
-  if (!Array.isArray(list)) return { interactions: 0, problems: [oneLine(whole.message)] };
-
-  const problems: string[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const single = { interactions: [list[i]] };
-    const singleText = format === "json"
-      ? JSON.stringify(single)
-      : stringifyYaml(single, { aliasDuplicateObjects: false });
-    try {
-      parseCassetteText(singleText, format, blobs);
-    } catch (error) {
-      if (!isContentError(error)) throw error;
-      problems.push(rebase(error, i, yamlDocument, lineCounter));
-    }
-  }
-  // Cannot happen while parseCassette has no rule spanning interactions;
-  // if one is added, its problem must still be reported.
-  if (problems.length === 0) problems.push(oneLine(whole.message));
-  return { interactions: list.length, problems };
-}
-
-/** The problem's message with its path moved from `interactions[0]` to `interactions[index]`. */
-function rebase(
-  error: Error,
-  index: number,
-  yamlDocument: YamlDocument | undefined,
-  lineCounter: LineCounter | undefined,
-): string {
-  const path = error instanceof CassetteFormatError || error instanceof InteractionValidationError
-    ? error.path
-    : "";
-  const prefix = "interactions[0]";
-  let message = oneLine(error.message);
-  if (!path.startsWith(prefix) || !message.startsWith(path)) {
-    return `interactions[${index}]: ${message}`;
-  }
-  const rebased = `interactions[${index}]${path.slice(prefix.length)}`;
-  // A position in the one-interaction text means nothing to the reader; the
-  // original document's is found below.
-  message = `${rebased}${message.slice(path.length)}`.replace(POSITION_SUFFIX, "");
-  if (yamlDocument !== undefined && lineCounter !== undefined) {
-    const position = locateYamlPath(yamlDocument, lineCounter, rebased);
-    if (position !== undefined) message += ` (line ${position.line}, column ${position.column})`;
-  }
-  return message;
+  const checked = checkCassetteText(text, format, blobs);
+  return {
+    interactions: checked.interactions,
+    problems: checked.problems.map(problemLine),
+    cassette: checked.cassette,
+  };
 }
 
 function count(n: number, noun: string): string {
@@ -242,9 +159,10 @@ export const validateCommand: Command = {
 
 Checks a cassette the way parseCassette() reads it (shapes and types, each
 fingerprint against its request, chunk sequences) and reports every problem,
-not only the first: each interaction is checked on its own, so one broken
-interaction does not hide the others. Within one interaction, its first
-problem is reported.
+not only the first: every bad value of every interaction, and the rules its
+valid parts allow checking (a wrong fingerprint is reported even beside a bad
+chunk). A JSON syntax error is the one problem reported for a JSON file that
+does not parse; YAML reports each of its syntax errors.
 
 A JSON cassette with a journal beside it (<cassette>.journal, kept by a
 journalStore) is checked with it: each journal line is one interaction, and a

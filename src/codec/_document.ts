@@ -7,9 +7,13 @@ import {
   checkText,
   EMPTY_PAIRS,
   type Fail,
+  invalid,
+  isInvalid,
 } from "../core/_check.ts";
 import {
   type BlobReader,
+  checkChunks,
+  checkFingerprint,
   type Naming,
   sealBlobChunk,
   sealCassette,
@@ -17,7 +21,7 @@ import {
   sealInteraction,
   sealRequest,
 } from "../core/_model.ts";
-import type { Cassette, Pairs, ResponseChunk } from "../core/types.ts";
+import type { Cassette, Interaction, Pairs, ResponseChunk } from "../core/types.ts";
 
 /**
  * Bytes as written in a file: UTF-8 text as a string, anything else as
@@ -125,56 +129,112 @@ function readObject(value: unknown, path: string, fail: Fail): Record<string, un
 }
 
 /**
+ * Collecting mode (ADR 0031): every problem of a document, instead of the
+ * first. `fail` must then note its problem in `problems` and return
+ * `invalid()`; the rules' breaches go there too.
+ */
+export interface Collected {
+  /** The problems, in the order they were found (document order). */
+  readonly problems: Error[];
+  /** How many interactions the document lists (0 when it lists none or cannot be read). */
+  interactions: number;
+}
+
+/**
  * Validates a parsed document and builds the frozen cassette. Shape and type
  * problems go to `fail`; data-rule breaches (fingerprint, chunk order) throw
- * `InteractionValidationError`.
+ * `InteractionValidationError`. With `collected`, checking goes on after a
+ * problem and the cassette holds only the valid interactions.
  */
 export function fromDocument(
   document: unknown,
   fail: Fail,
   blobs?: BlobReader,
+  collected?: Collected,
 ): Cassette {
   const root = isRecord(document)
     ? document
     : fail("", 'an object with an "interactions" array', document);
+  if (isInvalid(root)) return invalid();
   const list = root.interactions;
   if (!Array.isArray(list)) return fail("interactions", "an array", list);
+  if (collected !== undefined) collected.interactions = list.length;
+  const problems = collected?.problems;
   const interactions = new Array(list.length);
+  let kept = 0;
   for (let i = 0; i < list.length; i++) {
-    const path = `interactions[${i}]`;
-    const item = readObject(list[i], path, fail);
-    const rawRequest = readObject(item.request, `${path}.request`, fail);
-    const request = sealRequest(
-      checkText(rawRequest.protocol, `${path}.request.protocol`, fail),
-      checkText(rawRequest.action, `${path}.request.action`, fail),
-      checkText(rawRequest.target, `${path}.request.target`, fail),
-      readPairs(rawRequest.headers, `${path}.request.headers`, fail),
-      rawRequest.body === undefined
-        ? new Uint8Array(0)
-        : readData(rawRequest.body, `${path}.request.body`, fail),
-    );
-    const rawFingerprint = readObject(item.fingerprint, `${path}.fingerprint`, fail).value;
-    if (typeof rawFingerprint !== "string" || !HEX_FINGERPRINT.test(rawFingerprint)) {
-      return fail(`${path}.fingerprint.value`, "64 lowercase hex characters", rawFingerprint);
-    }
-    const rawChunks = item.response_chunks;
-    if (!Array.isArray(rawChunks)) return fail(`${path}.response_chunks`, "an array", rawChunks);
-    const chunks: ResponseChunk[] = new Array(rawChunks.length);
+    const interaction = readInteraction(list[i], `interactions[${i}]`, fail, blobs, problems);
+    if (problems === undefined || !isInvalid(interaction)) interactions[kept++] = interaction;
+  }
+  interactions.length = kept;
+  return sealCassette(Object.freeze(interactions));
+}
+
+/** One interaction of a document; `invalid()` in collecting mode when it has problems. */
+function readInteraction(
+  value: unknown,
+  path: string,
+  fail: Fail,
+  blobs: BlobReader | undefined,
+  problems: Error[] | undefined,
+): Interaction {
+  const start = problems?.length;
+  const item = readObject(value, path, fail);
+  if (isInvalid(item)) return item as never;
+  const rawRequest = readObject(item.request, `${path}.request`, fail);
+  const request = isInvalid(rawRequest) ? rawRequest as never : sealRequest(
+    checkText(rawRequest.protocol, `${path}.request.protocol`, fail),
+    checkText(rawRequest.action, `${path}.request.action`, fail),
+    checkText(rawRequest.target, `${path}.request.target`, fail),
+    readPairs(rawRequest.headers, `${path}.request.headers`, fail),
+    rawRequest.body === undefined
+      ? new Uint8Array(0)
+      : readData(rawRequest.body, `${path}.request.body`, fail),
+  );
+  const requestValid = problems?.length === start;
+  const fingerprintObject = readObject(item.fingerprint, `${path}.fingerprint`, fail);
+  let rawFingerprint: string | undefined;
+  if (!isInvalid(fingerprintObject)) {
+    const claimed = fingerprintObject.value;
+    rawFingerprint = typeof claimed === "string" && HEX_FINGERPRINT.test(claimed)
+      ? claimed
+      : fail(`${path}.fingerprint.value`, "64 lowercase hex characters", claimed);
+  }
+  const chunksPath = `${path}.response_chunks`;
+  const rawChunks = item.response_chunks;
+  let chunks: ResponseChunk[] | undefined;
+  if (!Array.isArray(rawChunks)) fail(chunksPath, "an array", rawChunks);
+  else {
+    chunks = new Array(rawChunks.length);
     for (let j = 0; j < rawChunks.length; j++) {
-      const chunkPath = `${path}.response_chunks[${j}]`;
+      const chunkPath = `${chunksPath}[${j}]`;
       const rawChunk = readObject(rawChunks[j], chunkPath, fail);
+      if (isInvalid(rawChunk)) {
+        chunks[j] = rawChunk as never;
+        continue;
+      }
       const sequence = checkSequence(rawChunk.sequence, `${chunkPath}.sequence`, fail);
       const metadata = readPairs(rawChunk.metadata, `${chunkPath}.metadata`, fail);
       chunks[j] = readChunk(rawChunk.data, sequence, metadata, `${chunkPath}.data`, fail, blobs);
     }
-    interactions[i] = sealInteraction(
-      request,
-      Object.freeze(chunks),
-      readPairs(item.metadata, `${path}.metadata`, fail),
-      rawFingerprint,
-      path,
-      FILE_NAMING,
-    );
   }
-  return sealCassette(Object.freeze(interactions));
+  const metadata = readPairs(item.metadata, `${path}.metadata`, fail);
+  if (problems !== undefined && problems.length !== start) {
+    // The interaction cannot be built, but the rules that its valid parts
+    // allow are still checked, so fixing one problem never reveals another.
+    if (chunks !== undefined) checkChunks(chunks, chunksPath, problems);
+    if (requestValid && rawFingerprint !== undefined && !isInvalid(rawFingerprint)) {
+      checkFingerprint(request, rawFingerprint, path, FILE_NAMING, problems);
+    }
+    return invalid();
+  }
+  return sealInteraction(
+    request,
+    Object.freeze(chunks!),
+    metadata,
+    rawFingerprint,
+    path,
+    FILE_NAMING,
+    problems,
+  );
 }

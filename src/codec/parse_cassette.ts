@@ -1,9 +1,9 @@
 import { LineCounter, parseDocument } from "yaml";
-import { describe, type Fail } from "../core/_check.ts";
-import { fromDocument } from "./_document.ts";
+import { describe, type Fail, invalid } from "../core/_check.ts";
+import { type Collected, fromDocument } from "./_document.ts";
 import { locateYamlPath } from "./_yaml_locate.ts";
 import { checkFormat } from "./_format.ts";
-import { CassetteFormatError } from "../core/errors.ts";
+import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
@@ -90,6 +90,62 @@ export function parseCassetteText(
   return format === "json" ? parseJson(text, blobs) : parseYaml(text, blobs);
 }
 
+/** A problem that `checkCassetteText()` found. */
+export interface TextProblem {
+  /** A `CassetteFormatError` or an `InteractionValidationError`, as `parseCassette()` throws it. */
+  readonly error: Error;
+  /** Where a YAML rule breach is in the text (shape errors carry it in their message). */
+  readonly position?: { readonly line: number; readonly column: number } | undefined;
+}
+
+/** What `checkCassetteText()` found. */
+export interface TextCheck {
+  /** Every problem, in document order; empty when the text holds a valid cassette. */
+  readonly problems: readonly TextProblem[];
+  /** How many interactions the document lists (0 when it lists none or cannot be read). */
+  readonly interactions: number;
+  /** The cassette, when there is no problem. */
+  readonly cassette: Cassette | undefined;
+}
+
+/**
+ * `parseCassetteText()` in collecting mode (ADR 0031): the same checks, but
+ * every problem is reported instead of the first (every YAML syntax error,
+ * every bad value, each rule breach of the valid parts). Never throws for
+ * bad content.
+ */
+export function checkCassetteText(
+  text: string,
+  format: CassetteFormat,
+  blobs?: BlobReader,
+): TextCheck {
+  const collected: Collected = { problems: [], interactions: 0 };
+  let located: ((path: string) => { line: number; column: number } | undefined) | undefined;
+  let cassette: Cassette | undefined;
+  try {
+    cassette = format === "json"
+      ? parseJson(text, blobs, collected)
+      : parseYaml(text, blobs, collected, (locate) => (located = locate));
+  } catch (error) {
+    // A rule that throws instead of reporting through the collector is
+    // still a problem of the text, not a crash.
+    if (!(error instanceof CassetteFormatError || error instanceof InteractionValidationError)) {
+      throw error;
+    }
+    collected.problems.push(error);
+  }
+  const problems = collected.problems.map((error): TextProblem =>
+    error instanceof InteractionValidationError && located !== undefined
+      ? { error, position: located(error.path) }
+      : { error }
+  );
+  return {
+    problems,
+    interactions: collected.interactions,
+    cassette: problems.length === 0 ? cassette : undefined,
+  };
+}
+
 function shapeError(
   format: CassetteFormat,
   path: string,
@@ -105,25 +161,39 @@ function shapeError(
   );
 }
 
-function parseJson(text: string, blobs: BlobReader | undefined): Cassette {
+/** A problem: thrown, or noted when collecting (then checking goes on). */
+function failWith(collected: Collected | undefined, error: Error): never {
+  if (collected === undefined) throw error;
+  collected.problems.push(error);
+  return invalid();
+}
+
+function parseJson(
+  text: string,
+  blobs: BlobReader | undefined,
+  collected?: Collected,
+): Cassette {
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch (error) {
     const position = jsonPosition(text, error);
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CassetteFormatError(
-      `Cannot parse cassette: invalid JSON${
-        position === undefined ? "" : ` at line ${position.line}, column ${position.column}`
-      }: ${reason}`,
-      { format: "json", path: "", line: position?.line, column: position?.column },
-      { cause: error },
+    // JSON parsers stop at the first syntax error: there is only ever one.
+    return failWith(
+      collected,
+      new CassetteFormatError(
+        `Cannot parse cassette: invalid JSON${
+          position === undefined ? "" : ` at line ${position.line}, column ${position.column}`
+        }: ${reason}`,
+        { format: "json", path: "", line: position?.line, column: position?.column },
+        { cause: error },
+      ),
     );
   }
-  const fail: Fail = (path, expected, value) => {
-    throw shapeError("json", path, expected, value);
-  };
-  return fromDocument(document, fail, blobs);
+  const fail: Fail = (path, expected, value) =>
+    failWith(collected, shapeError("json", path, expected, value));
+  return fromDocument(document, fail, blobs, collected);
 }
 
 // Engines report JSON syntax errors differently; V8 gives an offset, which is
@@ -139,34 +209,47 @@ function jsonPosition(text: string, error: unknown): { line: number; column: num
   return { line: before.split("\n").length, column: before.length - lastBreak };
 }
 
-function parseYaml(text: string, blobs: BlobReader | undefined): Cassette {
+function parseYaml(
+  text: string,
+  blobs: BlobReader | undefined,
+  collected?: Collected,
+  onLocate?: (locate: (path: string) => { line: number; column: number } | undefined) => void,
+): Cassette {
   const lineCounter = new LineCounter();
   let value: unknown;
   let document: ReturnType<typeof parseDocument>;
   try {
     document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-    const [first] = document.errors;
-    if (first !== undefined) {
-      const position = lineCounter.linePos(first.pos[0]);
-      throw new CassetteFormatError(
-        `Cannot parse cassette: invalid YAML at line ${position.line}, column ${position.col}: ${first.message}`,
-        { format: "yaml", path: "", line: position.line, column: position.col },
-        { cause: first },
+    // yaml's parser itself reports every syntax error; the first is thrown.
+    for (const syntax of document.errors) {
+      const position = lineCounter.linePos(syntax.pos[0]);
+      failWith(
+        collected,
+        new CassetteFormatError(
+          `Cannot parse cassette: invalid YAML at line ${position.line}, column ${position.col}: ${syntax.message}`,
+          { format: "yaml", path: "", line: position.line, column: position.col },
+          { cause: syntax },
+        ),
       );
     }
+    if (document.errors.length > 0) return invalid();
     value = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     if (error instanceof CassetteFormatError || isPermissionError(error)) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CassetteFormatError(`Cannot parse cassette: invalid YAML: ${reason}`, {
-      format: "yaml",
-      path: "",
-    }, { cause: error });
+    return failWith(
+      collected,
+      new CassetteFormatError(`Cannot parse cassette: invalid YAML: ${reason}`, {
+        format: "yaml",
+        path: "",
+      }, { cause: error }),
+    );
   }
-  const fail: Fail = (path, expected, found) => {
-    throw shapeError("yaml", path, expected, found, locateYamlPath(document, lineCounter, path));
-  };
-  return fromDocument(value, fail, blobs);
+  const locate = (path: string) => locateYamlPath(document, lineCounter, path);
+  onLocate?.(locate);
+  const fail: Fail = (path, expected, found) =>
+    failWith(collected, shapeError("yaml", path, expected, found, locate(path)));
+  return fromDocument(value, fail, blobs, collected);
 }
 
 // The yaml package reads the LOG_TOKENS and LOG_STREAM debug variables while

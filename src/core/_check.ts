@@ -3,8 +3,34 @@
 import { InteractionValidationError } from "./errors.ts";
 import type { Pairs } from "./types.ts";
 
-/** Throws for a value of the wrong type; the parser and constructors pass different ones. */
+/**
+ * Throws for a value of the wrong type; the parser and constructors pass
+ * different ones. A collecting `Fail` (for `x-replay validate`, ADR 0031)
+ * notes the problem and returns `invalid()` instead, so the checks go on.
+ */
 export type Fail = (path: string, expected: string, value: unknown) => never;
+
+const INVALID: unique symbol = Symbol("invalid");
+
+/**
+ * The stand-in a collecting `Fail` returns for a bad value. Typed `never` so
+ * that it fits wherever the checked value would; only collecting callers
+ * ever see it, and they test for it with `isInvalid()`.
+ */
+export function invalid(): never {
+  return INVALID as never;
+}
+
+/** Whether a checked value is the stand-in for a bad one (collecting mode only). */
+export function isInvalid(value: unknown): boolean {
+  return value === INVALID;
+}
+
+/** A problem found in collecting mode: thrown at once when there is no list to collect into. */
+export function breach(error: Error, problems: Error[] | undefined): void {
+  if (problems === undefined) throw error;
+  problems.push(error);
+}
 
 /** Fails with an `InteractionValidationError`. */
 export const failValidation: Fail = (path, expected, value) => {
@@ -55,7 +81,9 @@ export function checkPairArray(value: unknown, path: string, fail: Fail): Pairs 
   for (let i = 0; i < value.length; i++) {
     const pair: unknown = value[i];
     if (!Array.isArray(pair) || pair.length !== 2) {
-      return fail(`${path}[${i}]`, "a [key, value] pair", pair);
+      // A collecting fail returns: the pairs after this one are checked too.
+      pairs[i] = fail(`${path}[${i}]`, "a [key, value] pair", pair);
+      continue;
     }
     pairs[i] = Object.freeze([
       checkText(pair[0], `${path}[${i}][0]`, fail),

@@ -2,12 +2,14 @@
 // remembered as valid, so re-wrapping a valid value costs a WeakSet lookup.
 import { encodeUtf8 } from "./_bytes.ts";
 import {
+  breach,
   checkPairsInit,
   checkSequence,
   checkText,
   EMPTY_PAIRS,
   type Fail,
   failValidation,
+  invalid,
   join,
 } from "./_check.ts";
 import { InteractionValidationError } from "./errors.ts";
@@ -186,8 +188,59 @@ export interface Naming {
 export const CODE_NAMING: Naming = { responseChunks: "responseChunks", fingerprint: "fingerprint" };
 
 /**
+ * The chunk rules: at least one chunk, sequences exactly 0..n-1. Breaches
+ * throw, or go to `problems` when given (collecting mode, ADR 0031), where a
+ * chunk or sequence that already failed its own check is skipped.
+ */
+export function checkChunks(
+  chunks: readonly ResponseChunk[],
+  chunksPath: string,
+  problems?: Error[],
+): void {
+  if (chunks.length === 0) {
+    breach(new InteractionValidationError(chunksPath, "at least one chunk", "none"), problems);
+  }
+  for (let i = 0; i < chunks.length; i++) {
+    const sequence = chunks[i]!.sequence;
+    if (sequence !== i && typeof sequence === "number") {
+      breach(
+        new InteractionValidationError(`${chunksPath}[${i}].sequence`, String(i), String(sequence)),
+        problems,
+      );
+    }
+  }
+}
+
+/**
+ * The request's fingerprint, after checking it against the one a file
+ * claims (if any); a mismatch throws, or goes to `problems` when given.
+ */
+export function checkFingerprint(
+  request: InteractionRequest,
+  claimedFingerprint: string | undefined,
+  path: string,
+  naming: Naming,
+  problems?: Error[],
+): string {
+  const fingerprint = computeFingerprint(request);
+  if (claimedFingerprint !== undefined && claimedFingerprint !== fingerprint) {
+    breach(
+      new InteractionValidationError(
+        join(path, naming.fingerprint),
+        `the request's fingerprint ${fingerprint}`,
+        claimedFingerprint,
+      ),
+      problems,
+    );
+  }
+  return fingerprint;
+}
+
+/**
  * Applies the interaction rules (chunks non-empty, sequences exactly 0..n-1,
- * fingerprint equal to the request's) and freezes the result.
+ * fingerprint equal to the request's) and freezes the result. With
+ * `problems`, every breach is collected and `invalid()` is returned if there
+ * was one.
  */
 export function sealInteraction(
   request: InteractionRequest,
@@ -196,29 +249,12 @@ export function sealInteraction(
   claimedFingerprint: string | undefined,
   path: string,
   naming: Naming,
+  problems?: Error[],
 ): Interaction {
-  const chunksPath = join(path, naming.responseChunks);
-  if (chunks.length === 0) {
-    throw new InteractionValidationError(chunksPath, "at least one chunk", "none");
-  }
-  for (let i = 0; i < chunks.length; i++) {
-    const sequence = chunks[i]!.sequence;
-    if (sequence !== i) {
-      throw new InteractionValidationError(
-        `${chunksPath}[${i}].sequence`,
-        String(i),
-        String(sequence),
-      );
-    }
-  }
-  const fingerprint = computeFingerprint(request);
-  if (claimedFingerprint !== undefined && claimedFingerprint !== fingerprint) {
-    throw new InteractionValidationError(
-      join(path, naming.fingerprint),
-      `the request's fingerprint ${fingerprint}`,
-      claimedFingerprint,
-    );
-  }
+  const before = problems?.length;
+  checkChunks(chunks, join(path, naming.responseChunks), problems);
+  const fingerprint = checkFingerprint(request, claimedFingerprint, path, naming, problems);
+  if (problems !== undefined && problems.length !== before) return invalid();
   const interaction: Interaction = Object.freeze({
     request,
     fingerprint,
