@@ -7,7 +7,7 @@
 // does not parse, is a torn append that loading drops.
 import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
-import { checkCassetteText } from "../codec/parse_cassette.ts";
+import { checkCassetteText } from "../codec/_check_text.ts";
 import { oneLine } from "./_output.ts";
 
 /** A finding at one line of the journal. */

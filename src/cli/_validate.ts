@@ -7,7 +7,7 @@
 // (_journal_check.ts).
 import { journalStoreAsync } from "../store/journal_store_async.ts";
 import { type BlobReader, materializeAsync } from "../core/_model.ts";
-import { checkCassetteText, type TextProblem } from "../codec/parse_cassette.ts";
+import { checkCassetteText, type TextProblem } from "../codec/_check_text.ts";
 import { BlobError } from "../core/errors.ts";
 import type { Cassette } from "../core/types.ts";
 import type { CassetteFormat } from "../core/types.ts";

@@ -3,7 +3,7 @@ import { describe, type Fail, invalid } from "../core/_check.ts";
 import { type Collected, fromDocument } from "./_document.ts";
 import { locateYamlPath } from "./_yaml_locate.ts";
 import { checkFormat } from "./_format.ts";
-import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
+import { CassetteFormatError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
@@ -80,70 +80,17 @@ export function parseCassette(text: string, options?: ParseCassetteOptions): Cas
 
 /**
  * `parseCassette()` for stores: chunk data may also be a blob reference,
- * read through `blobs` when replay reaches it (ADR 0041).
+ * read through `blobs` when replay reaches it (ADR 0041). With `collected`,
+ * the collecting mode of `x-replay validate` (ADR 0031): problems are noted
+ * there instead of thrown, and checking goes on.
  */
 export function parseCassetteText(
   text: string,
   format: CassetteFormat,
   blobs?: BlobReader,
+  collected?: Collected,
 ): Cassette {
-  return format === "json" ? parseJson(text, blobs) : parseYaml(text, blobs);
-}
-
-/** A problem that `checkCassetteText()` found. */
-export interface TextProblem {
-  /** A `CassetteFormatError` or an `InteractionValidationError`, as `parseCassette()` throws it. */
-  readonly error: Error;
-  /** Where a YAML rule breach is in the text (shape errors carry it in their message). */
-  readonly position?: { readonly line: number; readonly column: number } | undefined;
-}
-
-/** What `checkCassetteText()` found. */
-export interface TextCheck {
-  /** Every problem, in document order; empty when the text holds a valid cassette. */
-  readonly problems: readonly TextProblem[];
-  /** How many interactions the document lists (0 when it lists none or cannot be read). */
-  readonly interactions: number;
-  /** The cassette, when there is no problem. */
-  readonly cassette: Cassette | undefined;
-}
-
-/**
- * `parseCassetteText()` in collecting mode (ADR 0031): the same checks, but
- * every problem is reported instead of the first (every YAML syntax error,
- * every bad value, each rule breach of the valid parts). Never throws for
- * bad content.
- */
-export function checkCassetteText(
-  text: string,
-  format: CassetteFormat,
-  blobs?: BlobReader,
-): TextCheck {
-  const collected: Collected = { problems: [], interactions: 0 };
-  let located: ((path: string) => { line: number; column: number } | undefined) | undefined;
-  let cassette: Cassette | undefined;
-  try {
-    cassette = format === "json"
-      ? parseJson(text, blobs, collected)
-      : parseYaml(text, blobs, collected, (locate) => (located = locate));
-  } catch (error) {
-    // A rule that throws instead of reporting through the collector is
-    // still a problem of the text, not a crash.
-    if (!(error instanceof CassetteFormatError || error instanceof InteractionValidationError)) {
-      throw error;
-    }
-    collected.problems.push(error);
-  }
-  const problems = collected.problems.map((error): TextProblem =>
-    error instanceof InteractionValidationError && located !== undefined
-      ? { error, position: located(error.path) }
-      : { error }
-  );
-  return {
-    problems,
-    interactions: collected.interactions,
-    cassette: problems.length === 0 ? cassette : undefined,
-  };
+  return format === "json" ? parseJson(text, blobs, collected) : parseYaml(text, blobs, collected);
 }
 
 function shapeError(
@@ -213,7 +160,6 @@ function parseYaml(
   text: string,
   blobs: BlobReader | undefined,
   collected?: Collected,
-  onLocate?: (locate: (path: string) => { line: number; column: number } | undefined) => void,
 ): Cassette {
   const lineCounter = new LineCounter();
   let value: unknown;
@@ -245,10 +191,11 @@ function parseYaml(
       }, { cause: error }),
     );
   }
-  const locate = (path: string) => locateYamlPath(document, lineCounter, path);
-  onLocate?.(locate);
   const fail: Fail = (path, expected, found) =>
-    failWith(collected, shapeError("yaml", path, expected, found, locate(path)));
+    failWith(
+      collected,
+      shapeError("yaml", path, expected, found, locateYamlPath(document, lineCounter, path)),
+    );
   return fromDocument(value, fail, blobs, collected);
 }
 
