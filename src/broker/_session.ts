@@ -2,7 +2,8 @@
 // (issue 4): normalisation and redaction before matching, sequential
 // playback counters, recorded_at and maxAge, and which interactions were used.
 import { describe } from "../core/_check.ts";
-import { CODE_NAMING, sealChunk, sealInteraction, toRequest } from "../core/_model.ts";
+import { CODE_NAMING, sealChunk, sealInteraction, sealRequest, toRequest } from "../core/_model.ts";
+import { offeredHeaders } from "./_offered_headers.ts";
 import { formatOffset, OFFSET_KEY } from "../core/_timing.ts";
 import { createRedactor, type Redactor } from "../matching/create_redactor.ts";
 import { InteractionNotFoundError, StaleRecordingError } from "../core/errors.ts";
@@ -48,6 +49,20 @@ export interface BrokerSessionOptions {
    * @default {"error"}
    */
   readonly afterLast?: "error" | "repeat" | undefined;
+  /**
+   * Header-schema matching, the rule of interposition-http-adapter (ADR
+   * 0025): each recording with the request's protocol, action and target is
+   * tried with the header names that recording holds, the values taken from
+   * the live request; the first recording that matches wins. A cassette
+   * whose recordings hold `content-type` (or any other header) then replays
+   * without listing the header in `matchHeaders`. The HTTP adapters
+   * (`createReplayFetch()`, the server) offer every request header for this,
+   * kept beside the request and never stored; a request built by hand offers
+   * its own headers. Without a candidate, the request is matched as it is.
+   *
+   * @default {false}
+   */
+  readonly headerSchema?: boolean | undefined;
   /**
    * Maximum age of a recording in milliseconds, judged by its `recorded_at`
    * metadata (recordings without it are never too old).
@@ -131,6 +146,29 @@ function defaultNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** Where the recordings of one protocol, action and target are, per cassette value. */
+const targetIndexes = new WeakMap<Cassette, Map<string, number[]>>();
+
+function targetKey(request: InteractionRequest): string {
+  return JSON.stringify([request.protocol, request.action, request.target]);
+}
+
+/** The positions of the recordings of each protocol, action and target. */
+function sameTarget(cassette: Cassette): Map<string, number[]> {
+  let index = targetIndexes.get(cassette);
+  if (index === undefined) {
+    index = new Map();
+    cassette.interactions.forEach(({ request }, position) => {
+      const key = targetKey(request);
+      const list = index!.get(key);
+      if (list === undefined) index!.set(key, [position]);
+      else list.push(position);
+    });
+    targetIndexes.set(cassette, index);
+  }
+  return index;
+}
+
 /** Validates the options and builds the session. */
 export function createSession(options: BrokerSessionOptions, action: string): Session {
   const { normalize, maxAge } = options;
@@ -181,6 +219,12 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
       `Cannot ${action}: onStale "rerecord" needs playback "first" (a re-recording is appended, which would shift sequential occurrences)`,
     );
   }
+  const headerSchema = options.headerSchema ?? false;
+  if (typeof headerSchema !== "boolean") {
+    throw new TypeError(
+      `Cannot ${action}: headerSchema must be a boolean, got ${describe(headerSchema)}`,
+    );
+  }
   const warn = options.warn ?? ((message: string) => console.warn(message));
   const now = options.now ?? defaultNow;
   const redactor = redact === false ? undefined : redact ?? createRedactor();
@@ -208,46 +252,132 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
     );
   };
 
+  // The choice for a request whose fingerprint is `key`, advancing the
+  // sequential counter of that fingerprint.
+  const chooseKey = (
+    cassette: Cassette,
+    key: string,
+    mode: "replay" | "record" | "auto",
+  ): Choice => {
+    const positions = cassette.index.get(key) ?? [];
+    let occurrence = 0;
+    if (playback === "sequential") {
+      occurrence = counters.get(key) ?? 0;
+      counters.set(key, occurrence + 1);
+    }
+    const miss = { kind: "miss", key, occurrence, recorded: positions.length } as const;
+    if (mode === "record") return miss;
+    let position = positions[occurrence];
+    if (
+      position === undefined && playback === "sequential" && mode === "replay" &&
+      afterLast === "repeat"
+    ) {
+      position = positions.at(-1);
+    }
+    if (position === undefined) return miss;
+    let interaction = cassette.interactions[position]!;
+    if (isStale(interaction)) {
+      if (onStale === "rerecord" && mode === "auto") {
+        const fresh = positions.map((at) => cassette.interactions[at]!).find((candidate) =>
+          !isStale(candidate)
+        );
+        if (fresh === undefined) return miss;
+        interaction = fresh;
+      } else {
+        staleHit(interaction);
+      }
+    }
+    return { kind: "hit", interaction };
+  };
+
+  // Header-schema matching (ADR 0025): the prepared request's live twin,
+  // whose offered headers fill in the names each recording holds.
+  const liveOf = new WeakMap<InteractionRequest, InteractionRequest>();
+  const chooseBySchema = (
+    cassette: Cassette,
+    request: InteractionRequest,
+    mode: "replay" | "record" | "auto",
+  ): Choice => {
+    if (mode !== "record") {
+      const candidates = schemaCandidates(cassette, request, liveOf.get(request) ?? request);
+      for (const key of candidates) {
+        const positions = cassette.index.get(key);
+        if (positions === undefined) continue;
+        if (playback === "sequential" && positions[counters.get(key) ?? 0] === undefined) continue;
+        const choice = chooseKey(cassette, key, mode);
+        // A miss here is a stale recording to re-record: another may still match.
+        if (choice.kind === "hit") return choice;
+      }
+      if (playback === "sequential" && mode === "replay" && afterLast === "repeat") {
+        for (const key of candidates) {
+          if (cassette.index.has(key)) return chooseKey(cassette, key, mode);
+        }
+      }
+    }
+    return chooseKey(cassette, fingerprint(request), mode);
+  };
+
+  // The fingerprints of a request's candidates: for every
+  // recording with the same protocol, action and target (in cassette order,
+  // one per distinct list of header names), the live request with exactly
+  // those header names, valued from the offered headers, then normalised and
+  // redacted as the request itself was. A recording naming a header the
+  // live request lacks gives none.
+  const schemaCandidates = (
+    cassette: Cassette,
+    request: InteractionRequest,
+    live: InteractionRequest,
+  ): string[] => {
+    const positions = sameTarget(cassette).get(targetKey(request));
+    if (positions === undefined) return [];
+    const schemas = new Set<string>();
+    const keys = new Set<string>();
+    let values: Map<string, string> | undefined;
+    for (const position of positions) {
+      const recorded = cassette.interactions[position]!.request.headers;
+      const schema = JSON.stringify(recorded.map(([name]) => name));
+      if (schemas.has(schema)) continue;
+      schemas.add(schema);
+      if (values === undefined) {
+        values = new Map();
+        for (const [name, value] of offeredHeaders(live)) {
+          const lower = name.toLowerCase();
+          if (!values.has(lower)) values.set(lower, value);
+        }
+      }
+      const headers: (readonly [string, string])[] = [];
+      for (const [name] of recorded) {
+        const value = values.get(name.toLowerCase());
+        if (value === undefined) break;
+        headers.push(Object.freeze([name, value] as const));
+      }
+      if (headers.length !== recorded.length) continue;
+      const candidate = matchedOf(
+        sealRequest(live.protocol, live.action, live.target, Object.freeze(headers), live.body),
+      );
+      keys.add(fingerprint(candidate));
+    }
+    return [...keys];
+  };
+
+  // A live request as it is matched and recorded: normalised, then redacted.
+  const matchedOf = (live: InteractionRequest): InteractionRequest => {
+    const normalized = normalize === undefined
+      ? live
+      : toRequest(normalize(live), "normalized request");
+    return redactor === undefined ? normalized : redactor.request(normalized);
+  };
+
   return {
     prepare(request) {
       const live = toRequest(request, "request");
-      const normalized = normalize === undefined
-        ? live
-        : toRequest(normalize(live), "normalized request");
-      return { live, matched: redactor === undefined ? normalized : redactor.request(normalized) };
+      const matched = matchedOf(live);
+      if (headerSchema) liveOf.set(matched, live);
+      return { live, matched };
     },
-    choose(cassette, request, mode) {
-      const key = fingerprint(request);
-      const positions = cassette.index.get(key) ?? [];
-      let occurrence = 0;
-      if (playback === "sequential") {
-        occurrence = counters.get(key) ?? 0;
-        counters.set(key, occurrence + 1);
-      }
-      const miss = { kind: "miss", key, occurrence, recorded: positions.length } as const;
-      if (mode === "record") return miss;
-      let position = positions[occurrence];
-      if (
-        position === undefined && playback === "sequential" && mode === "replay" &&
-        afterLast === "repeat"
-      ) {
-        position = positions.at(-1);
-      }
-      if (position === undefined) return miss;
-      let interaction = cassette.interactions[position]!;
-      if (isStale(interaction)) {
-        if (onStale === "rerecord" && mode === "auto") {
-          const fresh = positions.map((at) => cassette.interactions[at]!).find((candidate) =>
-            !isStale(candidate)
-          );
-          if (fresh === undefined) return miss;
-          interaction = fresh;
-        } else {
-          staleHit(interaction);
-        }
-      }
-      return { kind: "hit", interaction };
-    },
+    choose: headerSchema
+      ? chooseBySchema
+      : (cassette, request, mode) => chooseKey(cassette, fingerprint(request), mode),
     notFound(request, miss) {
       return new InteractionNotFoundError(request, miss.key, {
         occurrence: miss.occurrence,

@@ -1,5 +1,6 @@
 import { checkCassette, sealCassette } from "../core/_model.ts";
 import { type BrokerSessionOptions, createSession } from "./_session.ts";
+import { wantOfferedHeaders } from "./_offered_headers.ts";
 import { type Sleep, timedChunks, type Timing, untimed } from "../core/_timing.ts";
 import {
   asSaveError,
@@ -403,7 +404,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
     }
   }
 
-  return Object.freeze({
+  const broker: AsyncBroker = Object.freeze({
     get mode(): BrokerMode {
       return mode;
     },
@@ -425,4 +426,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
       return enqueue((cassette) => sealCassette(session.pruned(cassette)), true);
     },
   });
+  // Its adapters offer every request header, for the recordings' header names (ADR 0025).
+  if (options.headerSchema === true) wantOfferedHeaders(broker);
+  return broker;
 }

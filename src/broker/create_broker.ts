@@ -1,5 +1,6 @@
 import { checkCassette, sealCassette } from "../core/_model.ts";
 import { type BrokerSessionOptions, createSession } from "./_session.ts";
+import { wantOfferedHeaders } from "./_offered_headers.ts";
 import {
   asSaveError,
   checkLiveResponse,
@@ -240,7 +241,7 @@ export function createBroker(options: CreateBrokerOptions): Broker {
     return chunks.values();
   }
 
-  return Object.freeze({
+  const broker: Broker = Object.freeze({
     get mode(): BrokerMode {
       return mode;
     },
@@ -263,4 +264,7 @@ export function createBroker(options: CreateBrokerOptions): Broker {
       current = kept;
     },
   });
+  // Its adapters offer every request header, for the recordings' header names (ADR 0025).
+  if (options.headerSchema === true) wantOfferedHeaders(broker);
+  return broker;
 }

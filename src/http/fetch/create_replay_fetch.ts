@@ -1,5 +1,6 @@
 import { describe } from "../../core/_check.ts";
 import type { BrokerLike } from "../broker_like.ts";
+import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
 import type { ResponseChunk } from "../../core/types.ts";
 import {
   headerNames,
@@ -109,6 +110,8 @@ export function createReplayFetch(
     );
   }
   const match = headerNames(options?.matchHeaders, "create replay fetch");
+  // A broker with headerSchema reads the request headers its recordings name (ADR 0025).
+  const offer = wantsOfferedHeaders(broker);
 
   async function replayFetch(
     input: Parameters<typeof fetch>[0],
@@ -120,7 +123,7 @@ export function createReplayFetch(
     const request = new Request(input, init);
     // A replaying broker never goes live: skip what only a live call needs.
     const mayGoLive = broker.mode !== "replay";
-    const headers = readHeaders(request.headers, match, mayGoLive);
+    const headers = readHeaders(request.headers, match, mayGoLive || offer);
     const body = new Uint8Array(await request.arrayBuffer());
     const live = mayGoLive ? liveSignal(signal) : undefined;
     const interaction = toInteractionRequest(
@@ -131,6 +134,7 @@ export function createReplayFetch(
       match,
       live === undefined ? undefined : { signal: live.signal, redirect: request.redirect },
     );
+    if (offer) offerHeaders(interaction, headers);
     let chunks: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>;
     try {
       chunks = broker.replay(interaction);

@@ -1,6 +1,7 @@
 // The web-standard handler behind createHandler() and serve().
 import { describe } from "../../core/_check.ts";
 import type { BrokerLike } from "../broker_like.ts";
+import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
 import { InteractionNotFoundError, ReplayError } from "../../core/errors.ts";
 import {
   headerNames,
@@ -12,6 +13,7 @@ import {
 } from "../_mapping.ts";
 import type { Cassette } from "../../core/types.ts";
 import { missBody } from "./_explain.ts";
+import { ancestorTargets } from "./_ancestor_target.ts";
 
 /** Options for `createHandler()`. */
 export interface HandlerOptions {
@@ -70,9 +72,7 @@ function inferTarget(cassette: Cassette): TargetOf {
     const [origin] = origins;
     return (url) => `${origin!}${url.pathname}${url.search}`;
   }
-  if (paths > 0 && origins.size === 0 && others === 0) {
-    return (url) => `${url.pathname}${url.search}`;
-  }
+  if (paths > 0 && origins.size === 0 && others === 0) return ancestorTargets(cassette);
   return (url) => `${url.origin}${url.pathname}${url.search}`;
 }
 
@@ -115,6 +115,8 @@ export function buildHandler(
     );
   }
   const match = headerNames(options.matchHeaders, action);
+  // A broker with headerSchema reads the request headers its recordings name (ADR 0025).
+  const offer = wantsOfferedHeaders(broker);
   let fixed: TargetOf | undefined;
   if (options.origin !== undefined) {
     let origin: string;
@@ -150,7 +152,7 @@ export function buildHandler(
     // A replaying broker never goes live: skip what only a live call needs.
     const live = broker.mode === "replay" ? undefined : liveSignal(request.signal);
     try {
-      const headers = readHeaders(request.headers, match, live !== undefined);
+      const headers = readHeaders(request.headers, match, live !== undefined || offer);
       const body = new Uint8Array(await request.arrayBuffer());
       interaction = toInteractionRequest(
         request.method,
@@ -161,6 +163,7 @@ export function buildHandler(
         // A proxy hands redirects to its client rather than following them.
         live === undefined ? undefined : { signal: live.signal, redirect: "manual" },
       );
+      if (offer) offerHeaders(interaction, headers);
     } catch (error) {
       live?.dispose();
       return failure(400, "Bad Request", error);
