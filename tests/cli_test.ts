@@ -14,6 +14,7 @@ import {
   realpathSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createHash } from "node:crypto";
@@ -467,6 +468,115 @@ test("main() convert turns JSON into YAML and back, byte for byte", async () => 
     });
     assert.equal(overridden.code, 0, overridden.stderr);
     assert.equal(readFileSync(join(folder, "out.data"), "utf8"), FIXTURE_YAML);
+  });
+});
+
+test("main() convert reads a Playwright HAR with its side files, and warns of skipped entries", async () => {
+  await withFolder(async (folder) => {
+    const har = fileURLToPath(new URL("./fixtures/har/playwright/recording.har", import.meta.url));
+    const result = await run(["convert", har, "out.json"], { cwd: folder });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `${har} (har) -> out.json (json): 6 interactions\n`);
+    assert.equal(
+      result.stderr,
+      `x-replay: convert: warning: ${har}: log.entries[5] skipped: status -1: no response ` +
+        "(a failed or blocked request)\n",
+    );
+    const cassette = parseCassette(readFileSync(join(folder, "out.json"), "utf8"));
+    const cart = cassette.interactions[0]!.responseChunks[0]!;
+    assert.match(new TextDecoder().decode(cart.data), /^\{"items":/);
+
+    // --match-header keeps a request header for matching.
+    const matched = await run(["convert", har, "matched.json", "--match-header", "Accept"], {
+      cwd: folder,
+    });
+    assert.equal(matched.code, 0, matched.stderr);
+    const first = parseCassette(readFileSync(join(folder, "matched.json"), "utf8"))
+      .interactions[0]!;
+    assert.deepEqual(first.request.headers, [["accept", "application/json"]]);
+  });
+});
+
+test("main() convert writes HAR and reads it back to the same cassette", async () => {
+  await withFolder(async (folder) => {
+    const http = createCassette(
+      parseCassette(FIXTURE).interactions.filter(({ request }) => request.protocol === "http"),
+    );
+    writeFileSync(join(folder, "c.json"), stringifyCassette(http));
+    const out = await run(["convert", "c.json", "sub/c.har"], { cwd: folder });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(
+      out.stdout,
+      `c.json (json) -> sub/c.har (har): ${http.interactions.length} interactions\n`,
+    );
+    const har = JSON.parse(readFileSync(join(folder, "sub/c.har"), "utf8"));
+    assert.equal(har.log.version, "1.2");
+    const back = await run(["convert", "sub/c.har", "back.json"], { cwd: folder });
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(readFileSync(join(folder, "back.json"), "utf8"), stringifyCassette(http));
+    assert.deepEqual(strayFiles(folder, "c.json", "back.json"), ["sub"]);
+    assert.deepEqual(strayFiles(join(folder, "sub"), "c.har"), []);
+
+    // Only HTTP fits in a HAR; a HAR output holds every body itself.
+    writeFileSync(join(folder, "mixed.json"), FIXTURE);
+    assertOneLineFailure(
+      await run(["convert", "mixed.json", "mixed.har"], { cwd: folder }),
+      1,
+      'x-replay: convert: cannot write "mixed.har": Cannot write HAR: interactions[2] has ' +
+        'protocol "test-proto", and HAR holds HTTP exchanges only',
+    );
+    assert.equal(existsSync(join(folder, "mixed.har")), false);
+    assertOneLineFailure(
+      await run(["convert", "c.json", "x.har", "--blob-threshold", "10"], { cwd: folder }),
+      2,
+      /^x-replay: convert: --blob-threshold does not apply to a HAR <out>/,
+    );
+    assertOneLineFailure(
+      await run(["convert", "c.json", "x.yaml", "--match-header", "accept"], { cwd: folder }),
+      2,
+      /^x-replay: convert: --match-header applies to a HAR <in> only/,
+    );
+    assertOneLineFailure(
+      await run(["convert", "c.json", "x.txt", "--to", "xml"], { cwd: folder }),
+      2,
+      /^x-replay: convert: --to must be "json", "yaml" or "har", got "xml"/,
+    );
+  });
+});
+
+test("main() convert refuses a HAR side file that is a link or outside its folder", async () => {
+  await withFolder(async (folder) => {
+    const entry = (file: string) => ({
+      startedDateTime: "2026-01-01T00:00:00Z",
+      time: 1,
+      request: { method: "GET", url: "https://x.example/" },
+      response: {
+        status: 200,
+        headers: [],
+        content: { size: 6, mimeType: "text/plain", _file: file },
+      },
+      timings: { send: 0, wait: 1, receive: 0 },
+    });
+    const write = (file: string) =>
+      writeFileSync(join(folder, "in.har"), JSON.stringify({ log: { entries: [entry(file)] } }));
+    writeFileSync(join(folder, "secret.txt"), "secret");
+    symlinkSync(join(folder, "secret.txt"), join(folder, "link.txt"));
+    write("link.txt");
+    assertOneLineFailure(
+      await run(["convert", "in.har", "out.json"], { cwd: folder }),
+      1,
+      'x-replay: convert: "in.har" is not a HAR file it can read: log.entries[0].response.content._file: cannot read ' +
+        'the side file "link.txt": it is a symbolic link, which is not followed',
+    );
+    write("../secret.txt");
+    assertOneLineFailure(
+      await run(["convert", "in.har", "out.json"], { cwd: folder }),
+      1,
+      /^x-replay: convert: "in\.har" is not a HAR file it can read: .*expected a plain file name beside the HAR/,
+    );
+    write("secret.txt");
+    assert.equal((await run(["convert", "in.har", "out.json"], { cwd: folder })).code, 0);
+    assert.equal(existsSync(join(folder, "out.json")), true);
   });
 });
 

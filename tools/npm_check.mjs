@@ -10,7 +10,7 @@
 // 3. deps     every bare import in the installed JavaScript is a declared
 //             dependency, installed inside the consumer (so the repo's own
 //             node_modules cannot hide a missing one)
-// 4. smoke    import "@x/replay" and its subpaths (/fetch, /server) from the
+// 4. smoke    import "@x/replay" and its subpaths (/fetch, /server, /har) from the
 //             consumer: they resolve to the installed tarball and have the
 //             public exports
 // 5. types    tsc type-checks a consumer file against the shipped .d.ts
@@ -78,6 +78,7 @@ const SUBPATH_EXPORTS = {
     names: ["createReplayFetch", "createFetchResponder", "installFetch"],
   },
   "@x/replay/server": { file: "http/server", names: ["createHandler", "serve"] },
+  "@x/replay/har": { file: "http/har", names: ["fromHar", "toHar", "HarFormatError"] },
 };
 
 /**
@@ -194,7 +195,7 @@ const packed = await step("pack", () => {
 
 const installed = join(consumer, "node_modules", ...pkg.name.split("/"));
 // What the compiled tests and the types check need besides the package itself.
-const consumerDevDeps = ["fast-check", "@types/node", "openai"].map((name) =>
+const consumerDevDeps = ["fast-check", "@types/node", "openai", "ajv", "har-schema"].map((name) =>
   `${name}@${pkg.devDependencies[name]}`
 );
 const install = packed

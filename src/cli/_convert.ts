@@ -8,7 +8,7 @@ import { blobFolderOf } from "../store/_blob.ts";
 import { BlobError, CassetteSaveError } from "../core/errors.ts";
 import { fileStoreAsync } from "../store/file_store_async.ts";
 import type { Cassette } from "../core/types.ts";
-import { blobThresholdOption, takePositionals } from "./_args.ts";
+import { blobThresholdOption, choice, takePositionals } from "./_args.ts";
 import {
   type CassetteFile,
   cassetteFile,
@@ -19,6 +19,8 @@ import {
 } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
 import { CliFailure, oneLine, usageFailure } from "./_output.ts";
+import { harFile, loadHar, writeHar } from "./_har_file.ts";
+import { toHar } from "../http/har/to_har.ts";
 
 async function existing(path: string): Promise<{ mode: number } | undefined> {
   try {
@@ -144,17 +146,27 @@ function smallestBlob(cassette: Cassette): number | undefined {
   return smallest;
 }
 
+const CONVERT_FORMATS = ["json", "yaml", "har"] as const;
+
 /** `x-replay convert`. */
 export const convertCommand: Command = {
   name: "convert",
-  summary: "convert a cassette between JSON and YAML, inline and blob files",
+  summary: "convert a cassette between JSON, YAML and HAR, inline and blob files",
   help: `Usage: x-replay convert <in> <out> [options]
 
 Reads the cassette <in> and writes it to <out> in the format of <out>'s
-extension (.json, .yaml or .yml). The output is written atomically (to a
-temporary file in the same folder, flushed, then renamed into place) and its
-folder is created if needed. Converting JSON to YAML and back gives the same
-bytes. An existing <out> is left alone unless --force is given.
+extension (.json, .yaml or .yml, or .har). The output is written atomically
+(to a temporary file in the same folder, flushed, then renamed into place)
+and its folder is created if needed. Converting JSON to YAML and back gives
+the same bytes. An existing <out> is left alone unless --force is given.
+
+HAR 1.2 (.har) is read from browser devtools, Playwright (recordHar, with the
+side files its _file fields name, read from the HAR's own folder as regular
+files only, never through a link), Polly.js (recording.har, repeated requests
+in their _order) and others; entries that got no response are skipped with a
+warning. Request headers are left out unless named with --match-header. A
+cassette written as HAR keeps what HAR cannot hold (chunk boundaries, timing,
+metadata) in _replay fields, so converting it back gives the same cassette.
 
 A JSON <in> with a journal beside it (<in>.journal, kept by a journalStore) is
 read whole, snapshot then journal, so <out> is one self-contained file. An
@@ -168,13 +180,14 @@ and laid out in <out> as the options say: --inline writes every chunk into
 bytes are UTF-8); --blob-threshold <bytes> writes every chunk of at least that
 size to <out>.blobs/<sha256> (externalising an inline cassette); with neither,
 <out> keeps <in>'s layout (chunks at least as big as <in>'s smallest blob go
-to blob files).
+to blob files). A HAR <out> holds every body inline.
 
 Options:
-  --from <fmt>               the format of <in>, json or yaml (default: from its extension)
-  --to <fmt>                 the format of <out>, json or yaml (default: from its extension)
+  --from <fmt>               the format of <in>, json, yaml or har (default: from its extension)
+  --to <fmt>                 the format of <out>, json, yaml or har (default: from its extension)
   --inline                   write every chunk inline in <out>
   --blob-threshold <bytes>   write chunks of at least <bytes> to <out>.blobs/
+  --match-header <name>      a request header of a HAR <in> to keep for matching (repeatable)
   --force                    replace <out> if it exists
   -h, --help                 show this help
 `,
@@ -183,24 +196,75 @@ Options:
     to: { type: "string" },
     inline: { type: "boolean" },
     "blob-threshold": { type: "string" },
+    "match-header": { type: "string", multiple: true },
     force: { type: "boolean" },
   },
   async run({ values, positionals }, output) {
     const [inName, outName] = takePositionals(positionals, ["in", "out"]);
-    const input = cassetteFile(inName!, output.cwd, values.from, "--from");
-    const target = cassetteFile(outName!, output.cwd, values.to, "--to");
+    choice(values.from, "--from", CONVERT_FORMATS);
+    choice(values.to, "--to", CONVERT_FORMATS);
+    const inHar = harFile(inName!, output.cwd, values.from);
+    const outHar = harFile(outName!, output.cwd, values.to);
+    const input = inHar ?? cassetteFile(inName!, output.cwd, values.from, "--from");
+    const target = outHar ?? cassetteFile(outName!, output.cwd, values.to, "--to");
     const threshold = blobThresholdOption(values["blob-threshold"]);
     if (threshold !== undefined && values.inline === true) {
       throw usageFailure("--inline and --blob-threshold contradict each other: pass one");
     }
-    const { cassette, withJournal } = await loadCassette(input);
-    const blobThreshold = values.inline === true ? undefined : threshold ?? smallestBlob(cassette);
+    if (threshold !== undefined && outHar !== undefined) {
+      throw usageFailure("--blob-threshold does not apply to a HAR <out>, which holds every body");
+    }
+    const matchHeaders = values["match-header"] as readonly string[] | undefined;
+    const badHeader = matchHeaders?.find((header) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header));
+    if (badHeader !== undefined) {
+      throw usageFailure(`--match-header must be a header name, got ${JSON.stringify(badHeader)}`);
+    }
+    if (matchHeaders !== undefined && inHar === undefined) {
+      throw usageFailure("--match-header applies to a HAR <in> only");
+    }
+    let cassette: Cassette;
+    let source: string;
+    if (inHar === undefined) {
+      const loaded = await loadCassette(input as CassetteFile);
+      cassette = loaded.cassette;
+      const format = (input as CassetteFile).format;
+      source = loaded.withJournal
+        ? `${format}, with ${journalFile(input as CassetteFile).name}`
+        : format;
+    } else {
+      const skipped: string[] = [];
+      cassette = await loadHar(
+        inHar,
+        matchHeaders,
+        ({ path, reason }) =>
+          skipped.push(`x-replay: convert: warning: ${inHar.name}: ${path} skipped: ${reason}\n`),
+      );
+      for (const line of skipped) await output.err(line);
+      source = "har";
+    }
     try {
-      await write(target, cassette, values.force === true, blobThreshold);
+      if (outHar !== undefined) await writeHar(outHar, toHar(cassette), values.force === true);
+      else {
+        const blobThreshold = values.inline === true
+          ? undefined
+          : threshold ?? smallestBlob(cassette);
+        await write(target as CassetteFile, cassette, values.force === true, blobThreshold);
+      }
     } catch (error) {
       // A blob of <in> that is missing or altered: name it, not <out>.
       const blob = blobErrorIn(error);
-      if (blob === undefined) throw error;
+      if (blob === undefined) {
+        if (error instanceof RangeError && outHar !== undefined) {
+          throw new CliFailure(
+            `cannot write ${JSON.stringify(outHar.name)}: ${oneLine(error.message)}`,
+            1,
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
       throw new CliFailure(
         `cannot read a blob of ${JSON.stringify(input.name)}: ${oneLine(blob.message)}`,
         1,
@@ -208,9 +272,9 @@ Options:
       );
     }
     const count = cassette.interactions.length;
-    const source = withJournal ? `${input.format}, with ${journalFile(input).name}` : input.format;
+    const format = outHar === undefined ? (target as CassetteFile).format : "har";
     await output.out(
-      `${input.name} (${source}) -> ${target.name} (${target.format}): ${count} interaction${
+      `${input.name} (${source}) -> ${target.name} (${format}): ${count} interaction${
         count === 1 ? "" : "s"
       }\n`,
     );
