@@ -79,7 +79,9 @@ export function isContentError(error: unknown): error is Error {
 }
 
 /** Reads a cassette file's text, without a leading byte order mark (as the file store does). */
-export async function readCassetteText(file: CassetteFile): Promise<string> {
+export async function readCassetteText(
+  file: Pick<CassetteFile, "name" | "path">,
+): Promise<string> {
   let text: string;
   try {
     text = await readFile(file.path, "utf8");

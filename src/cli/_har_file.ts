@@ -4,13 +4,13 @@
 // regular files in the HAR's own folder, never through a link.
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { fromHar, type HarSkip } from "../http/har/from_har.ts";
 import { HarFormatError } from "../http/har/har_format_error.ts";
 import type { Cassette } from "../core/types.ts";
 import type { OptionValue } from "./_args.ts";
-import { fileReason } from "./_cassette_file.ts";
+import { fileReason, readCassetteText } from "./_cassette_file.ts";
 import { CliFailure, oneLine } from "./_output.ts";
 
 /** A HAR file named on the command line. */
@@ -58,14 +58,7 @@ export async function loadHar(
   matchHeaders: readonly string[] | undefined,
   onSkip: (skip: HarSkip) => void,
 ): Promise<Cassette> {
-  let text: string;
-  try {
-    text = await readFile(file.path, "utf8");
-  } catch (error) {
-    throw new CliFailure(`cannot read ${JSON.stringify(file.name)}: ${fileReason(error)}`, 1, {
-      cause: error,
-    });
-  }
+  const text = await readCassetteText(file);
   try {
     return fromHar(text, { matchHeaders, readFile: sideFileReader(dirname(file.path)), onSkip });
   } catch (error) {

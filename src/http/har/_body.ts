@@ -136,13 +136,7 @@ export function pollyEncodedChunks(
     return undefined;
   }
   const decoded = pieces.map((piece, i) => decodeBase64(piece as string, `${path}[${i}]`));
-  const out = new Uint8Array(decoded.reduce((total, piece) => total + piece.length, 0));
-  let offset = 0;
-  for (const piece of decoded) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(decoded));
 }
 
 /** A form parameter of `postData.params`. */

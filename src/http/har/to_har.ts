@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { decodeUtf8, toBase64 } from "../../core/_bytes.ts";
 import { checkCassette } from "../../core/_model.ts";
 import { offsetOf } from "../../core/_timing.ts";
@@ -9,6 +10,7 @@ import { headerValue, headOf } from "./_head.ts";
 const CREATOR_VERSION = "0.1.0";
 
 const EPOCH = "1970-01-01T00:00:00.000Z";
+const LOCALHOST = "http://localhost";
 
 /** `name=value` of each cookie header value (the part before the first `;`). */
 function cookies(values: readonly string[]): { name: string; value: string }[] {
@@ -25,7 +27,7 @@ function cookies(values: readonly string[]): { name: string; value: string }[] {
 /**
  * The URL a HAR entry shows for a target: the target itself when it is an
  * absolute http(s) URL as the URL parser writes it, else one made from it
- * (a bare path under `http://localhost`), the target then kept in
+ * (a bare path under `http://localhost`, anything else escaped there), the target then kept in
  * `_replay.target`.
  */
 function urlOf(target: string): string {
@@ -35,7 +37,14 @@ function urlOf(target: string): string {
   } catch {
     // Not an absolute URL.
   }
-  return new URL(target.startsWith("/") ? target : `/${target}`, "http://localhost").href;
+  try {
+    // A bare path reads as itself under localhost; `//host/x` would name another host.
+    const url = new URL(target.startsWith("/") ? target : `/${target}`, LOCALHOST);
+    if (url.origin === LOCALHOST) return url.href;
+  } catch {
+    // Not a path a URL can hold.
+  }
+  return `${LOCALHOST}/${encodeURIComponent(target)}`;
 }
 
 /** The body as HAR text: UTF-8 as it is, anything else as base64. */
@@ -61,13 +70,8 @@ function entryOf(interaction: Interaction, index: number): Record<string, unknow
   }
   const url = urlOf(request.target);
   const chunks = responseChunks.map((chunk) => chunk.data);
-  const size = chunks.reduce((total, data) => total + data.length, 0);
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const data of chunks) {
-    body.set(data, offset);
-    offset += data.length;
-  }
+  const body = Buffer.concat(chunks);
+  const size = body.length;
   const chunk0 = responseChunks[0]!;
   const head = headOf(chunk0.metadata);
   const contentType = headerValue(head.headers, "content-type");
