@@ -161,7 +161,8 @@ export function formBody(
   const type = mimeType.split(";")[0]!.trim().toLowerCase();
   if (type === "application/x-www-form-urlencoded") {
     return encodeUtf8(
-      new URLSearchParams(params.map(({ name, value }) => [name, value])).toString(),
+      new URLSearchParams(params.map(({ name, value }): [string, string] => [name, value]))
+        .toString(),
     );
   }
   const boundary = BOUNDARY.exec(mimeType)?.[1];
