@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { describe } from "../core/_check.ts";
+import { InteractionValidationError } from "../core/errors.ts";
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
 import type { InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
@@ -201,51 +202,114 @@ export function stableMultipart(
   return out;
 }
 
-/** Whether fetch has already decoded a body sent with this `content-encoding`. */
-function isDecodedCoding(value: string): boolean {
-  const codings = value.split(",").map((coding) => coding.trim().toLowerCase()).filter((coding) =>
-    coding !== "" && coding !== "identity"
-  );
+/** The content codings named by `content-encoding` values, in the order applied, less `identity`. */
+export function codingsOf(values: Iterable<string>): string[] {
+  const codings: string[] = [];
+  for (const value of values) {
+    for (const coding of value.split(",")) {
+      const name = coding.trim().toLowerCase();
+      if (name !== "" && name !== "identity") codings.push(name);
+    }
+  }
+  return codings;
+}
+
+/** Whether every coding is one that fetch decodes (and `decodeBody()` can). */
+export function isDecodable(codings: readonly string[]): boolean {
   return codings.length > 0 && codings.every((coding) => DECODED_CODINGS.has(coding));
 }
 
+/** One header line as it came: a name and its value. */
+export type HeaderLine = readonly [name: string, value: string];
+
+/** Leading and trailing spaces and tabs, which are not part of a header value. */
+const OUTER_WHITESPACE = /^[\t ]+|[\t ]+$/g;
+
 /**
- * Chunk 0's metadata for a live response: status code, status text, then
- * each header as `header:<name>`, names lower-cased and sorted, repeated
- * headers joined with ", " except `set-cookie`, whose values stay apart.
- * Hop-by-hop headers are left out; so are `content-encoding` and
- * `content-length` when fetch has decoded the body, because the recorded
- * bytes are the decoded ones.
+ * Chunk 0's metadata for a response from its status, status text and header
+ * lines (ADR 0030): `status_code`, `status_text`, then one
+ * `header:<lower-case name>` pair per line, sorted by name with the lines of
+ * one name in the order they came. Left out: hop-by-hop headers and the
+ * headers that `connection` names; with `decoded` (the recorded bytes are
+ * decoded ones), `content-encoding` and `content-length`.
  */
-export function responseMetadata(response: Response): Pairs {
+export function headerMetadata(
+  status: number,
+  statusText: string,
+  lines: Iterable<HeaderLine>,
+  decoded: boolean,
+): Pairs {
   const pairs: [string, string][] = [
-    [STATUS_CODE_KEY, String(response.status)],
-    [STATUS_TEXT_KEY, response.statusText],
+    [STATUS_CODE_KEY, String(status)],
+    [STATUS_TEXT_KEY, statusText],
   ];
-  const encoding = response.headers.get("content-encoding");
-  const decoded = encoding !== null && isDecodedCoding(encoding);
-  // The order the Fetch standard gives (names sorted, set-cookie values kept
-  // apart), made explicit: Bun iterates set-cookie last.
   const entries: [string, string][] = [];
-  let cookiesDone = false;
-  for (const [name, value] of response.headers) {
+  const named = new Set<string>();
+  for (const [rawName, rawValue] of lines) {
+    const name = rawName.toLowerCase();
+    const value = rawValue.replace(OUTER_WHITESPACE, "");
+    if (name === "connection") {
+      for (const token of value.split(",")) named.add(token.trim().toLowerCase());
+    }
     if (HOP_BY_HOP.has(name)) continue;
     if (decoded && (name === "content-encoding" || name === "content-length")) continue;
-    if (name === "set-cookie") {
-      if (cookiesDone) continue;
-      cookiesDone = true;
-      const cookies = typeof response.headers.getSetCookie === "function"
-        ? response.headers.getSetCookie()
-        : [value];
-      for (const cookie of cookies) entries.push(["set-cookie", cookie]);
-      continue;
-    }
     entries.push([name, value]);
   }
-  // A stable sort by name keeps the set-cookie values in their order.
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [name, value] of entries) pairs.push([`${HEADER_PREFIX}${name}`, value]);
+  // A stable sort by name keeps the lines of one name in their order.
+  entries.sort(byName);
+  for (const [name, value] of entries) {
+    if (!named.has(name)) pairs.push([`${HEADER_PREFIX}${name}`, value]);
+  }
   return pairs;
+}
+
+/**
+ * Chunk 0's metadata for a fetch `Response`, as `headerMetadata()` gives it.
+ * Fetch joins repeated header lines with ", " (all but `set-cookie`, whose
+ * values it keeps apart), so a fetch response yields one line per name;
+ * `content-encoding` and `content-length` are left out when fetch has decoded
+ * the body, because the recorded bytes are the decoded ones.
+ */
+export function responseMetadata(response: Response): Pairs {
+  const encoding = response.headers.get("content-encoding");
+  const decoded = encoding !== null && isDecodable(codingsOf([encoding]));
+  const lines: HeaderLine[] = [];
+  let cookiesDone = false;
+  for (const [name, value] of response.headers) {
+    if (name !== "set-cookie") {
+      lines.push([name, value]);
+      continue;
+    }
+    // Bun iterates set-cookie last, and some runtimes once per value.
+    if (cookiesDone) continue;
+    cookiesDone = true;
+    const cookies = typeof response.headers.getSetCookie === "function"
+      ? response.headers.getSetCookie()
+      : [value];
+    for (const cookie of cookies) lines.push(["set-cookie", cookie]);
+  }
+  return headerMetadata(response.status, response.statusText, lines, decoded);
+}
+
+/**
+ * A live body as chunks: chunk 0 carries the metadata and the first piece
+ * the body delivers (empty data when the body is empty), then one chunk per
+ * further piece. Stopping early ends the body's iterator, which cancels it.
+ */
+export async function* bodyChunks(
+  metadata: Pairs,
+  body: AsyncIterable<Uint8Array> | null,
+): AsyncGenerator<ResponseChunk, void, undefined> {
+  if (body === null) {
+    yield createChunk(new Uint8Array(0), 0, metadata);
+    return;
+  }
+  let sequence = 0;
+  for await (const piece of body) {
+    yield createChunk(piece, sequence, sequence === 0 ? metadata : EMPTY);
+    sequence++;
+  }
+  if (sequence === 0) yield createChunk(new Uint8Array(0), 0, metadata);
 }
 
 /**
@@ -253,31 +317,29 @@ export function responseMetadata(response: Response): Pairs {
  * piece the body stream delivers (empty data when the body is empty), then
  * one chunk per further piece. Stopping early cancels the body.
  */
-export async function* responseChunks(
+export function responseChunks(
   response: Response,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  const metadata = responseMetadata(response);
-  if (response.body === null) {
-    yield createChunk(new Uint8Array(0), 0, metadata);
-    return;
-  }
-  const reader = response.body.getReader();
+  return bodyChunks(
+    responseMetadata(response),
+    response.body === null ? null : readPieces(response.body),
+  );
+}
+
+/** A body stream's pieces; stopping early cancels the stream. */
+async function* readPieces(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = body.getReader();
   let done = false;
   try {
-    const first = await reader.read();
-    if (first.done) {
-      done = true;
-      yield createChunk(new Uint8Array(0), 0, metadata);
-      return;
-    }
-    yield createChunk(first.value, 0, metadata);
-    for (let sequence = 1;; sequence++) {
+    for (;;) {
       const piece = await reader.read();
       if (piece.done) {
         done = true;
         return;
       }
-      yield createChunk(piece.value, sequence, EMPTY);
+      yield piece.value;
     }
   } finally {
     if (!done) reader.cancel().catch(() => undefined);
@@ -287,14 +349,23 @@ export async function* responseChunks(
 
 const EMPTY: Pairs = Object.freeze([]);
 
+/** What the live call of an interaction request sends besides its body. */
+export function liveParts(request: InteractionRequest): LiveContext {
+  return liveContexts.get(request) ??
+    {
+      headers: new Headers(request.headers.map(([k, v]) => [k, v])),
+      signal: undefined,
+      redirect: undefined,
+    };
+}
+
 /** The request init for the live call of an interaction request. */
 export function liveInit(request: InteractionRequest): RequestInit {
-  const context = liveContexts.get(request);
-  const headers = context?.headers ?? new Headers(request.headers.map(([k, v]) => [k, v]));
-  const init: RequestInit = { method: request.action, headers };
+  const context = liveParts(request);
+  const init: RequestInit = { method: request.action, headers: context.headers };
   if (request.body.length > 0) init.body = request.body.slice();
-  if (context?.signal !== undefined) init.signal = context.signal;
-  if (context?.redirect !== undefined) init.redirect = context.redirect;
+  if (context.signal !== undefined) init.signal = context.signal;
+  if (context.redirect !== undefined) init.redirect = context.redirect;
   return init;
 }
 
@@ -319,19 +390,76 @@ export function statusOf(chunk: ResponseChunk | undefined): number {
   return status;
 }
 
+/** Header names (RFC 9110 tokens). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What every runtime accepts in a header value and a status text (RFC 9110 field-value, reason-phrase). */
+const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * The header lines a recorded response is replayed with: one per
+ * `header:<name>` pair of chunk 0's metadata, in their order, names
+ * lower-cased, less hop-by-hop headers (and `content-length` with
+ * `dropLength`). A name or value that no runtime would send is an
+ * `InteractionValidationError` naming the pair, the same on every runtime.
+ */
+export function recordedHeaderLines(
+  chunk0: ResponseChunk | undefined,
+  dropLength: boolean,
+): HeaderLine[] {
+  const lines: HeaderLine[] = [];
+  const metadata = chunk0?.metadata ?? EMPTY;
+  for (let i = 0; i < metadata.length; i++) {
+    const [key, raw] = metadata[i]!;
+    if (!key.startsWith(HEADER_PREFIX)) continue;
+    const name = key.slice(HEADER_PREFIX.length).toLowerCase();
+    const path = `responseChunks[0].metadata[${i}]`;
+    if (!TOKEN.test(name)) {
+      throw new InteractionValidationError(
+        path,
+        'a header name, "header:" then letters, digits or !#$%&\'*+.^_`|~-',
+        JSON.stringify(key),
+      );
+    }
+    const value = raw.replace(OUTER_WHITESPACE, "");
+    if (!FIELD_TEXT.test(value)) {
+      throw new InteractionValidationError(
+        path,
+        `a value for header ${
+          JSON.stringify(name)
+        } without control characters (CR, LF, NUL, …) or characters above U+00FF`,
+        JSON.stringify(raw),
+      );
+    }
+    if (HOP_BY_HOP.has(name) || (dropLength && name === "content-length")) continue;
+    lines.push([name, value]);
+  }
+  return lines;
+}
+
+/** The status text recorded on chunk 0, checked as `recordedHeaderLines()` checks values. */
+export function recordedStatusText(chunk0: ResponseChunk | undefined): string {
+  const metadata = chunk0?.metadata ?? EMPTY;
+  for (let i = 0; i < metadata.length; i++) {
+    const [key, value] = metadata[i]!;
+    if (key !== STATUS_TEXT_KEY) continue;
+    if (!FIELD_TEXT.test(value)) {
+      throw new InteractionValidationError(
+        `responseChunks[0].metadata[${i}]`,
+        "a status text of visible characters, spaces and tabs",
+        JSON.stringify(value),
+      );
+    }
+    return value;
+  }
+  return "";
+}
+
 /** Status, status text and headers from chunk 0's metadata, less what is not replayed. */
 function responseInit(chunk0: ResponseChunk | undefined, dropLength: boolean): ResponseInit {
   const status = statusOf(chunk0);
   const headers = new Headers();
-  let statusText = "";
-  for (const [key, value] of chunk0?.metadata ?? EMPTY) {
-    if (key === STATUS_TEXT_KEY) statusText = value;
-    if (!key.startsWith(HEADER_PREFIX)) continue;
-    const name = key.slice(HEADER_PREFIX.length).toLowerCase();
-    if (HOP_BY_HOP.has(name) || (dropLength && name === "content-length")) continue;
-    headers.append(name, value);
-  }
-  return { status, statusText, headers };
+  for (const [name, value] of recordedHeaderLines(chunk0, dropLength)) headers.append(name, value);
+  return { status, statusText: recordedStatusText(chunk0), headers };
 }
 
 /** Options for `openResponse()`. */

@@ -1,6 +1,7 @@
 import { describe } from "../../core/_check.ts";
 import type { AsyncLiveResponder } from "../../broker/create_async_broker.ts";
 import { liveInit, responseChunks } from "../_mapping.ts";
+import { nodeHttpChunks } from "./_node_http.ts";
 import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
 
 /** Options for `createFetchResponder()`. */
@@ -22,6 +23,29 @@ export interface FetchResponderOptions {
    * @default {undefined (each target is used as it is)}
    */
   readonly upstream?: string | URL | undefined;
+  /**
+   * What makes the live call. `"fetch"`: the `fetch` above, which follows
+   * redirects as the request asks, decodes gzip, deflate and brotli bodies
+   * and joins repeated header lines with ", " (all but `set-cookie`).
+   * `"node:http"`: `node:http` / `node:https` (on Deno, Node and Bun alike),
+   * which records what the upstream sent: each header line apart, the reason
+   * phrase, `content-length`, redirects as responses. This is what a
+   * faithful recording proxy uses (`x-replay serve` does).
+   *
+   * @default {"fetch"}
+   */
+  readonly client?: "fetch" | "node:http" | undefined;
+  /**
+   * With `client: "node:http"`: record an encoded body (`content-encoding`
+   * gzip, deflate or br) as it was sent, still compressed, with its
+   * `content-encoding` and `content-length`, for code that tests its own
+   * decompression. Otherwise such a body is decoded and recorded without
+   * those two headers, so the cassette holds readable text that redaction
+   * and matching can see.
+   *
+   * @default {false}
+   */
+  readonly keepEncoding?: boolean | undefined;
 }
 
 /**
@@ -40,9 +64,11 @@ export interface FetchResponderOptions {
  * with all their headers (also those that take no part in matching, such as
  * credentials), their abort signal and redirect mode; other interaction
  * requests are sent with their own headers. Hop-by-hop headers are not
- * recorded; neither are `content-encoding` and `content-length` when fetch
- * has decoded a gzip, deflate or brotli body, since the recorded bytes are
- * the decoded ones.
+ * recorded; neither are `content-encoding` and `content-length` when a gzip,
+ * deflate or brotli body was decoded, since the recorded bytes are the
+ * decoded ones. With `client: "node:http"` each header line is recorded as
+ * its own `header:<name>` pair and, with `keepEncoding`, bodies keep their
+ * encoding (ADR 0030).
  *
  * A synchronous broker (`createBroker()`) cannot use it: fetch is
  * asynchronous, and iterating the responder's answer synchronously throws a
@@ -50,8 +76,10 @@ export interface FetchResponderOptions {
  *
  * @param options The `fetch` to use and an optional upstream.
  * @returns The live responder.
- * @throws {TypeError} When `fetch` is not a function or `upstream` is not an
- * absolute URL. Its answers fail with `TypeError` for a target that is not
+ * @throws {TypeError} When `fetch` is not a function, `upstream` is not an
+ * absolute URL, `client` is neither `"fetch"` nor `"node:http"`, or
+ * `keepEncoding` is asked of fetch (which always decodes) or given `fetch` with
+ * `client: "node:http"`. Its answers fail with `TypeError` for a target that is not
  * an absolute URL (and no `upstream` is given), and with whatever `fetch`
  * rejects with (network errors, aborts).
  *
@@ -95,6 +123,32 @@ export function createFetchResponder(options?: FetchResponderOptions): AsyncLive
       `Cannot create fetch responder: fetch must be a function, got ${describe(fetchFunction)}`,
     );
   }
+  const client = options?.client ?? "fetch";
+  if (client !== "fetch" && client !== "node:http") {
+    throw new TypeError(
+      `Cannot create fetch responder: client must be "fetch" or "node:http", got ${
+        describe(client)
+      }`,
+    );
+  }
+  const keepEncoding = options?.keepEncoding ?? false;
+  if (typeof keepEncoding !== "boolean") {
+    throw new TypeError(
+      `Cannot create fetch responder: keepEncoding must be a boolean, got ${
+        describe(keepEncoding)
+      }`,
+    );
+  }
+  if (keepEncoding && client !== "node:http") {
+    throw new TypeError(
+      'Cannot create fetch responder: keepEncoding needs client "node:http" (fetch always decodes gzip, deflate and brotli bodies)',
+    );
+  }
+  if (client === "node:http" && options?.fetch !== undefined) {
+    throw new TypeError(
+      'Cannot create fetch responder: a fetch function is used only with client "fetch", not "node:http"',
+    );
+  }
   let upstream: URL | undefined;
   if (options?.upstream !== undefined) {
     try {
@@ -126,6 +180,10 @@ export function createFetchResponder(options?: FetchResponderOptions): AsyncLive
   async function* answer(
     request: InteractionRequest,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
+    if (client === "node:http") {
+      yield* nodeHttpChunks(new URL(urlOf(request.target)), request, keepEncoding);
+      return;
+    }
     const response = await fetchFunction(urlOf(request.target), liveInit(request));
     yield* responseChunks(response);
   }
