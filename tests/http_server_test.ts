@@ -300,13 +300,18 @@ test("serve() answers 502 Bad Gateway when the upstream cannot be reached", asyn
     mode: "auto",
     liveResponder: createFetchResponder({ upstream: gone.origin }),
   });
-  await withReplayServer({ broker, origin: gone.origin }, async (server) => {
-    const result = await plainRequest(new URL("/x", server.url));
-    assert.equal(result.status, 502);
-    const { title, json } = explanation(result.body);
-    assert.equal(title, "Bad Gateway");
-    assert.equal(typeof json.message, "string");
-  });
+  const logged: unknown[] = [];
+  await withReplayServer(
+    { broker, origin: gone.origin, onError: (error) => logged.push(error) },
+    async (server) => {
+      const result = await plainRequest(new URL("/x", server.url));
+      assert.equal(result.status, 502);
+      const { title, json } = explanation(result.body);
+      assert.equal(title, "Bad Gateway");
+      assert.equal(typeof json.message, "string");
+    },
+  );
+  assert.equal(logged.length, 1);
 });
 
 test("createHandler() builds targets from origin, the cassette, or the ancestor's path-only style", async () => {
@@ -344,7 +349,7 @@ test("createHandler() builds targets from origin, the cassette, or the ancestor'
   assert.equal((await guessing(new Request("http://127.0.0.1/v1/a?b=1"))).status, 500);
 });
 
-test("createHandler() matches the headers named in matchHeaders, and leaves out length and hop-by-hop headers", async () => {
+test("createHandler() matches the headers named in matchHeaders, keeps a true length and leaves out hop-by-hop headers", async () => {
   const request = createRequest({
     protocol: "http",
     action: "GET",
@@ -369,7 +374,8 @@ test("createHandler() matches the headers named in matchHeaders, and leaves out 
   );
   assert.equal(hit.status, 200);
   assert.equal(hit.headers.get("x-kept"), "yes");
-  assert.equal(hit.headers.get("content-length"), null);
+  // The recorded chunks add up to the recorded length, so it is replayed (ADR 0036).
+  assert.equal(hit.headers.get("content-length"), "4");
   assert.equal(hit.headers.get("connection"), null);
   assert.equal(hit.headers.get("transfer-encoding"), null);
   assert.equal(await hit.text(), "blue");
@@ -440,9 +446,14 @@ test("createHandler() answers 500 Replay Error for a recording with a bad status
   const cassette = createCassette([
     createInteraction(request, [createChunk("x", 0, [["status_code", "OK"]])]),
   ]);
-  const handler = createHandler({ broker: createBroker({ cassette }) });
+  const logged: unknown[] = [];
+  const handler = createHandler({
+    broker: createBroker({ cassette }),
+    onError: (error) => logged.push(error),
+  });
   const response = await handler(new Request("http://127.0.0.1/bad"));
   assert.equal(response.status, 500);
+  assert.ok(logged[0] instanceof RangeError);
   const { title, json } = explanation(new Uint8Array(await response.arrayBuffer()));
   assert.equal(title, "Replay Error");
   assert.equal(json.name, "RangeError");

@@ -4,6 +4,7 @@ import type { BrokerLike } from "../broker_like.ts";
 import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
 import { InteractionNotFoundError, ReplayError } from "../../core/errors.ts";
 import {
+  type HeaderLine,
   headerNames,
   HTTP_PROTOCOL,
   liveSignal,
@@ -12,8 +13,11 @@ import {
   toInteractionRequest,
 } from "../_mapping.ts";
 import type { Cassette } from "../../core/types.ts";
+import { DEFAULT_BODY_LIMIT, readLimited } from "./_body.ts";
 import { missBody } from "./_explain.ts";
 import { ancestorTargets } from "./_ancestor_target.ts";
+import { failure } from "./_failure.ts";
+import { frame } from "./_framing.ts";
 
 /** Options for `createHandler()`. */
 export interface HandlerOptions {
@@ -42,6 +46,37 @@ export interface HandlerOptions {
    * @default {[]}
    */
   readonly matchHeaders?: readonly string[] | undefined;
+  /**
+   * The largest request body, in bytes, that is read. A request body takes
+   * part in matching and is stored with its recording, so it is held whole;
+   * a larger one is answered 413 `Content Too Large` (at once when its
+   * `content-length` says so, else as soon as it passes the limit) and is
+   * neither matched nor forwarded.
+   *
+   * @default {67108864 (64 MiB)}
+   */
+  readonly bodyLimit?: number | undefined;
+  /**
+   * Receives each error answered with 500 or 502, whole: the answer's body
+   * names files only relative to the cassette's folder, and leaves out what
+   * an HTTP client should not learn about the machine (ADR 0037). `serve()`
+   * also hands it errors that cut a response short after its status was
+   * sent.
+   *
+   * @default {console.error}
+   */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+/** What the handler answers: the response, and its header lines when it replays a recording. */
+export interface Answer {
+  readonly response: Response;
+  /**
+   * Chunk 0's header lines as recorded, one per line (repeated names apart),
+   * for a server that can write them so; `undefined` for the server's own
+   * answers (misses, failures).
+   */
+  readonly lines: readonly HeaderLine[] | undefined;
 }
 
 /** Ends a response body stream that is still open (used by a closing server). */
@@ -50,6 +85,16 @@ export type Track = (end: (reason: unknown) => void) => () => void;
 type TargetOf = (url: URL) => string;
 
 const TEXT = "text/plain; charset=utf-8";
+
+/** The `content-length` a request declares, when it is a plain number. */
+function declaredLength(headers: Headers): number | undefined {
+  const value = headers.get("content-length");
+  return value !== null && /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : undefined;
+}
+
+function plain(response: Response): Answer {
+  return { response, lines: undefined };
+}
 
 /** How targets are built when no origin is given, decided from the cassette. */
 function inferTarget(cassette: Cassette): TargetOf {
@@ -76,24 +121,12 @@ function inferTarget(cassette: Cassette): TargetOf {
   return (url) => `${url.origin}${url.pathname}${url.search}`;
 }
 
-function failure(status: number, title: string, error: unknown): Response {
-  const detail = {
-    error: title,
-    name: error instanceof Error ? error.name : typeof error,
-    message: error instanceof Error ? error.message : String(error),
-  };
-  return new Response(`${title}\n${JSON.stringify(detail, null, 2)}\n`, {
-    status,
-    headers: { "content-type": TEXT },
-  });
-}
-
 /** Builds the handler; `track` lets a server end open response streams when it closes. */
 export function buildHandler(
   options: HandlerOptions,
   action: string,
   track?: Track,
-): (request: Request) => Promise<Response> {
+): (request: Request) => Promise<Answer> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot ${action}: expected an options object with a broker`);
   }
@@ -117,6 +150,26 @@ export function buildHandler(
   const match = headerNames(options.matchHeaders, action);
   // A broker with headerSchema reads the request headers its recordings name (ADR 0025).
   const offer = wantsOfferedHeaders(broker);
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 0) {
+    throw new RangeError(
+      `Cannot ${action}: bodyLimit must be a whole number of bytes >= 0, got ${
+        describe(bodyLimit)
+      }`,
+    );
+  }
+  const onError = options.onError ?? ((error: unknown) => console.error(error));
+  if (typeof onError !== "function") {
+    throw new TypeError(`Cannot ${action}: onError must be a function, got ${describe(onError)}`);
+  }
+  if (broker.mode !== "replay" && options.origin === undefined) {
+    // Without an origin the target would come from the request's Host
+    // header, and the live call would go wherever a client names.
+    throw new TypeError(
+      `Cannot ${action}: a broker in "${broker.mode}" mode forwards requests, so origin must name ` +
+        "the upstream they go to (the URL given to createFetchResponder({ upstream }))",
+    );
+  }
   let fixed: TargetOf | undefined;
   if (options.origin !== undefined) {
     let origin: string;
@@ -147,13 +200,26 @@ export function buildHandler(
     return inferred(url);
   };
 
-  return async (request: Request): Promise<Response> => {
+  return async (request: Request): Promise<Answer> => {
     let interaction;
     // A replaying broker never goes live: skip what only a live call needs.
-    const live = broker.mode === "replay" ? undefined : liveSignal(request.signal);
+    const mode = broker.mode;
+    const live = mode === "replay" ? undefined : liveSignal(request.signal);
     try {
       const headers = readHeaders(request.headers, match, live !== undefined || offer);
-      const body = new Uint8Array(await request.arrayBuffer());
+      const body = await readLimited(request.body, declaredLength(request.headers), bodyLimit);
+      if (body === undefined) {
+        live?.dispose();
+        return plain(failure(
+          413,
+          "Content Too Large",
+          new RangeError(
+            `The request body is larger than this server's limit of ${bodyLimit} bytes ` +
+              "(the bodyLimit option, or x-replay serve --body-limit)",
+          ),
+          { limit: bodyLimit },
+        ));
+      }
       interaction = toInteractionRequest(
         request.method,
         targetOf(new URL(request.url)),
@@ -166,30 +232,42 @@ export function buildHandler(
       if (offer) offerHeaders(interaction, headers);
     } catch (error) {
       live?.dispose();
-      return failure(400, "Bad Request", error);
+      return plain(failure(400, "Bad Request", error));
     }
     try {
-      return await openResponse(broker.replay(interaction), {
+      const framing = frame(
+        broker.replay(interaction),
+        mode === "record" ? undefined : broker.cassette,
+        live !== undefined,
+      );
+      const response = await openResponse(framing.chunks, {
         method: request.method,
         signal: request.signal,
-        dropLength: true,
+        dropLength: false,
         track,
         onCancel: live?.cancel,
         onDone: live?.dispose,
       });
+      return { response, lines: framing.lines() };
     } catch (error) {
       live?.dispose();
       if (error instanceof InteractionNotFoundError) {
-        return new Response(missBody(broker.cassette, error.request, error.fingerprint), {
-          status: missStatus,
-          headers: { "content-type": TEXT },
-        });
+        return plain(
+          new Response(missBody(broker.cassette, error.request, error.fingerprint), {
+            status: missStatus,
+            headers: { "content-type": TEXT },
+          }),
+        );
       }
-      // The library's own failures (a save, a bad recording) are this server's;
-      // anything else came from the live side.
-      return error instanceof ReplayError || error instanceof RangeError
-        ? failure(500, "Replay Error", error)
-        : failure(502, "Bad Gateway", error);
+      onError(error);
+      // The library's own failures (a save, a bad recording) are this
+      // server's, and so is everything in replay mode, where nothing goes
+      // live; anything else came from the live side.
+      return plain(
+        mode === "replay" || error instanceof ReplayError || error instanceof RangeError
+          ? failure(500, "Replay Error", error)
+          : failure(502, "Bad Gateway", error),
+      );
     }
   };
 }

@@ -11,9 +11,12 @@ export type { HandlerOptions } from "./_handler.ts";
  * The incoming request becomes an interaction request as in
  * `createReplayFetch()`: protocol `"http"`, the method, the target built from
  * `origin` plus the request's path and query, the `matchHeaders` headers and
- * the exact body. A hit streams the recorded chunks, one read at a time,
- * with the recorded status, status text and headers; `content-length` and
- * hop-by-hop headers are not replayed, the server frames the stream itself.
+ * the exact body (at most `bodyLimit` bytes, else 413 `Content Too Large`).
+ * A hit streams the recorded chunks, one read at a time, with the recorded
+ * status, status text and headers; hop-by-hop headers are not replayed, and
+ * a recorded `content-length` only when the recorded chunks add up to it.
+ * A recording whose status, header or status text cannot be sent is
+ * answered 500 `Replay Error` naming the metadata pair.
  *
  * A miss answers `missStatus` (500 by default, as the ancestor) with a
  * `text/plain` body whose first line is `Interaction Not Found` and whose
@@ -22,19 +25,25 @@ export type { HandlerOptions } from "./_handler.ts";
  * three recorded interactions nearest to it (same method and path first,
  * then by edit distance of the target), each with the fields that differ.
  * Any other failure answers 500 `Replay Error` (the library's own: a failed
- * save, a bad recording) or 502 `Bad Gateway` (the live side), with the
- * same text-then-JSON layout.
+ * save, a bad recording, anything in `replay` mode) or 502 `Bad Gateway` (a
+ * live call that failed), with the same text-then-JSON layout, naming files
+ * only relative to the cassette's folder; `onError` gets the whole error.
  *
  * In `record` or `auto` mode, with an asynchronous broker whose live
  * responder is `createFetchResponder({ upstream })` and the upstream given
  * as `origin` too, the handler is a recording proxy: targets name the
- * upstream, so the cassette also replays through `createReplayFetch()`.
+ * upstream, so the cassette also replays through `createReplayFetch()`. A
+ * recording broker without `origin` is refused: its targets would come from
+ * each request's `Host` header.
  *
- * @param options The broker, origin, miss status and matched headers.
+ * @param options The broker, origin, miss status, matched headers, body limit and error log.
  * @returns The handler.
  * @throws {TypeError} When `broker` has no `replay()`, `origin` is not an
- * absolute http(s) URL or `matchHeaders` holds something other than names.
- * @throws {RangeError} When `missStatus` is not an integer from 200 to 599.
+ * absolute http(s) URL (or is missing for a broker in `record` or `auto`
+ * mode), `matchHeaders` holds something other than names or `onError` is
+ * not a function.
+ * @throws {RangeError} When `missStatus` is not an integer from 200 to 599
+ * or `bodyLimit` not a whole number of bytes.
  *
  * @example Serve a cassette, and explain a miss
  * ```ts
@@ -65,5 +74,6 @@ export type { HandlerOptions } from "./_handler.ts";
  * ```
  */
 export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
-  return buildHandler(options, "create handler");
+  const handler = buildHandler(options, "create handler");
+  return async (request) => (await handler(request)).response;
 }

@@ -1,7 +1,5 @@
 import { buildHandler, type HandlerOptions } from "./_handler.ts";
-import type { Listening } from "./_listen.ts";
-import { type BunServeApi, listenBun } from "./_listen_bun.ts";
-import { type DenoServeApi, listenDeno } from "./_listen_deno.ts";
+import { hostCheck } from "./_host.ts";
 import { listenNode } from "./_listen_node.ts";
 
 /** Options for `serve()`: those of `createHandler()`, plus where to listen. */
@@ -18,6 +16,17 @@ export interface ServeOptions extends HandlerOptions {
    * @default {0}
    */
   readonly port?: number | undefined;
+  /**
+   * The Host header names answered besides IP addresses, `localhost` (and
+   * names under `.localhost`) and `hostname` itself; a name starting with a
+   * dot also allows its subdomains. A request naming another host is answered
+   * 403 `Forbidden Host`: a web page that rebinds its own domain to this
+   * machine's address (DNS rebinding) cannot read the server. `true` answers
+   * any host, e.g. behind a reverse proxy that checks it.
+   *
+   * @default {[]}
+   */
+  readonly allowedHosts?: readonly string[] | true | undefined;
 }
 
 /** A running replay server. */
@@ -36,20 +45,33 @@ export interface ReplayServer {
 
 /**
  * Starts an HTTP server that answers from a broker, with the handler of
- * `createHandler()`: on Deno with `Deno.serve` (needs `--allow-net`), on Bun
- * with `Bun.serve`, elsewhere (Node) with `node:http`, streaming each
- * response body with backpressure. It binds 127.0.0.1 unless told otherwise.
+ * `createHandler()`, on `node:http` on every runtime (Deno needs
+ * `--allow-net`), streaming each response body with backpressure. It binds
+ * 127.0.0.1 unless told otherwise, and answers only requests whose Host
+ * header is an IP address, `localhost` or one of `allowedHosts`.
+ *
+ * A replayed response gets its recorded status text and header lines as
+ * they were recorded (a repeated header stays several lines), and its
+ * recorded `content-length` when the recorded chunks add up to it; otherwise
+ * the body is sent in chunks (ADR 0036). A request body larger than
+ * `bodyLimit` is answered 413.
  *
  * With a replaying broker it replays a cassette over real HTTP to clients in
  * any language; with an asynchronous broker in `record` or `auto` mode whose
- * live responder is `createFetchResponder({ upstream })`, and `origin` set
- * to the same upstream, it is a recording proxy.
+ * live responder is `createFetchResponder({ upstream, client: "node:http" })`,
+ * and `origin` set to the same upstream, it is a recording proxy that hands
+ * its clients what the upstream sent. While recording, a response is
+ * complete for the client only once its recording is saved: when the save
+ * fails, the connection is cut (or, when nothing was sent yet, the answer is
+ * 500 `Replay Error`).
  *
- * @param options The handler's options, plus the hostname and port.
+ * @param options The handler's options, plus the hostname, port and allowed hosts.
  * @returns A promise of the running server.
- * @throws {TypeError} For a bad broker, origin or `matchHeaders` (as for
- * `createHandler()`).
- * @throws {RangeError} When `missStatus` or `port` is out of range.
+ * @throws {TypeError} For a bad broker, origin, `matchHeaders`, `onError` or
+ * `allowedHosts` (as for `createHandler()`), and for a broker in `record` or
+ * `auto` mode without `origin`: its requests would go wherever their Host
+ * header points.
+ * @throws {RangeError} When `missStatus`, `bodyLimit` or `port` is out of range.
  * The promise rejects when the address cannot be bound (e.g. the port is taken).
  *
  * @example Replay a cassette over HTTP to a plain HTTP client
@@ -95,17 +117,15 @@ export async function serve(options: ServeOptions): Promise<ReplayServer> {
     open.add(end);
     return () => open.delete(end);
   });
-  const runtime = globalThis as unknown as { Deno?: DenoServeApi; Bun?: BunServeApi };
-  let listening: Listening;
-  if (runtime.Deno !== undefined && typeof runtime.Deno.serve === "function") {
-    listening = await listenDeno(runtime.Deno, handler, hostname, port);
-  } else if (runtime.Bun !== undefined && typeof runtime.Bun.serve === "function") {
-    listening = await listenBun(runtime.Bun, handler, hostname, port);
-  } else {
-    listening = await listenNode(handler, hostname, port);
-  }
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const allowHost = hostCheck(options.allowedHosts, hostname, "serve");
+  const onError = options.onError ?? ((error: unknown) => console.error(error));
   let closing: Promise<void> | undefined;
+  const listening = await listenNode(handler, hostname, port, {
+    allowHost,
+    onError,
+    closing: () => closing !== undefined,
+  });
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return Object.freeze({
     url: new URL(`http://${host}:${listening.port}/`),
     port: listening.port,
