@@ -22,7 +22,7 @@ import { createServer, request } from "node:http";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type CliIo, main } from "@x/replay/cli";
+import { main } from "@x/replay/cli";
 import {
   createCassette,
   createChunk,
@@ -34,42 +34,13 @@ import {
   stringifyCassette,
 } from "@x/replay";
 import { strayFiles, withFolder } from "./_helpers.ts";
+import { assertOneLineFailure, run, startServe } from "./_cli.ts";
 
 const FIXTURE = readFileSync(
   new URL("./fixtures/interposition-0.6-cassette.json", import.meta.url),
   "utf8",
 );
 const FIXTURE_YAML = stringifyCassette(parseCassette(FIXTURE), { format: "yaml" });
-
-/** What one in-process run printed. */
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(args: readonly string[], io?: Omit<CliIo, "stdout" | "stderr">): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    ...io,
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-  });
-  return { code, stdout, stderr };
-}
-
-/** Asserts a failure: the exit code and exactly one line on stderr, nothing on stdout. */
-function assertOneLineFailure(result: Run, code: number, line: string | RegExp): void {
-  assert.equal(result.code, code, `exit code of ${JSON.stringify(result)}`);
-  assert.equal(result.stdout, "");
-  assert.ok(result.stderr.endsWith("\n"), `stderr ends with a newline: ${result.stderr}`);
-  const lines = result.stderr.slice(0, -1).split("\n");
-  assert.equal(lines.length, 1, `one line on stderr: ${result.stderr}`);
-  assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
-  if (typeof line === "string") assert.equal(lines[0], line);
-  else assert.match(lines[0]!, line);
-}
 
 /** A folder holding the fixture as `c.json` (and `c.yaml`). */
 function withFixture(body: (folder: string) => Promise<void>): Promise<void> {
@@ -896,43 +867,6 @@ function httpRequest(url: string, method = "GET"): Promise<HttpAnswer> {
     outgoing.on("error", reject);
     outgoing.end();
   });
-}
-
-/** Runs `main()` in-process until its first stdout line; `stop()` ends it. */
-async function startServe(args: readonly string[], cwd: string): Promise<{
-  readonly url: string;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly stop: () => Promise<number>;
-}> {
-  const controller = new AbortController();
-  let stdout = "";
-  let stderr = "";
-  let announce!: () => void;
-  const announced = new Promise<void>((resolve) => (announce = resolve));
-  const running = main(["serve", ...args], {
-    cwd,
-    signal: controller.signal,
-    stdout: (text) => {
-      stdout += text;
-      if (stdout.includes("\n")) announce();
-    },
-    stderr: (text) => void (stderr += text),
-  });
-  const code = await Promise.race([announced.then(() => undefined), running]);
-  assert.equal(code, undefined, `serve ended early: ${stderr}`);
-  const found = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n$/.exec(stdout);
-  assert.ok(found, `one "listening on" line: ${JSON.stringify(stdout)}`);
-  assert.notEqual(found[2], "0");
-  return {
-    url: found[1]!,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    stop: () => {
-      controller.abort();
-      return running;
-    },
-  };
 }
 
 /** A cassette as the fetch adapter records it: absolute URL targets, status and headers in chunk 0. */
