@@ -297,3 +297,70 @@ test("serve() sends a recorded content-length only when the body replayed has th
     assert.ok(replayed.complete);
   });
 });
+
+test("createFetchResponder() with node:http records a download in 1 MiB chunks, an event stream as it came", async () => {
+  const size = 3.5 * 1024 * 1024;
+  const download = await rawUpstream(() => [
+    `HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`,
+    Buffer.alloc(size, 0x61),
+  ]);
+  const events = await rawUpstream(() => [
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "7\r\ndata: 1\r\n",
+    "7\r\ndata: 2\r\n",
+    "0\r\n\r\n",
+  ]);
+  try {
+    const sizes = async (origin: string) => {
+      const responder = createFetchResponder({ upstream: origin, client: "node:http" });
+      const found: number[] = [];
+      const answer = responder(createRequest({ protocol: "http", action: "GET", target: "/" }));
+      for await (const chunk of answer as AsyncIterable<{ data: Uint8Array }>) {
+        found.push(chunk.data.length);
+      }
+      return found;
+    };
+    assert.deepEqual(await sizes(download.origin), [1, 1, 1, 0.5].map((mib) => mib * 1024 * 1024));
+    const pieces = await sizes(events.origin);
+    assert.equal(pieces.reduce((total, length) => total + length, 0), 14);
+    assert.ok(pieces.every((length) => length <= 14));
+  } finally {
+    await Promise.all([download.close(), events.close()]);
+  }
+});
+
+test("serve() pulls a body from the broker only as fast as its client reads", GUARD, async () => {
+  const request = createRequest({ protocol: "http", action: "GET", target: "/big" });
+  const piece = new Uint8Array(1024 * 1024);
+  const total = 64;
+  let pulled = 0;
+  const broker = {
+    mode: "replay" as const,
+    cassette: createCassette([
+      createInteraction(request, [createChunk("", 0, [["status_code", "200"]])]),
+    ]),
+    async *replay() {
+      for (let i = 0; i < total; i++) {
+        pulled++;
+        yield createChunk(piece, i, i === 0 ? [["status_code", "200"]] : []);
+      }
+    },
+  };
+  await closing(serve({ broker }), async (server) => {
+    const { connect } = await import("node:net");
+    const socket = connect(server.port, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.pause();
+    socket.write("GET /big HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    // Wait until the server stops pulling: the socket's buffers are full.
+    for (let last = -1; last !== pulled;) {
+      last = pulled;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(
+      pulled < total / 2,
+      `${pulled} of ${total} chunks pulled by a client that reads nothing`,
+    );
+    socket.destroy();
+  });
+});

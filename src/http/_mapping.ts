@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { describe } from "../core/_check.ts";
 import { InteractionValidationError } from "../core/errors.ts";
+import { sealChunk } from "../core/_model.ts";
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
 import type { InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
@@ -295,18 +296,27 @@ export function responseMetadata(response: Response): Pairs {
  * A live body as chunks: chunk 0 carries the metadata and the first piece
  * the body delivers (empty data when the body is empty), then one chunk per
  * further piece. Stopping early ends the body's iterator, which cancels it.
+ * With `owned`, the pieces are buffers the library allocated for this body
+ * alone, kept as they are rather than copied (ADR 0001 copies what callers
+ * hand over).
  */
 export async function* bodyChunks(
   metadata: Pairs,
   body: AsyncIterable<Uint8Array> | null,
+  owned = false,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
   if (body === null) {
     yield createChunk(new Uint8Array(0), 0, metadata);
     return;
   }
+  // Checked and frozen once, as createChunk() would.
+  const checked = createChunk(new Uint8Array(0), 0, metadata).metadata;
   let sequence = 0;
   for await (const piece of body) {
-    yield createChunk(piece, sequence, sequence === 0 ? metadata : EMPTY);
+    const pairs = sequence === 0 ? checked : EMPTY;
+    yield owned
+      ? sealChunk(piece as Uint8Array<ArrayBuffer>, sequence, pairs)
+      : createChunk(piece, sequence, pairs);
     sequence++;
   }
   if (sequence === 0) yield createChunk(new Uint8Array(0), 0, metadata);

@@ -13,6 +13,14 @@ import {
 } from "../_mapping.ts";
 import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
 
+/**
+ * A body announced at least this long (a download, not an event stream) is
+ * recorded in chunks of this size: its piece boundaries (64 KiB socket reads)
+ * mean nothing, and every chunk costs a hash and, above a store's blob
+ * threshold, a file of its own.
+ */
+const DOWNLOAD_CHUNK = 1024 * 1024;
+
 /** Methods whose requests carry a body, so an empty one is announced as `content-length: 0`. */
 const BODY_METHODS: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH"]);
 
@@ -81,6 +89,81 @@ async function* pieces(
   }
 }
 
+/** How many gathered chunks a download may be read ahead of its consumer. */
+const READ_AHEAD = 4;
+
+/**
+ * The pieces joined into chunks of `size` bytes (the last one shorter), read
+ * up to `READ_AHEAD` chunks ahead of the consumer: while a recording writes
+ * one chunk to its blob file, the next ones keep arriving.
+ */
+async function* gathered(
+  source: AsyncGenerator<Uint8Array, void, undefined>,
+  size: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const ready: Uint8Array[] = [];
+  let ended = false;
+  let failed: { error: unknown } | undefined;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let room: (() => void) | undefined;
+  const signal = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const pump = async (): Promise<void> => {
+    let buffer = new Uint8Array(size);
+    let filled = 0;
+    try {
+      for await (const piece of source) {
+        let at = 0;
+        while (at < piece.length) {
+          const taken = Math.min(size - filled, piece.length - at);
+          buffer.set(piece.subarray(at, at + taken), filled);
+          filled += taken;
+          at += taken;
+          if (filled === size) {
+            ready.push(buffer);
+            signal();
+            buffer = new Uint8Array(size);
+            filled = 0;
+            while (ready.length >= READ_AHEAD && !stopped) {
+              await new Promise<void>((resolve) => (room = resolve));
+            }
+            if (stopped) return;
+          }
+        }
+      }
+      if (filled > 0) ready.push(buffer.subarray(0, filled));
+    } catch (error) {
+      failed = { error };
+    } finally {
+      ended = true;
+      signal();
+    }
+  };
+  const pumping = pump();
+  try {
+    for (;;) {
+      if (ready.length > 0) {
+        const chunk = ready.shift()!;
+        room?.();
+        room = undefined;
+        yield chunk;
+        continue;
+      }
+      if (failed !== undefined) throw failed.error;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stopped = true;
+    room?.();
+    if (!ended) await source.return(undefined);
+    await pumping;
+  }
+}
+
 /**
  * Undoes one content coding. "deflate" means zlib-wrapped deflate, but some
  * servers send it raw (fetch accepts both): the first byte tells them apart.
@@ -112,8 +195,9 @@ async function undo(
  * The live answer to `request` at `url` over node:http(s), as chunks: the
  * metadata from the response's own header lines and reason phrase, the body
  * decoded unless `keepEncoding` (then recorded with its `content-encoding`
- * and `content-length`, as sent). Redirects are not followed: a proxy hands
- * them to its client.
+ * and `content-length`, as sent). A body announced at 1 MiB or more comes
+ * in chunks of 1 MiB; any other keeps the pieces as they arrived. Redirects
+ * are not followed: a proxy hands them to its client.
  */
 export async function* nodeHttpChunks(
   url: URL,
@@ -133,6 +217,14 @@ export async function* nodeHttpChunks(
     decode,
   );
   let body = pieces(response);
-  if (decode) { for (const coding of [...codings].reverse()) body = await undo(body, coding); }
-  yield* bodyChunks(metadata, body);
+  if (decode) {
+    for (const coding of [...codings].reverse()) body = await undo(body, coding);
+  }
+  const length = Number(response.headers["content-length"] ?? Number.NaN);
+  if (length < DOWNLOAD_CHUNK || Number.isNaN(length)) {
+    yield* bodyChunks(metadata, body);
+    return;
+  }
+  // The gathered chunks are fresh buffers of this body's alone: no copy.
+  yield* bodyChunks(metadata, gathered(body, DOWNLOAD_CHUNK), true);
 }

@@ -111,12 +111,24 @@ export function frame(
 
   async function* chunks(): AsyncGenerator<ResponseChunk, void, undefined> {
     let finished = false;
+    let pending: Promise<IteratorResult<ResponseChunk>> | undefined;
+    // Asks for the next chunk while the current one is handed on: a blob is
+    // read, or a recorded chunk written to its blob, while the client takes
+    // the one before (one chunk ahead, no more).
+    const ahead = (): Promise<IteratorResult<ResponseChunk>> => {
+      const next = Promise.resolve(source.next());
+      next.catch(() => undefined);
+      return next;
+    };
+    const take = async (): Promise<IteratorResult<ResponseChunk>> => {
+      const next = await (pending ?? ahead());
+      pending = undefined;
+      if (next.done) finished = true;
+      return next;
+    };
     try {
-      let result = await source.next();
-      if (result.done) {
-        finished = true;
-        return;
-      }
+      let result = await take();
+      if (result.done) return;
       const opened = first(result.value);
       let chunk = opened.chunk;
       // Only a live body is held back: a replay saves nothing.
@@ -125,9 +137,8 @@ export function frame(
         const held = [chunk];
         let bytes = chunk.data.length;
         while (bytes <= HOLD_WHOLE) {
-          result = await source.next();
+          result = await take();
           if (result.done) {
-            finished = true;
             yield* held;
             return;
           }
@@ -140,29 +151,23 @@ export function frame(
         remaining = undefined;
       }
       for (;;) {
+        pending = ahead();
         if (remaining !== undefined) remaining -= chunk.data.length;
         if (remaining !== undefined && remaining <= 0) {
           // The length is complete: let the source end (and save) first.
-          result = await source.next();
+          result = await take();
           yield chunk;
-          if (result.done) {
-            finished = true;
-            return;
-          }
-          chunk = result.value;
-          continue;
+        } else {
+          yield chunk;
+          result = await take();
         }
-        yield chunk;
-        result = await source.next();
-        if (result.done) {
-          finished = true;
-          return;
-        }
+        if (result.done) return;
         chunk = result.value;
       }
     } finally {
       if (!finished) {
         try {
+          await pending;
           await source.return?.();
         } catch {
           // The source failed while closing; the client already has its answer.
