@@ -56,8 +56,11 @@ function declaredLength(metadata: Pairs): number | undefined {
 
 /** What the server needs to know about the response it is about to send. */
 export interface Framing {
-  /** The chunks, chunk 0 without a content-length that would not be true. */
-  readonly chunks: AsyncIterator<ResponseChunk>;
+  /**
+   * The chunks, chunk 0 without a content-length that would not be true;
+   * synchronous for a synchronous source, whose chunks are in memory.
+   */
+  readonly chunks: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>;
   /** The header lines of chunk 0 as they will be sent, once it was read (undefined if invalid). */
   readonly lines: () => readonly HeaderLine[] | undefined;
 }
@@ -176,5 +179,31 @@ export function frame(
     }
   }
 
-  return { chunks: chunks(), lines: () => lines };
+  // A synchronous broker's chunks are in memory, and it records buffered
+  // (saved before its first chunk): no look-ahead or holding is needed, and
+  // openResponse() can still give a one-chunk answer a plain body.
+  function* chunksSync(
+    iterator: Iterator<ResponseChunk>,
+  ): Generator<ResponseChunk, void, undefined> {
+    let finished = false;
+    try {
+      const result = iterator.next();
+      if (result.done) {
+        finished = true;
+        return;
+      }
+      yield first(result.value).chunk;
+      for (let next = iterator.next(); !next.done; next = iterator.next()) yield next.value;
+      finished = true;
+    } finally {
+      if (!finished) iterator.return?.();
+    }
+  }
+
+  const sync = !(Symbol.asyncIterator in source) &&
+    typeof (source as { then?: unknown }).then !== "function";
+  return {
+    chunks: sync ? chunksSync(source as Iterator<ResponseChunk>) : chunks(),
+    lines: () => lines,
+  };
 }
