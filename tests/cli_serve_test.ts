@@ -235,20 +235,39 @@ test("x-replay serve --match-headers and --normalize decide what matches", async
   });
 });
 
-test("x-replay serve --header-schema is accepted, as a flag and in a config file", async () => {
+test("x-replay serve --header-schema replays an interposition-http-adapter cassette as the ancestor does", async () => {
   await withFolder(async (folder) => {
-    write(folder, "h.json", [interaction("/x", "x")]);
+    writeFileSync(
+      join(folder, "ancestor.json"),
+      readFileSync(
+        new URL("./fixtures/interposition-http-adapter-0.4-cassette.json", import.meta.url),
+        "utf8",
+      ),
+    );
     writeFileSync(join(folder, "h.config.json"), JSON.stringify({ headerSchema: true }));
-    // The option reaches the broker as `headerSchema: true`; matching on the
-    // recorded header names is the broker's (issue 13, item 1).
+    const chat = (server: RunningServe) =>
+      rawRequest(
+        server.url,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nUser-Agent: sdk/1.0\r\nContent-Length: 13",
+        ['{"model":"m"}'],
+      );
+    // The recording holds a content-type header: only header-schema matching finds it.
+    await serving(["ancestor.json"], folder, async (server) => {
+      assert.equal((await chat(server)).status, 500);
+    });
     for (const args of [["--header-schema"], ["--config", "h.config.json"]]) {
-      await serving(["h.json", ...args], folder, async (server) => {
-        assert.equal(text(await get(server, "/x")), "x");
+      await serving(["ancestor.json", ...args], folder, async (server) => {
+        assert.equal((await chat(server)).status, 201, args.join(" "));
+        const plain = await get(server, "/v1/models", "\r\nAccept: text/plain");
+        const json = await get(server, "/v1/models", "\r\nAccept: application/json");
+        assert.equal(plain.status, 200);
+        assert.equal(json.status, 200);
+        assert.notDeepEqual(plain.body, json.body);
       });
     }
     writeFileSync(join(folder, "bad.json"), JSON.stringify({ headerSchema: "yes" }));
     assertOneLineFailure(
-      await run(["serve", "h.json", "--config", "bad.json"], { cwd: folder }),
+      await run(["serve", "ancestor.json", "--config", "bad.json"], { cwd: folder }),
       2,
       'x-replay: serve: bad.json: headerSchema must be true or false, got "yes" (see "x-replay serve --help")',
     );

@@ -390,14 +390,8 @@ export function mergeSettings(config: ServeSettings, flags: ServeSettings): Serv
   return { ...config, ...flags, ...(redact === undefined ? {} : { redact }) };
 }
 
-/**
- * The broker's session options for the settings. `headerSchema` is passed
- * under that name: the broker matches recordings on the header names they
- * hold when it is set (issue 13, item 1).
- */
-export function sessionOptions(
-  settings: ServeSettings,
-): BrokerSessionOptions & { readonly headerSchema?: boolean } {
+/** The broker's session options for the settings. */
+export function sessionOptions(settings: ServeSettings): BrokerSessionOptions {
   const redactor = settings.redact === undefined
     ? undefined
     : createRedactor(settings.redact satisfies RedactorOptions);
