@@ -235,7 +235,7 @@ test("x-replay serve --match-headers and --normalize decide what matches", async
   });
 });
 
-test("x-replay serve --header-schema replays an interposition-http-adapter cassette as the ancestor does", async () => {
+test("x-replay serve replays an interposition-http-adapter cassette as the ancestor does, with header-schema matching on by default", async () => {
   await withFolder(async (folder) => {
     writeFileSync(
       join(folder, "ancestor.json"),
@@ -245,17 +245,19 @@ test("x-replay serve --header-schema replays an interposition-http-adapter casse
       ),
     );
     writeFileSync(join(folder, "h.config.json"), JSON.stringify({ headerSchema: true }));
+    writeFileSync(join(folder, "off.config.json"), JSON.stringify({ headerSchema: false }));
     const chat = (server: RunningServe) =>
       rawRequest(
         server.url,
         "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nUser-Agent: sdk/1.0\r\nContent-Length: 13",
         ['{"model":"m"}'],
       );
-    // The recording holds a content-type header: only header-schema matching finds it.
-    await serving(["ancestor.json"], folder, async (server) => {
+    // The recording holds a content-type header: only header-schema matching
+    // finds it, and it is on for bare-path cassettes unless turned off.
+    await serving(["ancestor.json", "--config", "off.config.json"], folder, async (server) => {
       assert.equal((await chat(server)).status, 500);
     });
-    for (const args of [["--header-schema"], ["--config", "h.config.json"]]) {
+    for (const args of [[], ["--header-schema"], ["--config", "h.config.json"]]) {
       await serving(["ancestor.json", ...args], folder, async (server) => {
         assert.equal((await chat(server)).status, 201, args.join(" "));
         const plain = await get(server, "/v1/models", "\r\nAccept: text/plain");

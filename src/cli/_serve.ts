@@ -6,6 +6,8 @@ import { fileStoreAsync } from "../store/file_store_async.ts";
 import { journalStoreAsync } from "../store/journal_store_async.ts";
 import { openAsyncBroker } from "../broker/open_async_broker.ts";
 import { serve } from "../http/server/mod.ts";
+import { hasBarePathTargets } from "../http/server/_ancestor_target.ts";
+import { createAsyncBroker } from "../broker/create_async_broker.ts";
 import type { OptionValue } from "./_args.ts";
 import { cassetteFile, hasJournal, loadFailure } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
@@ -139,6 +141,21 @@ async function run(
   } catch (error) {
     throw await loadFailure(file, error);
   }
+  // interposition-http-adapter matched every recording on the header names
+  // it holds, and its cassettes are the ones whose targets are bare paths:
+  // such a cassette replays as it did there unless the settings say
+  // otherwise (ADR 0025). Recording modes keep what the settings say.
+  if (mode === "replay" && settings.headerSchema === undefined) {
+    if (hasBarePathTargets(broker.cassette)) {
+      broker = createAsyncBroker({
+        ...session,
+        mode,
+        timing: settings.timing,
+        cassette: broker.cassette,
+        headerSchema: true,
+      });
+    }
+  }
   let server;
   try {
     server = await serve({
@@ -236,7 +253,10 @@ Matching and playback:
   --match-headers <a,b>   request headers that take part in matching (repeatable;
                           --match-header <name> is the same) (default: none)
   --header-schema         match each recording on the header names it holds, as
-                          interposition-http-adapter does (default: off)
+                          interposition-http-adapter does (default: on in replay
+                          mode for a cassette whose targets are all bare paths,
+                          the ancestor's cassettes; off otherwise; "headerSchema":
+                          false in --config turns it off)
   --normalize <name>      a built-in normaliser applied before matching and
                           recording, repeatable, applied in order: ${NORMALIZER_NAMES.join(", ")}
                           (default: none)

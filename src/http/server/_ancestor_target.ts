@@ -56,6 +56,20 @@ function looseKey(target: string): string {
 }
 
 /**
+ * Whether a cassette is in the ancestor's style: it has HTTP interactions
+ * and every HTTP target is a bare path.
+ */
+export function hasBarePathTargets(cassette: Cassette): boolean {
+  let paths = 0;
+  for (const { request } of cassette.interactions) {
+    if (request.protocol !== HTTP_PROTOCOL) continue;
+    if (!request.target.startsWith("/")) return false;
+    paths++;
+  }
+  return paths > 0;
+}
+
+/**
  * How the server names the target of an incoming URL for a cassette of bare
  * paths: the percent-decoded path (a decoded `#` ends it, as the ancestor's
  * URL parser ends it there) and the query; when the cassette holds the same
