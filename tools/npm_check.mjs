@@ -79,6 +79,10 @@ const SUBPATH_EXPORTS = {
   },
   "@x/replay/server": { file: "http/server", names: ["createHandler", "serve"] },
   "@x/replay/har": { file: "http/har", names: ["fromHar", "toHar", "HarFormatError"] },
+  "@x/replay/intercept": {
+    file: "http/intercept",
+    names: ["interceptHttp", "createInterceptResponder"],
+  },
 };
 
 /**
@@ -195,9 +199,21 @@ const packed = await step("pack", () => {
 
 const installed = join(consumer, "node_modules", ...pkg.name.split("/"));
 // What the compiled tests and the types check need besides the package itself.
-const consumerDevDeps = ["fast-check", "@types/node", "openai", "ajv", "har-schema"].map((name) =>
-  `${name}@${pkg.devDependencies[name]}`
-);
+const consumerDevDeps = [
+  "fast-check",
+  "@types/node",
+  "openai",
+  "ajv",
+  "har-schema",
+  // The HTTP clients the interception tests drive (tests/_intercept.ts).
+  "axios",
+  "got",
+  "node-fetch",
+  "superagent",
+  "undici",
+  "@aws-sdk/client-s3",
+  "@anthropic-ai/sdk",
+].map((name) => `${name}@${pkg.devDependencies[name]}`);
 const install = packed
   ? await step("install", () => {
     mkdirSync(consumer, { recursive: true });
