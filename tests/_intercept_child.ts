@@ -1,0 +1,53 @@
+// Child process for intercept_clients_test.ts: replays, in a process of its
+// own and with the server gone, what the test recorded.
+//   replay <cassette> <origin>   every caught client GETs every path, then the
+//                                S3, openai and Anthropic calls; prints one
+//                                JSON document with what each saw
+import process from "node:process";
+import { fileStoreAsync, openAsyncBroker } from "@x/replay";
+import { createReplayFetch } from "@x/replay/fetch";
+import { interceptHttp } from "@x/replay/intercept";
+import {
+  anthropicDeltas,
+  CAUGHT_CLIENTS,
+  normalizeHeaders,
+  openaiDeltas,
+  PATHS,
+  s3RoundTrip,
+  seenKey,
+  seenToJson,
+  urlFor,
+} from "./_intercept.ts";
+
+const [command, path, origin] = process.argv.slice(2);
+if (command !== "replay" || path === undefined || origin === undefined) {
+  throw new Error("usage: replay <cassette> <origin>");
+}
+
+// Recorded timing: the SSE events arrive as far apart as they did live.
+const broker = await openAsyncBroker(fileStoreAsync(path), { timing: "recorded" });
+const seen: Record<string, unknown> = {};
+const interception = interceptHttp(broker);
+try {
+  for (const client of CAUGHT_CLIENTS) {
+    for (const where of PATHS) {
+      seen[seenKey(client.name, where)] = seenToJson(
+        await client.get(urlFor(origin, client.name, where)),
+      );
+    }
+  }
+  seen.s3 = await s3RoundTrip(origin);
+  seen.openai = await openaiDeltas(origin);
+  seen.anthropic = await anthropicDeltas(origin);
+} finally {
+  await interception.stop();
+}
+// The same cassette through the fetch adapter, outside the interception.
+const replayed = await createReplayFetch(broker)(`${origin}/json?client=http.get`);
+seen["createReplayFetch /json"] = {
+  status: replayed.status,
+  statusText: replayed.statusText,
+  headers: normalizeHeaders(replayed.headers),
+  body: await replayed.text(),
+};
+process.stdout.write(JSON.stringify(seen));
