@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import module from "node:module";
 import { RequestController } from "@mswjs/interceptors";
 import { getRawRequest } from "@mswjs/interceptors";
@@ -253,9 +255,15 @@ export function interceptHttp(
     setActiveInterception(active);
     restores.push(() => setActiveInterception(undefined));
     clientRequest.apply();
-    restores.push(() => clientRequest.dispose());
+    restores.push(keepingLater(() => clientRequest.dispose(), [
+      [http, "request"],
+      [http, "get"],
+      [http, "ClientRequest"],
+      [https, "request"],
+      [https, "get"],
+    ]));
     fetchInterceptor.apply();
-    restores.push(() => fetchInterceptor.dispose());
+    restores.push(keepingLater(() => fetchInterceptor.dispose(), [[globalThis, "fetch"]]));
     restores.push(installGuards(passes));
     // On Node, `import { request } from "node:http"` bindings follow the patched module.
     module.syncBuiltinESMExports?.();
@@ -276,13 +284,22 @@ export function interceptHttp(
       () => abort.abort(new DOMException("The request was aborted", "AbortError")),
     );
     // A client that sent `Expect: 100-continue` waits for the go-ahead before its body.
-    if (request.headers.get("expect")?.toLowerCase() === "100-continue") raw?.emit("continue");
+    // Not from inside this call: it runs in the middle of parsing the request's
+    // head, and a body written now would re-enter the parser.
+    if (request.headers.get("expect")?.toLowerCase() === "100-continue") {
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      raw?.emit("continue");
+    }
     // An http.ClientRequest follows no redirect itself (its client may): the live call must not either.
-    await settle(controller, answer(request, { signal: abort.signal, redirect: "manual" }));
+    await settle(
+      request,
+      controller,
+      answer(request, { signal: abort.signal, redirect: "manual" }),
+    );
   });
   fetchInterceptor.on("request", async ({ request, controller }) => {
     if (decide(request, controller)) return;
-    await settle(controller, answer(request, {}));
+    await settle(request, controller, answer(request, {}));
   });
 
   /** True when the request is left to go through (or has failed the passthrough test). */
@@ -307,14 +324,41 @@ export function interceptHttp(
   return Object.freeze({ stop, [Symbol.asyncDispose]: stop });
 }
 
-/** Hands the answer (or the failure) to a controller that is still waiting for it. */
-async function settle(controller: RequestController, response: Promise<Response>): Promise<void> {
+/**
+ * `dispose`, which puts back the values @mswjs/interceptors replaced, except
+ * where someone replaced ours meanwhile: theirs stays, as with `installFetch()`.
+ */
+function keepingLater(dispose: () => void, slots: readonly [object, string][]): () => void {
+  const read = ([owner, key]: readonly [object, string]): unknown =>
+    (owner as Record<string, unknown>)[key];
+  const ours = slots.map(read);
+  return () => {
+    const now = slots.map(read);
+    dispose();
+    slots.forEach(([owner, key], index) => {
+      if (now[index] !== ours[index]) (owner as Record<string, unknown>)[key] = now[index];
+    });
+  };
+}
+
+/**
+ * Hands the answer (or the failure) to a controller that is still waiting
+ * for it. A request whose own signal has aborted is @mswjs/interceptors'
+ * to fail (with the signal's reason); answering it too would be refused.
+ */
+async function settle(
+  request: Request,
+  controller: RequestController,
+  response: Promise<Response>,
+): Promise<void> {
+  const open = (): boolean =>
+    controller.readyState === RequestController.PENDING && request.signal?.aborted !== true;
   try {
     const answered = await response;
-    if (controller.readyState === RequestController.PENDING) controller.respondWith(answered);
+    if (open()) controller.respondWith(answered);
     else await answered.body?.cancel().catch(() => undefined);
   } catch (error) {
-    if (controller.readyState === RequestController.PENDING) controller.errorWith(error as Error);
+    if (open()) controller.errorWith(error as Error);
   }
 }
 
