@@ -37,21 +37,18 @@ function live(answer: string) {
 test("withCassette() names the cassette after the test and records, then replays offline", async (t) => {
   await withFolder(async (dir) => {
     const recorder = live("Ada");
+    let seen = "";
     await withCassette(async ({ broker, path, mode }) => {
       assert.equal(mode, "auto");
-      assert.equal(
-        path,
-        join(
-          dir,
-          "withcassette-names-the-cassette-after-the-test-and-records-then-replays-offline.json",
-        ),
+      assert.match(
+        path.slice(dir.length + 1),
+        /^withcassette-names-the-cassette-after-the-test-and-records-then-replays-offline-[0-9a-f]{8}\.json$/,
       );
+      seen = path;
       assert.deepEqual(await collect(broker), ["Ada"]);
     }, { dir, env: {}, liveResponder: recorder.responder })(t);
     assert.equal(recorder.calls, 1);
-    assert.deepEqual(readdirSync(dir), [
-      "withcassette-names-the-cassette-after-the-test-and-records-then-replays-offline.json",
-    ]);
+    assert.deepEqual(readdirSync(dir), [seen.slice(dir.length + 1)]);
     await withCassette(async ({ broker, mode }) => {
       assert.equal(mode, "replay");
       assert.deepEqual(await collect(broker), ["Ada"]);
@@ -68,7 +65,7 @@ test("withCassette() in CI fails a missing recording with how to record it", asy
       assert.ok(error instanceof InteractionNotFoundError);
       assert.match(
         error.message,
-        /^No matching interaction for http:GET:\/user\/1\. No recording in .*missing-one\.json; record it by running this test with REPLAY_MODE=auto/,
+        /^No matching interaction for http:GET:\/user\/1\. No recording in .*missing-one-[0-9a-f]{8}\.json; record it by running this test with REPLAY_MODE=auto/,
       );
       assert.ok(error.cause instanceof InteractionNotFoundError);
       return true;
@@ -120,7 +117,7 @@ test("withCassette() in record mode prunes what the test no longer uses", async 
       await collect(broker, request);
       await collect(broker, other);
     }, { dir, name: "prune", env: {}, liveResponder: live("v1").responder })();
-    const path = join(dir, "prune.json");
+    const path = join(dir, "prune.json"); // the name is its own slug: no hash
     assert.equal(fileStore(path).load().interactions.length, 2);
     await withCassette(async ({ broker }) => {
       assert.deepEqual(await collect(broker, request), ["v2"]);
@@ -159,6 +156,37 @@ test("withCassette() takes a file URL folder, a format, and cuts long names with
     })();
     assert.match(seen, new RegExp(`sub[\\\\/]x{80}-[0-9a-f]{8}\\.yaml$`));
     assert.equal(existsSync(seen), false, "nothing recorded, nothing written");
+  });
+});
+
+test("withCassette() gives names that slug alike files of their own", async () => {
+  await withFolder(async (dir) => {
+    const names = [
+      "Login: OK",
+      "login/ok",
+      "LOGIN (ok)",
+      "login-ok",
+      "日本語",
+      "テスト",
+      "🙂",
+      "cassette",
+    ];
+    const paths: string[] = [];
+    for (const name of names) {
+      await withCassette(({ path }) => void paths.push(path.slice(dir.length + 1)), {
+        dir,
+        name,
+        mode: "replay",
+        env: {},
+      })();
+    }
+    assert.equal(new Set(paths).size, names.length, paths.join(", "));
+    // A name that is already its own slug keeps it exactly; any other gets a hash.
+    assert.deepEqual(paths.slice(3, 4), ["login-ok.json"]);
+    assert.deepEqual(paths.at(-1), "cassette.json");
+    for (const path of [...paths.slice(0, 3), ...paths.slice(4, 7)]) {
+      assert.match(path, /^(login-ok|cassette)-[0-9a-f]{8}\.json$/);
+    }
   });
 });
 

@@ -81,15 +81,15 @@ const MODES: readonly BrokerMode[] = ["replay", "record", "auto"];
 
 /**
  * The cassette file name for a test name: a readable slug of at most 80
- * characters, with a short hash of the full name when it had to be cut.
- * Names that differ only in punctuation or case share a file, which is
- * harmless: a cassette holds the interactions of both.
+ * characters, plus a short hash of the full name whenever the slug is not
+ * the name itself (it was cut, or lost case, spaces or punctuation), so that
+ * names such as "Login: OK" and "login/ok" never share a file.
  */
 function fileName(name: string, format: CassetteFormat): string {
   const slug = name.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/-{2,}/g, "-")
     .replace(/^[-.]+|-+$/g, "") || "cassette";
-  if (slug.length <= 80) return `${slug}.${format}`;
-  return `${slug.slice(0, 80)}-${
+  if (slug === name && slug.length <= 80) return `${slug}.${format}`;
+  return `${slug.slice(0, 80).replace(/[-.]+$/, "")}-${
     createHash("sha256").update(name).digest("hex").slice(0, 8)
   }.${format}`;
 }
@@ -118,9 +118,11 @@ function resolveMode(
 /**
  * Wraps a test body so that it gets a broker bound to a cassette file named
  * after the test, in `Deno.test`, `node:test` and `bun:test` alike. The file
- * is `<dir>/<slug of the test name>.<format>`, e.g. `cassettes/fetches-a-user.json`
- * for "Fetches a user" (slugs longer than 80 characters are cut and get a
- * short hash of the full name).
+ * is `<dir>/<slug>.<format>`: the slug is the test name lower-cased, with each
+ * run of other characters than letters, digits, `.`, `_` and `-` made one
+ * `-`, cut at 80 characters; whenever the slug is not the name itself, a
+ * short hash of the full name follows it, so that "Fetches a user" gives
+ * `cassettes/fetches-a-user-<8 hex digits>.json` and no two names share a file.
  *
  * The mode comes from the `REPLAY_MODE` environment variable (`replay`,
  * `record` or `auto`) for the whole run, else from `options.mode`, else it is
@@ -152,7 +154,7 @@ function resolveMode(
  *   let text = "";
  *   for await (const chunk of broker.replay(request)) text += new TextDecoder().decode(chunk.data);
  *   assert.equal(text, '{"name":"Ada"}');
- *   assert.ok(path.endsWith("fetches-a-user.json"));
+ *   assert.match(path, /fetches-a-user-[0-9a-f]{8}\.json$/);
  * }, { dir, name: "fetches a user", mode: "auto", env: {}, liveResponder: () => ['{"name":"Ada"}'] });
  * await run(); // records on the first run
  * await withCassette(async ({ broker, mode }) => {
