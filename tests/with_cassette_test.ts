@@ -3,14 +3,17 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import axios from "axios";
 import {
   type AsyncBroker,
   createRequest,
   fileStore,
   InteractionNotFoundError,
+  ReplayError,
   withCassette,
 } from "@x/replay";
 import { texts, withFolder } from "./_helpers.ts";
+import { startServer } from "./_http.ts";
 
 const request = createRequest({ protocol: "http", action: "GET", target: "/user/1" });
 const other = createRequest({ protocol: "http", action: "GET", target: "/user/2" });
@@ -213,5 +216,85 @@ test("withCassette() blobThreshold keeps big chunks in blob files beside the cas
     await withCassette(async ({ broker }) => {
       assert.deepEqual(await collect(broker), [body]);
     }, { name: "big", dir, env: { CI: "true" } })();
+  });
+});
+
+test("withCassette() with intercept answers every HTTP request of the test from its cassette", async () => {
+  await withFolder(async (dir) => {
+    const server = await startServer((received, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end(`live ${received.url}`);
+    });
+    const get = (path: string) =>
+      axios.get(`${server.origin}${path}`).then((response) => response.data);
+    try {
+      await withCassette(async ({ mode }) => {
+        assert.equal(mode, "record");
+        assert.equal(await get("/a"), "live /a");
+      }, { dir, name: "intercepted", env: { REPLAY_MODE: "record" }, intercept: true })();
+      assert.equal(server.received.length, 1);
+      // CI: the cassette answers, and a miss never reaches the still-running server.
+      await withCassette(async () => {
+        assert.equal(await get("/a"), "live /a");
+        await assert.rejects(get("/b"), (error: unknown) => {
+          const cause = (error as Error).cause;
+          assert.ok(cause instanceof InteractionNotFoundError);
+          assert.match(
+            cause.message,
+            /No recording in .*intercepted\.json; record it by running this test with REPLAY_MODE=auto/,
+          );
+          return true;
+        });
+      }, {
+        dir,
+        name: "intercepted",
+        env: { CI: "true" },
+        intercept: { passthrough: "example.invalid" },
+      })();
+      assert.equal(server.received.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test("withCassette() with intercept stops intercepting when the test throws, and refuses to overlap", async () => {
+  await withFolder(async (dir) => {
+    const before = globalThis.fetch;
+    await assert.rejects(
+      withCassette(() => {
+        assert.notEqual(globalThis.fetch, before);
+        throw new Error("test failed");
+      }, { dir, name: "throws", mode: "replay", env: {}, intercept: true })(),
+      /test failed/,
+    );
+    assert.equal(globalThis.fetch, before);
+    // Two tests that intercept at once: the second fails at once, and says why.
+    let release!: () => void;
+    const first = withCassette(() => new Promise<void>((resolve) => (release = resolve)), {
+      dir,
+      name: "first",
+      mode: "replay",
+      env: {},
+      intercept: true,
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await assert.rejects(
+      withCassette(() => {}, { dir, name: "second", mode: "replay", env: {}, intercept: true })(),
+      (error: unknown) => error instanceof ReplayError && /already running/.test(error.message),
+    );
+    release();
+    await first;
+    assert.equal(globalThis.fetch, before);
+    await assert.rejects(
+      withCassette(() => {}, {
+        dir,
+        name: "bad",
+        mode: "replay",
+        env: {},
+        intercept: "yes" as never,
+      })(),
+      /^TypeError: Cannot use cassette: intercept must be true, false or interceptHttp\(\) options, got string "yes"$/,
+    );
   });
 });

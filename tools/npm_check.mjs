@@ -213,6 +213,10 @@ const consumerDevDeps = [
   "undici",
   "@aws-sdk/client-s3",
   "@anthropic-ai/sdk",
+  // The real Vitest and Jest runs of tests/test_runners_test.ts (vite pinned as in package.json).
+  "vitest",
+  "vite",
+  "jest",
 ].map((name) => `${name}@${pkg.devDependencies[name]}`);
 const install = packed
   ? await step("install", () => {

@@ -13,14 +13,16 @@ import { InteractionNotFoundError } from "../core/errors.ts";
 import { fileStoreAsync } from "../store/file_store_async.ts";
 import { openAsyncBroker } from "../broker/open_async_broker.ts";
 import type { CassetteFormat, InteractionRequest, ResponseChunk } from "../core/types.ts";
+// Types only: the interception room (and @mswjs/interceptors) loads when a test asks for it.
+import type { InterceptHttpOptions } from "../http/intercept/intercept_http.ts";
 
 /** Options for `withCassette()`. */
 export interface WithCassetteOptions
   extends Omit<CreateAsyncBrokerOptions, "cassette" | "store" | "mode" | "liveResponder"> {
   /**
    * The cassette's name; by default the test's name, read from the test
-   * context that `Deno.test` and `node:test` pass (Bun's `bun:test` passes
-   * none, so name it there).
+   * context that `Deno.test`, `node:test` and Vitest pass, or from Jest's
+   * `expect` state (Bun's `bun:test` gives neither, so name it there).
    */
   readonly name?: string | undefined;
   /**
@@ -65,6 +67,19 @@ export interface WithCassetteOptions
    * @default {process.env}
    */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /**
+   * Answer every HTTP request the process makes from the test's cassette,
+   * whatever the client, for the duration of the test: `interceptHttp()`
+   * from `@x/replay/intercept` starts before the body and stops after it,
+   * even when it throws. `true`, or `interceptHttp()`'s options
+   * (`matchHeaders`, `passthrough`). When the mode records and no
+   * `liveResponder` is given, `createInterceptResponder()` is the live side.
+   * Requests are caught process-wide, so tests that intercept must not run
+   * concurrently: a second one fails at once with a `ReplayError`.
+   *
+   * @default {false}
+   */
+  readonly intercept?: boolean | InterceptHttpOptions | undefined;
 }
 
 /** What a test gets from `withCassette()`. */
@@ -94,6 +109,26 @@ function fileName(name: string, format: CassetteFormat): string {
   }.${format}`;
 }
 
+/** The Jest `expect` state, kept on a global symbol by the `expect` package. */
+const JEST_STATE = Symbol.for("$$jest-matchers-object");
+
+/**
+ * The current test's name: from the context Vitest passes (`task.name`), the
+ * one `Deno.test` and `node:test` pass (`name`), or Jest's `expect` state
+ * (`currentTestName`, its describe blocks and the test joined by spaces).
+ */
+function testName(context: unknown): unknown {
+  const given = context as { name?: unknown; task?: { name?: unknown } } | undefined;
+  // Vitest's context has a `name` of its own ("context"): its task comes first.
+  if (typeof given?.task?.name === "string") return given.task.name;
+  if (typeof given?.name === "string") return given.name;
+  const jest =
+    (globalThis as Record<symbol, { state?: { currentTestName?: unknown } } | undefined>)[
+      JEST_STATE
+    ];
+  return jest?.state?.currentTestName;
+}
+
 /** The mode for a run: `REPLAY_MODE` wins, then the option, then CI-safe `replay` or `auto`. */
 function resolveMode(
   option: BrokerMode | undefined,
@@ -117,12 +152,13 @@ function resolveMode(
 
 /**
  * Wraps a test body so that it gets a broker bound to a cassette file named
- * after the test, in `Deno.test`, `node:test` and `bun:test` alike. The file
- * is `<dir>/<slug>.<format>`: the slug is the test name lower-cased, with each
- * run of other characters than letters, digits, `.`, `_` and `-` made one
- * `-`, cut at 80 characters; whenever the slug is not the name itself, a
- * short hash of the full name follows it, so that "Fetches a user" gives
- * `cassettes/fetches-a-user-<8 hex digits>.json` and no two names share a file.
+ * after the test, in `Deno.test`, `node:test`, `bun:test`, Vitest and Jest
+ * alike. The file is `<dir>/<slug>.<format>`: the slug is the test name
+ * lower-cased, with each run of other characters than letters, digits, `.`,
+ * `_` and `-` made one `-`, cut at 80 characters; whenever the slug is not
+ * the name itself, a short hash of the full name follows it, so that
+ * "Fetches a user" gives `cassettes/fetches-a-user-<8 hex digits>.json` and
+ * no two names share a file.
  *
  * The mode comes from the `REPLAY_MODE` environment variable (`replay`,
  * `record` or `auto`) for the whole run, else from `options.mode`, else it is
@@ -132,13 +168,21 @@ function resolveMode(
  * as they happen; in `record` mode, interactions the test did not use are
  * pruned when it ends.
  *
+ * With `intercept`, every HTTP request the process makes during the test
+ * (any client: axios, got, node-fetch, the global `fetch`, undici, SDKs) is
+ * answered from the cassette through `interceptHttp()`; in `replay` mode none
+ * reaches the network.
+ *
  * On Deno the test needs `--allow-read`, `--allow-write` and `--allow-env`.
  *
  * @param body The test body; it receives the broker, the cassette path and the mode.
  * @param options Where the cassette lives, the mode, the live responder, and any broker option.
- * @returns A test function for `Deno.test`, `test` from `node:test` or `bun:test`.
+ * @returns A test function for `Deno.test`, `test` from `node:test`, `bun:test`, Vitest or Jest.
  * @throws {RangeError} (as a rejection) When `REPLAY_MODE` is not a mode.
- * @throws {TypeError} (as a rejection) When no test name can be found.
+ * @throws {TypeError} (as a rejection) When no test name can be found, or
+ * `intercept` is neither a boolean nor an options object.
+ * @throws {ReplayError} (as a rejection) With `intercept`, when another
+ * interception is running (a concurrent test).
  *
  * @example A test that replays from its own cassette file
  * ```ts
@@ -162,6 +206,40 @@ function resolveMode(
  *   for await (const _ of broker.replay(request));
  * }, { dir, name: "fetches a user", env: { CI: "true" } })(); // replays, offline
  * ```
+ *
+ * @example Every HTTP request of the test answered from its cassette
+ * ```ts
+ * import { withCassette } from "@x/replay";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import http from "node:http";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const server = http.createServer((_request, response) => response.end("live"));
+ * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ * const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/status`;
+ * const dir = mkdtempSync(join(tmpdir(), "replay-"));
+ * const status = () =>
+ *   new Promise<string>((resolve, reject) => {
+ *     http.get(url, { agent: false }, (response) => {
+ *       let text = "";
+ *       response.on("data", (piece) => (text += piece));
+ *       response.on("end", () => resolve(text));
+ *     }).on("error", reject);
+ *   });
+ *
+ * // Recorded through the real network by a plain http.get ...
+ * await withCassette(async () => assert.equal(await status(), "live"), {
+ *   dir, name: "status", env: { REPLAY_MODE: "record" }, intercept: true,
+ * })();
+ * server.closeAllConnections();
+ * server.close();
+ * // ... and replayed with the server gone.
+ * await withCassette(async () => assert.equal(await status(), "live"), {
+ *   dir, name: "status", env: { CI: "true" }, intercept: true,
+ * })();
+ * ```
  */
 export function withCassette(
   body: (context: CassetteContext) => unknown,
@@ -175,10 +253,21 @@ export function withCassette(
   // A rest parameter keeps the function's length 0, so runners that look at
   // it (bun:test) do not take it for a callback-style test.
   return async (...context: unknown[]): Promise<void> => {
-    const name = options?.name ?? (context[0] as { name?: unknown } | undefined)?.name;
+    const name = options?.name ?? testName(context[0]);
     if (typeof name !== "string" || name === "") {
       throw new TypeError(
         "Cannot use cassette: no test name; pass { name } (bun:test does not give the test body a context)",
+      );
+    }
+    const intercept = options?.intercept;
+    if (
+      intercept !== undefined && typeof intercept !== "boolean" &&
+      (typeof intercept !== "object" || intercept === null)
+    ) {
+      throw new TypeError(
+        `Cannot use cassette: intercept must be true, false or interceptHttp() options, got ${
+          describe(intercept)
+        }`,
       );
     }
     const env = options?.env ?? process.env;
@@ -194,13 +283,31 @@ export function withCassette(
       prune,
       env: _env,
       blobThreshold,
+      intercept: _intercept,
       ...brokerOptions
     } = options ?? {};
+    // Loaded only when asked for: `@x/replay` alone never loads @mswjs/interceptors.
+    const interception = intercept === undefined || intercept === false
+      ? undefined
+      : await import("../http/intercept/mod.ts");
     const broker = await openAsyncBroker(
       fileStoreAsync(path, { format, createIfMissing: true, blobThreshold }),
-      { ...brokerOptions, mode },
+      {
+        ...brokerOptions,
+        mode,
+        liveResponder: brokerOptions.liveResponder ?? interception?.createInterceptResponder(),
+      },
     );
-    await body({ broker: withHint(broker, path, mode), path, mode });
+    const hinted = withHint(broker, path, mode);
+    const running = interception?.interceptHttp(
+      hinted,
+      intercept === true ? {} : intercept as InterceptHttpOptions,
+    );
+    try {
+      await body({ broker: hinted, path, mode });
+    } finally {
+      await running?.stop();
+    }
     if (mode === "record" && prune !== false) await broker.pruneUnused();
   };
 }
