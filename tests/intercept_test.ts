@@ -28,7 +28,7 @@ import { main } from "@x/replay/cli";
 import { createInterceptResponder, interceptHttp } from "@x/replay/intercept";
 import { FetchInterceptor } from "@mswjs/interceptors/fetch";
 import { concat, deferred, type LiveServer, startServer, utf8 } from "./_http.ts";
-import { withFolder } from "./_helpers.ts";
+import { runChild, withFolder } from "./_helpers.ts";
 import { httpGet, RUNTIME } from "./_intercept.ts";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
@@ -649,4 +649,17 @@ test("interceptHttp() misses name the method and URL and say how to record", asy
       },
     );
   });
+});
+
+test("interceptHttp() throws at once, naming the runtime and the alternatives, where it cannot patch", async () => {
+  const child = await runChild("_intercept_frozen", []);
+  assert.equal(child.code, 0, child.stderr);
+  const result = JSON.parse(child.stdout);
+  assert.equal(result.threw, true, child.stdout);
+  assert.equal(result.name, "ReplayError");
+  assert.equal(
+    result.message,
+    `Cannot intercept HTTP on ${RUNTIME}: the global fetch cannot be replaced in this process; answer requests with createReplayFetch() given to the client as its fetch, installFetch(), or the replay server (x-replay serve, or serve() from @x/replay/server) as a recording proxy`,
+  );
+  assert.equal(result.restored, true, "nothing is left patched");
 });

@@ -22,6 +22,7 @@ import {
   activeInterception,
   createLiveScope,
   inLiveScope,
+  runtimeName,
   setActiveInterception,
 } from "./_state.ts";
 
@@ -106,7 +107,10 @@ const FOREIGN: readonly symbol[] = [
  * @throws {TypeError} When `broker` has no `replay()` method, or an option
  * has the wrong type.
  * @throws {ReplayError} When an interception is already running in this
- * process (ours, or nock's or MSW's through @mswjs/interceptors).
+ * process (ours, or nock's or MSW's through @mswjs/interceptors), or when the
+ * runtime does not let `node:http` or the global `fetch` be replaced (the
+ * message names the runtime and the alternatives: `createReplayFetch()`,
+ * `installFetch()`, the replay server as a recording proxy).
  *
  * @example Replay a recorded response to a plain `http.get`
  * ```ts
@@ -242,6 +246,7 @@ export function interceptHttp(
   // global dispatcher in place before ours is installed over it.
   void globalThis.Headers;
   const fetchBefore = globalThis.fetch;
+  const requestBefore = http.request;
   const clientRequest = new ClientRequestInterceptor();
   const fetchInterceptor = new FetchInterceptor();
   const restores: (() => void)[] = [];
@@ -267,6 +272,18 @@ export function interceptHttp(
     restores.push(installGuards(passes));
     // On Node, `import { request } from "node:http"` bindings follow the patched module.
     module.syncBuiltinESMExports?.();
+    const unpatched = [
+      ...(http.request === requestBefore ? ["node:http"] : []),
+      ...(globalThis.fetch === fetchBefore ? ["the global fetch"] : []),
+    ];
+    if (unpatched.length > 0) {
+      throw new ReplayError(
+        `Cannot intercept HTTP on ${runtimeName()}: ${
+          unpatched.join(" and ")
+        } cannot be replaced in this process; answer requests with createReplayFetch() given to the client as its fetch, ` +
+          "installFetch(), or the replay server (x-replay serve, or serve() from @x/replay/server) as a recording proxy",
+      );
+    }
   } catch (error) {
     for (const restore of restores.reverse()) restore();
     module.syncBuiltinESMExports?.();
