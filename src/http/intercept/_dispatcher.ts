@@ -196,7 +196,12 @@ function urlOf(options: DispatchOptions): string {
   return url.href;
 }
 
-/** Headers that describe the connection or the framing: never part of a `Request`. */
+/**
+ * Headers a `Request` built from undici's options must not carry: they
+ * describe undici's connection and framing (the `Request` frames its own
+ * body), and undici itself refuses `expect`. Kept apart from the mapping's
+ * list of headers not forwarded live, which may change for other reasons.
+ */
 const CONNECTION_HEADERS: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",

@@ -292,14 +292,19 @@ export function interceptHttp(
 
   clientRequest.on("request", async ({ request, controller }) => {
     const raw = getRawRequest(request) as
-      | { once(event: string, listener: () => void): unknown; emit(event: string): boolean }
+      | {
+        once(event: string, listener: () => void): unknown;
+        emit(event: string): boolean;
+        readonly res?: { readonly complete?: boolean } | null;
+      }
       | undefined;
     if (decide(request, controller)) return;
+    // The client closing its request before the whole answer is in (destroy(),
+    // a timeout, an abort signal) aborts the replay and any live call behind it.
     const abort = new AbortController();
-    raw?.once(
-      "close",
-      () => abort.abort(new DOMException("The request was aborted", "AbortError")),
-    );
+    raw?.once("close", () => {
+      if (raw.res?.complete !== true) abort.abort();
+    });
     // A client that sent `Expect: 100-continue` waits for the go-ahead before its body.
     // Not from inside this call: it runs in the middle of parsing the request's
     // head, and a body written now would re-enter the parser.
