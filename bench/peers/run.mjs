@@ -17,6 +17,9 @@
 //   fresh copy of the starting file per repetition, in a fresh Node process.
 // Part 4: peak memory of loading and replaying one big response, in memory,
 //   inline and as blob files (bench/peers/memory.mjs, run from here).
+// Part 5: replay of 1,000 requests through axios's default adapter, caught
+//   process-wide: interceptHttp() vs nock back vs Polly.js's node-http
+//   adapter (bench/peers/intercept.mjs, run from here).
 //
 // Environment: ROUNDS (default 7), REQUESTS (default 1000), WARMUP_MS (warm-up
 // per child, default 1500), MEASURE_MS (measuring per child, default 1000),
@@ -664,6 +667,16 @@ async function parent() {
   });
   if (memory.status !== 0) throw new Error(`memory.mjs failed with ${memory.status}`);
   log(memory.stdout.trimEnd());
+
+  // Part 5 also runs its own fresh processes (bench/peers/intercept.mjs).
+  log("");
+  const intercept = spawnSync(process.execPath, [join(root, "bench/peers/intercept.mjs")], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (intercept.status !== 0) throw new Error(`intercept.mjs failed with ${intercept.status}`);
+  log(intercept.stdout.trimEnd());
 
   log("");
   log(

@@ -1,0 +1,381 @@
+// Part 5 of the peers benchmark: the same 1,000-request replay through axios
+// with its default adapter (node:http), intercepted process-wide:
+// @x/replay's interceptHttp() vs nock back vs Polly.js with
+// @pollyjs/adapter-node-http. One command, one run:
+//
+//   node bench/peers/intercept.mjs       (also run by bench/peers/run.mjs; needs dist/)
+//
+// A local node:http server on 127.0.0.1 answers GET /items/<i>. Each tool
+// records the 1,000 requests in a process of its own; the server is then
+// stopped, so nothing in a replay row can go live (the script checks that no
+// request reaches it). Then, for ROUNDS rounds, each tool replays in a fresh
+// Node process (order rotated every round): whole sessions as warm-up for
+// WARMUP_MS, then measured sessions for MEASURE_MS, and the child reports its
+// median session. The table gives the median of the rounds, and the ratios.
+//
+// Environment: ROUNDS (default 5), REQUESTS (default 1000), WARMUP_MS
+// (default 1500), MEASURE_MS (default 1000). See bench/peers/README.md.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const self = fileURLToPath(import.meta.url);
+const root = resolve(dirname(self), "../..");
+const CHILD = process.env.X_REPLAY_INTERCEPT_CHILD;
+const N = Number(process.env.REQUESTS ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1500);
+const MEASURE_MS = Number(process.env.MEASURE_MS ?? 1000);
+
+if (!existsSync(join(root, "dist/src/http/intercept/mod.js"))) {
+  throw new Error("dist/ is missing or has no intercept subpath: run `npm run build` first");
+}
+
+const now = () => process.hrtime.bigint();
+const ms = (t0, t1) => Number(t1 - t0) / 1e6;
+function check(actual, expected, what) {
+  if (actual !== expected) {
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+/** The body the server sends for /items/<i>. */
+const bodyOf = (i) =>
+  JSON.stringify({ id: i, name: `item ${i}`, tags: ["a", "b"], price: (i % 97) + 0.5 });
+const urlsFor = (origin) => Array.from({ length: N }, (_, i) => `${origin}/items/${i}`);
+
+/** GETs every URL in turn with axios (default adapter), checks each body. Returns ms. */
+async function runAll(axios, urls) {
+  const t0 = now();
+  for (let i = 0; i < urls.length; i++) {
+    const response = await axios.get(urls[i], { responseType: "text", transformResponse: [] });
+    if (response.status !== 200 || response.data !== bodyOf(i)) {
+      throw new Error(
+        `wrong answer for ${urls[i]}: ${response.status} ${String(response.data).slice(0, 80)}`,
+      );
+    }
+  }
+  return ms(t0, now());
+}
+
+async function loadPolly() {
+  const { Polly } = await import("@pollyjs/core");
+  Polly.register((await import("@pollyjs/adapter-node-http")).default);
+  Polly.register((await import("@pollyjs/persister-fs")).default);
+  return Polly;
+}
+const pollyConfig = (mode, work) => ({
+  mode,
+  adapters: ["node-http"],
+  persister: "fs",
+  persisterOptions: { fs: { recordingsDir: join(work, "polly") } },
+  recordIfMissing: false,
+  recordFailedRequests: true,
+  logLevel: "silent",
+});
+
+// ===========================================================================
+// Children: one recording or one measurement each, result as a JSON line.
+// ===========================================================================
+async function child({ tool, work, origin }) {
+  const axios = (await import("axios")).default;
+  // The default adapter on Node is node:http (no XMLHttpRequest here).
+  check(typeof XMLHttpRequest, "undefined", "no XMLHttpRequest: axios uses its http adapter");
+  const urls = urlsFor(origin);
+  const lib = await import("../../dist/mod.js");
+  const { createInterceptResponder, interceptHttp } = await import(
+    "../../dist/src/http/intercept/mod.js"
+  );
+  const ours = join(work, "ours.json");
+  if (tool === "record-ours") {
+    const recorder = lib.createAsyncBroker({
+      cassette: lib.createCassette(),
+      mode: "record",
+      liveResponder: createInterceptResponder(),
+    });
+    const interception = interceptHttp(recorder);
+    const t = await runAll(axios, urls);
+    await interception.stop();
+    check(recorder.cassette.interactions.length, N, "our recording: interactions");
+    writeFileSync(ours, lib.stringifyCassette(recorder.cassette));
+    return { recordMs: t };
+  }
+  if (tool === "record-polly") {
+    const Polly = await loadPolly();
+    const polly = new Polly("intercept", pollyConfig("record", work));
+    const t = await runAll(axios, urls);
+    await polly.stop();
+    return { recordMs: t };
+  }
+  if (tool === "record-nock") {
+    const nock = (await import("nock")).default;
+    nock.back.fixtures = join(work, "nock");
+    nock.back.setMode("record");
+    const { nockDone } = await nock.back("intercept.json");
+    const t = await runAll(axios, urls);
+    nockDone();
+    const fixture = JSON.parse(readFileSync(join(work, "nock", "intercept.json"), "utf8"));
+    check(fixture.length, N, "nock back fixture: recorded definitions");
+    return { recordMs: t };
+  }
+
+  let session;
+  if (tool === "live") {
+    session = async () => {
+      const t = await runAll(axios, urls);
+      return [t, t];
+    };
+  } else if (tool === "ours") {
+    // Proof that the interception is in the way: an unrecorded URL is refused.
+    {
+      const interception = interceptHttp(lib.openBroker(lib.fileStore(ours)));
+      let refused = false;
+      try {
+        await axios.get(`${origin}/not-recorded`);
+      } catch (error) {
+        refused = error?.cause instanceof lib.InteractionNotFoundError;
+      }
+      await interception.stop();
+      check(refused, true, "interceptHttp() refuses an unrecorded request");
+    }
+    session = async () => {
+      const s0 = now();
+      const interception = interceptHttp(lib.openBroker(lib.fileStore(ours))); // mode "replay"
+      const loop = await runAll(axios, urls);
+      await interception.stop();
+      return [ms(s0, now()), loop];
+    };
+  } else if (tool === "floor") {
+    // Info row: the least any interception built on @mswjs/interceptors can
+    // cost here. The same recording read into a Map keyed by URL, and a
+    // ClientRequestInterceptor listener that answers new Response(bytes): no
+    // matching, no checks, no streaming. Not a product, a floor.
+    const { ClientRequestInterceptor } = await import("@mswjs/interceptors/ClientRequest");
+    session = async () => {
+      const s0 = now();
+      const doc = JSON.parse(readFileSync(ours, "utf8"));
+      const encoder = new TextEncoder();
+      const answers = new Map();
+      for (const { request, response_chunks: chunks } of doc.interactions) {
+        answers.set(request.target, {
+          bytes: encoder.encode(chunks.map((chunk) => chunk.data).join("")),
+          headers: chunks[0].metadata
+            .filter(([key]) => key.startsWith("header:"))
+            .map(([key, value]) => [key.slice("header:".length), value]),
+        });
+      }
+      const interceptor = new ClientRequestInterceptor();
+      interceptor.apply();
+      interceptor.on("request", ({ request, controller }) => {
+        const answer = answers.get(request.url);
+        controller.respondWith(
+          new Response(answer.bytes.slice(), { status: 200, headers: answer.headers }),
+        );
+      });
+      const loop = await runAll(axios, urls);
+      interceptor.dispose();
+      return [ms(s0, now()), loop];
+    };
+  } else if (tool === "polly") {
+    const Polly = await loadPolly();
+    {
+      const polly = new Polly("intercept", pollyConfig("replay", work));
+      let refused = false;
+      try {
+        await axios.get(`${origin}/not-recorded`);
+      } catch {
+        refused = true;
+      }
+      await polly.stop();
+      check(refused, true, "Polly.js refuses an unrecorded request");
+    }
+    session = async () => {
+      const s0 = now();
+      const polly = new Polly("intercept", pollyConfig("replay", work));
+      const loop = await runAll(axios, urls);
+      await polly.stop();
+      return [ms(s0, now()), loop];
+    };
+  } else if (tool === "nock") {
+    const nock = (await import("nock")).default;
+    nock.back.fixtures = join(work, "nock");
+    nock.back.setMode("lockdown"); // recorded fixtures only, net connect disabled
+    {
+      const { nockDone } = await nock.back("intercept.json");
+      let refused = false;
+      try {
+        await axios.get(`${origin}/not-recorded`);
+      } catch (error) {
+        refused = /disallowed net connect|nock/i.test(`${error} ${error?.cause ?? ""}`);
+      }
+      nockDone();
+      nock.cleanAll();
+      check(refused, true, "nock lockdown refuses an unrecorded request");
+    }
+    session = async () => {
+      const s0 = now();
+      const { nockDone } = await nock.back("intercept.json");
+      const loop = await runAll(axios, urls);
+      nockDone();
+      nock.cleanAll();
+      return [ms(s0, now()), loop];
+    };
+  } else {
+    throw new Error(`unknown tool ${tool}`);
+  }
+  const w0 = now();
+  do await session(); while (ms(w0, now()) < WARMUP_MS);
+  const wholes = [];
+  const loops = [];
+  const m0 = now();
+  do {
+    const [whole, loop] = await session();
+    wholes.push(whole);
+    loops.push(loop);
+  } while (ms(m0, now()) < MEASURE_MS);
+  const mid = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  return { whole: mid(wholes), loop: mid(loops), sessions: loops.length };
+}
+
+// ===========================================================================
+// Parent: serve, record in children, stop the server, measure, report.
+// ===========================================================================
+async function parent() {
+  const log = (...a) => console.log(...a);
+  const started = now();
+  const work = mkdtempSync(join(tmpdir(), "x-replay-intercept-"));
+  const versionOf = (name, from = root) =>
+    JSON.parse(readFileSync(join(from, "node_modules", name, "package.json"), "utf8")).version;
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const fmtUs = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
+  const fmtRatio = (r) => (r >= 10 ? r.toFixed(0) : r.toFixed(1)) + "×";
+
+  let serverHits = 0;
+  const server = createServer((request, response) => {
+    serverHits++;
+    const match = /^\/items\/(\d+)$/.exec(request.url ?? "");
+    if (request.method !== "GET" || match === null) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(bodyOf(Number(match[1])));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+
+  const spawnChild = (tool) =>
+    new Promise((ok, fail) => {
+      const p = spawn(process.execPath, [self], {
+        cwd: root,
+        env: { ...process.env, X_REPLAY_INTERCEPT_CHILD: JSON.stringify({ tool, work, origin }) },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      p.stdout.on("data", (d) => (out += d));
+      p.on("error", fail);
+      p.on("exit", (code) => {
+        if (code !== 0) fail(new Error(`${tool} child exited with ${code}`));
+        else ok(JSON.parse(out.trim().split("\n").pop()));
+      });
+    });
+
+  log(
+    `Part 5: replay ${N} distinct recorded GETs through axios (default adapter, node:http), intercepted;`,
+  );
+  log(
+    `${ROUNDS} rounds, each tool in a fresh process per round (warm-up ≥ ${WARMUP_MS} ms, then sessions for ≥ ${MEASURE_MS} ms); medians. node ${process.version}`,
+  );
+
+  const live = [];
+  for (let r = 0; r < ROUNDS; r++) live.push(await spawnChild("live"));
+  const recordMs = {};
+  for (const tool of ["ours", "polly", "nock"]) {
+    const hits = serverHits;
+    recordMs[tool] = (await spawnChild(`record-${tool}`)).recordMs;
+    check(serverHits - hits, N, `${tool} recording: server hits`);
+  }
+
+  server.closeAllConnections();
+  await new Promise((ok) => server.close(ok));
+  const hitsAtStop = serverHits;
+
+  const tools = ["ours", "polly", "nock", "floor"];
+  const results = { ours: [], polly: [], nock: [], floor: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < tools.length; k++) {
+      const tool = tools[(r + k) % tools.length];
+      results[tool].push(await spawnChild(tool));
+    }
+  }
+  check(serverHits, hitsAtStop, "requests reaching the server during replay");
+
+  const perReq = (xs, key) => (median(xs.map((x) => x[key])) * 1000) / N;
+  const rows = [
+    ["@x/replay: interceptHttp(openBroker(fileStore))", results.ours],
+    ["Polly.js: adapter-node-http + persister-fs, mode replay", results.polly],
+    ["nock back: lockdown", results.nock],
+    ["live local server, no interception [baseline]", live],
+    ["floor (info): @mswjs/interceptors + Map.get(url) + new Response(bytes)", results.floor],
+  ].map(([name, xs]) => [name, perReq(xs, "loop"), perReq(xs, "whole")]);
+  log("");
+  log("| contender | µs/request | µs/request, session |");
+  log("|---|---:|---:|");
+  for (const [name, a, b] of rows) log(`| ${name} | ${fmtUs(a)} | ${fmtUs(b)} |`);
+  log("");
+  log(
+    "Ratios (the other's time / ours: how many times faster @x/replay is; target ≥ 10× over both):",
+  );
+  log("");
+  log("| pair | per request | per request, session | target met? |");
+  log("|---|---:|---:|---|");
+  const [ours, polly, nockRow, liveRow, floorRow] = rows;
+  const pairs = [
+    ["Polly.js / @x/replay", polly, ours, true],
+    ["nock back / @x/replay", nockRow, ours, true],
+    ["live server / @x/replay (info)", liveRow, ours, false],
+    ["@x/replay / floor (info: our cost over the bare minimum)", ours, floorRow, false],
+    [
+      "Polly.js / floor (info: the most any replay on @mswjs/interceptors could gain)",
+      polly,
+      floorRow,
+      false,
+    ],
+    ["nock back / floor (info: the same, on nock back)", nockRow, floorRow, false],
+  ];
+  for (const [label, other, base, target] of pairs) {
+    const perRequest = other[1] / base[1];
+    const perSession = other[2] / base[2];
+    const met = target ? (perRequest >= 10 && perSession >= 10 ? "yes" : "**NO**") : "";
+    log(`| ${label} | ${fmtRatio(perRequest)} | ${fmtRatio(perSession)} | ${met} |`);
+  }
+  log("");
+  log(
+    `Recording the ${N} requests (one pass, ms, information): @x/replay ${
+      recordMs.ours.toFixed(0)
+    }, ` +
+      `Polly.js ${recordMs.polly.toFixed(0)}, nock back ${recordMs.nock.toFixed(0)}`,
+  );
+  const pollyAdapter = join(root, "node_modules", "@pollyjs", "adapter-node-http");
+  log(
+    `Versions: axios ${versionOf("axios")}, @mswjs/interceptors ${
+      versionOf("@mswjs/interceptors")
+    }, ` +
+      `nock ${versionOf("nock")}, @pollyjs/core ${versionOf("@pollyjs/core")}, ` +
+      `@pollyjs/adapter-node-http ${versionOf("@pollyjs/adapter-node-http")} (nock ${
+        versionOf("nock", pollyAdapter)
+      } inside), node ${process.version}`,
+  );
+  log(`Part 5 time: ${(ms(started, now()) / 1000).toFixed(0)} s`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (CHILD) console.log(JSON.stringify(await child(JSON.parse(CHILD))));
+else await parent();
