@@ -6,7 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import { get as namedGet } from "node:http";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import axios from "axios";
 import {
   type AsyncBroker,
@@ -662,4 +662,42 @@ test("interceptHttp() throws at once, naming the runtime and the alternatives, w
     `Cannot intercept HTTP on ${RUNTIME}: the global fetch cannot be replaced in this process; answer requests with createReplayFetch() given to the client as its fetch, installFetch(), or the replay server (x-replay serve, or serve() from @x/replay/server) as a recording proxy`,
   );
   assert.equal(result.restored, true, "nothing is left patched");
+});
+
+test("interceptHttp() answers https requests and undici's stream() from the cassette", async () => {
+  const request = (target: string) => createRequest({ protocol: "http", action: "GET", target });
+  const answer = (text: string) => [
+    createChunk(text, 0, [["status_code", "200"], ["header:content-type", "text/plain"]]),
+  ];
+  const broker = createBroker({
+    cassette: createCassette([
+      createInteraction(request("https://api.example.com/secure"), answer("over tls")),
+      createInteraction(request("http://api.example.com/streamed"), answer("streamed")),
+    ]),
+  });
+  await intercepting(broker, async () => {
+    const secure = await new Promise<string>((resolve, reject) => {
+      https.get("https://api.example.com/secure", (response) => {
+        let text = "";
+        response.on("data", (piece) => (text += piece));
+        response.on("end", () => resolve(text));
+      }).on("error", reject);
+    });
+    assert.equal(secure, "over tls");
+    if (RUNTIME === "Bun") return; // Bun's own undici is not caught (README, "Deno and Bun")
+    const undici = await import("undici");
+    const pieces: Uint8Array[] = [];
+    await undici.stream(
+      "http://api.example.com/streamed",
+      { method: "GET", opaque: pieces },
+      ({ opaque }) =>
+        new Writable({
+          write(chunk, _encoding, callback) {
+            (opaque as Uint8Array[]).push(chunk);
+            callback();
+          },
+        }),
+    );
+    assert.equal(utf8(concat(pieces)), "streamed");
+  });
 });
