@@ -29,7 +29,7 @@ import { createInterceptResponder, interceptHttp } from "@x/replay/intercept";
 import { FetchInterceptor } from "@mswjs/interceptors/fetch";
 import { concat, deferred, type LiveServer, startServer, utf8 } from "./_http.ts";
 import { runChild, withFolder } from "./_helpers.ts";
-import { httpGet, RUNTIME } from "./_intercept.ts";
+import { httpGet, RUNTIME } from "./_intercept_basics.ts";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 

@@ -8,7 +8,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { startServer } from "./_http.ts";
 import { withFolder } from "./_helpers.ts";
-import { RUNTIME } from "./_intercept.ts";
+import { RUNTIME } from "./_intercept_basics.ts";
 
 // Real Vitest and Jest runs of the fixture tests in tests/fixtures/runners/:
 // they use withCassette({ intercept: true }) with no name, so the runner's
