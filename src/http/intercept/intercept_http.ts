@@ -215,7 +215,7 @@ export function interceptHttp(
   if (foreign !== undefined) {
     throw new ReplayError(
       `Cannot intercept HTTP: another @mswjs/interceptors interceptor (${foreign.description}) is already running in this process, ` +
-        "as nock or MSW start one; stop it first",
+        "as nock (from the moment it is imported) and MSW start one; stop it first (nock.restore(), server.close())",
     );
   }
   const replayFetch = createReplayFetch(broker, { matchHeaders: options?.matchHeaders });
