@@ -1,8 +1,9 @@
-import { LineCounter, parseDocument } from "yaml";
+import type { parseDocument } from "yaml";
 import { describe, type Fail, invalid } from "../core/_check.ts";
 import { type Collected, fromDocument } from "./_document.ts";
 import { locateYamlPath } from "./_yaml_locate.ts";
 import { checkFormat } from "./_format.ts";
+import { loadYaml } from "./_yaml.ts";
 import { CassetteFormatError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
@@ -161,6 +162,7 @@ function parseYaml(
   blobs: BlobReader | undefined,
   collected?: Collected,
 ): Cassette {
+  const { LineCounter, parseDocument } = loadYaml();
   const lineCounter = new LineCounter();
   let value: unknown;
   let document: ReturnType<typeof parseDocument>;

@@ -1,6 +1,6 @@
-import { Document, isScalar, visit } from "yaml";
 import { type DataOf, toDocument } from "./_document.ts";
 import { checkFormat } from "./_format.ts";
+import { loadYaml } from "./_yaml.ts";
 import { checkCassette } from "../core/_model.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
@@ -59,6 +59,7 @@ export function stringifyDocument(
 ): string {
   const document = toDocument(cassette, dataOf);
   if (format === "json") return `${JSON.stringify(document, null, 2)}\n`;
+  const { Document, isScalar, visit } = loadYaml();
   // Shared frozen values (the empty pairs list) must not become YAML anchors.
   const yaml = new Document(document, { aliasDuplicateObjects: false });
   // Header and metadata pairs read best on one line: `- [content-type, text/plain]`.
