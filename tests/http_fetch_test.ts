@@ -602,3 +602,59 @@ test("installFetch() replaces globalThis.fetch until restored, and restoring twi
   globalThis.fetch = original;
   assert.throws(() => installFetch(undefined as never), TypeError);
 });
+
+test("createReplayFetch() answers fetch(url) like fetch(new Request(url)), and each response owns its headers", async () => {
+  const recorded = createRequest({
+    protocol: "http",
+    action: "GET",
+    target: "https://api.example.com/items/1?x=1",
+  });
+  const cassette = createCassette([createInteraction(recorded, [
+    createChunk('{"id":1}', 0, [
+      ["status_code", "201"],
+      ["status_text", "Created"],
+      ["header:content-type", "application/json"],
+    ]),
+  ])]);
+  for (
+    const broker of [
+      createBroker({ cassette }),
+      createAsyncBroker({ cassette }),
+      createBroker({ cassette, mode: "auto", liveResponder: () => [] }),
+    ] as (Broker | AsyncBroker)[]
+  ) {
+    const replayFetch = createReplayFetch(broker);
+    // A string, a URL object and a Request, with a fragment the target leaves out.
+    for (
+      const input of [
+        "https://api.example.com/items/1?x=1#top",
+        new URL("https://api.example.com/items/1?x=1#top"),
+        new Request("https://api.example.com/items/1?x=1#top"),
+      ]
+    ) {
+      const response = await replayFetch(input);
+      assert.equal(response.status, 201);
+      assert.equal(response.statusText, "Created");
+      assert.equal(response.url, "https://api.example.com/items/1?x=1");
+      assert.deepEqual([...response.headers], [["content-type", "application/json"]]);
+      assert.equal(await response.text(), '{"id":1}');
+      // Changing one response's headers leaves the next replay's alone.
+      response.headers.set("x-changed", "1");
+    }
+    // What new Request() refuses is refused with its own error (Deno accepts credentials).
+    for (const bad of ["/relative", "https://user:secret@api.example.com/items/1?x=1"]) {
+      let expected: unknown;
+      try {
+        new Request(bad);
+        continue;
+      } catch (error) {
+        expected = error;
+      }
+      await assert.rejects(replayFetch(bad), (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.equal(error.message, (expected as Error).message);
+        return true;
+      });
+    }
+  }
+});

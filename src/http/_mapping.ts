@@ -472,6 +472,24 @@ function responseInit(chunk0: ResponseChunk | undefined, dropLength: boolean): R
   return { status, statusText: recordedStatusText(chunk0), headers };
 }
 
+// What responseInit() derives from a recorded chunk 0, kept per chunk (and
+// per dropLength): chunks are frozen, so the status, status text and header
+// list cannot change, and a replay of the same interaction skips rebuilding
+// them. `new Response()` copies the headers it is given, so sharing is safe.
+const keptLength = new WeakMap<ResponseChunk, ResponseInit>();
+const droppedLength = new WeakMap<ResponseChunk, ResponseInit>();
+
+function cachedInit(chunk0: ResponseChunk | undefined, dropLength: boolean): ResponseInit {
+  if (chunk0 === undefined) return responseInit(chunk0, dropLength);
+  const cache = dropLength ? droppedLength : keptLength;
+  let init = cache.get(chunk0);
+  if (init === undefined) {
+    init = Object.freeze(responseInit(chunk0, dropLength));
+    cache.set(chunk0, init);
+  }
+  return init;
+}
+
 /** Options for `openResponse()`. */
 export interface OpenResponseOptions {
   /** The request's method: a `HEAD` response has no body. */
@@ -562,6 +580,25 @@ async function next(
   }
 }
 
+/**
+ * `next()`, without a trip through the microtask queue when the iterator is
+ * synchronous (a synchronous broker's chunks are in memory: nothing to race
+ * the signal against).
+ */
+function nextNow(
+  iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>,
+  signal: AbortSignal | undefined,
+): IteratorResult<ResponseChunk> | Promise<IteratorResult<ResponseChunk>> {
+  if (Symbol.asyncIterator in iterator) return next(iterator, signal);
+  if (signal?.aborted) throw signal.reason;
+  const result = iterator.next();
+  return isPromise(result) ? next({ next: () => result }, signal) : result;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
 /** Ends an iterator without waiting for it, ignoring its own failure. */
 function stop(iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>): void {
   try {
@@ -587,7 +624,8 @@ export async function openResponse(
   const signal = options.signal;
   let first: IteratorResult<ResponseChunk>;
   try {
-    first = await next(iterator, signal);
+    const step = nextNow(iterator, signal);
+    first = isPromise(step) ? await step : step;
   } catch (error) {
     options.onCancel?.(error);
     stop(iterator);
@@ -600,7 +638,7 @@ export async function openResponse(
     ? chunk0.data
     : undefined;
   try {
-    init = responseInit(chunk0, options.dropLength);
+    init = cachedInit(chunk0, options.dropLength);
     if (NULL_BODY_STATUSES.has(init.status!) || options.method.toUpperCase() === "HEAD") {
       // No body to stream: drain what is left so a streaming recording completes.
       if (!first.done) {

@@ -120,19 +120,31 @@ export function createReplayFetch(
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ??
       undefined;
     if (signal?.aborted) throw signal.reason;
-    const request = new Request(input, init);
     // A replaying broker never goes live: skip what only a live call needs.
     const mayGoLive = broker.mode !== "replay";
-    const headers = readHeaders(request.headers, match, mayGoLive || offer);
-    const body = new Uint8Array(await request.arrayBuffer());
+    const plain = init === undefined ? plainGet(input) : undefined;
+    let method = "GET";
+    let target: string;
+    let headers: [string, string][] = [];
+    let body = EMPTY_BODY;
+    let redirect: RequestInit["redirect"] = "follow";
+    if (plain !== undefined) target = plain;
+    else {
+      const request = new Request(input, init);
+      method = request.method;
+      target = targetOf(request.url);
+      headers = readHeaders(request.headers, match, mayGoLive || offer);
+      body = new Uint8Array(await request.arrayBuffer());
+      redirect = request.redirect;
+    }
     const live = mayGoLive ? liveSignal(signal) : undefined;
     const interaction = toInteractionRequest(
-      request.method,
-      targetOf(request.url),
+      method,
+      target,
       headers,
       body,
       match,
-      live === undefined ? undefined : { signal: live.signal, redirect: request.redirect },
+      live === undefined ? undefined : { signal: live.signal, redirect },
     );
     if (offer) offerHeaders(interaction, headers);
     let chunks: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>;
@@ -143,7 +155,7 @@ export function createReplayFetch(
       throw error;
     }
     const response = await openResponse(chunks, {
-      method: request.method,
+      method,
       signal,
       dropLength: false,
       onCancel: live?.cancel,
@@ -155,4 +167,26 @@ export function createReplayFetch(
   }
 
   return replayFetch as typeof fetch;
+}
+
+const EMPTY_BODY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+
+/**
+ * The target of `fetch(url)` with no init: a GET with no headers and no
+ * body, which needs no `Request` (building one and reading its empty body
+ * is about a fifth of a replayed call). `undefined` for anything else, and
+ * for URLs that `new Request()` refuses or treats specially (unparsable,
+ * with credentials), so those still get its own error.
+ */
+function plainGet(input: Parameters<typeof fetch>[0]): string | undefined {
+  if (typeof input !== "string" && !(input instanceof URL)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return undefined;
+  }
+  if (url.username !== "" || url.password !== "") return undefined;
+  url.hash = "";
+  return url.href;
 }
