@@ -2,7 +2,7 @@
 // is never turned into one giant canonical string.
 import * as crypto from "node:crypto";
 import { toHex } from "./_bytes.ts";
-import { pythonJsonString } from "./_python_json.ts";
+import { isVerbatim, pythonJsonString } from "./_python_json.ts";
 import type { InteractionRequest } from "./types.ts";
 
 // Bodies up to this many bytes are hashed in one call; larger ones in slices
@@ -25,15 +25,7 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
  * gives the bytes Python hashes.
  */
 export function computeFingerprint(request: InteractionRequest): string {
-  let head = `[${pythonJsonString(request.protocol)},${pythonJsonString(request.action)},${
-    pythonJsonString(request.target)
-  },[`;
-  const headers = request.headers;
-  for (let i = 0; i < headers.length; i++) {
-    const [key, value] = headers[i]!;
-    head += `${i === 0 ? "" : ","}[${pythonJsonString(key)},${pythonJsonString(value)}]`;
-  }
-  head += '],"';
+  const head = canonicalHead(request);
   const body = request.body;
   if (body.length <= SLICE) {
     const text = `${head}${toHex(body, 0, body.length)}"]`;
@@ -48,4 +40,31 @@ export function computeFingerprint(request: InteractionRequest): string {
   }
   hash.update('"]');
   return hash.digest("hex");
+}
+
+/**
+ * The canonical text up to the body's hex: `[protocol,action,target,[headers],"`.
+ * Most requests need no escaping at all; one check of all their strings
+ * together (a string is verbatim exactly when each of its parts is) is
+ * cheaper than one per string.
+ */
+function canonicalHead(request: InteractionRequest): string {
+  const headers = request.headers;
+  let raw = request.protocol + request.action + request.target;
+  for (let i = 0; i < headers.length; i++) raw += headers[i]![0] + headers[i]![1];
+  if (isVerbatim(raw)) {
+    let head = `["${request.protocol}","${request.action}","${request.target}",[`;
+    for (let i = 0; i < headers.length; i++) {
+      head += `${i === 0 ? "" : ","}["${headers[i]![0]}","${headers[i]![1]}"]`;
+    }
+    return `${head}],"`;
+  }
+  let head = `[${pythonJsonString(request.protocol)},${pythonJsonString(request.action)},${
+    pythonJsonString(request.target)
+  },[`;
+  for (let i = 0; i < headers.length; i++) {
+    const [key, value] = headers[i]!;
+    head += `${i === 0 ? "" : ","}[${pythonJsonString(key)},${pythonJsonString(value)}]`;
+  }
+  return `${head}],"`;
 }

@@ -1,5 +1,5 @@
 // The lookup shared by match(), replay() and replayAsync().
-import { checkCassette } from "./_model.ts";
+import { checkCassette, type FingerprintIndex, type PlayList, playListOf } from "./_model.ts";
 import { InteractionNotFoundError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import type { Cassette, Interaction, InteractionRequest, Normalizer } from "./types.ts";
@@ -48,6 +48,23 @@ export function lookup(
     key,
     found: position === undefined ? undefined : checked.interactions[position],
   };
+}
+
+/**
+ * The play list replay iterates for a request (ADR 0001): through the index's
+ * own list on the hot path (no options, a hit), else through `lookupOrThrow`.
+ */
+export function playListFor(
+  cassette: Cassette,
+  request: InteractionRequest,
+  options: MatchOptions | undefined,
+): PlayList {
+  if (options === undefined) {
+    const index = checkCassette(cassette).index as FingerprintIndex;
+    const list = index.firstPlayList(fingerprint(request));
+    if (list !== undefined) return list;
+  }
+  return playListOf(lookupOrThrow(cassette, request, options));
 }
 
 /** The interaction for a request, or `InteractionNotFoundError`. */

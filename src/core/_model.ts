@@ -138,19 +138,44 @@ export function materialize(chunk: ResponseChunk): ResponseChunk {
     : sealChunk(reader.readSync(chunk.blob!), chunk.sequence, chunk.metadata);
 }
 
-// Interactions with at least one blob chunk: replay reads those chunks one by
-// one; the others hand out their own chunks, as before blobs existed.
-const withBlobs = new WeakSet<Interaction>();
+/**
+ * What replay iterates for an interaction (ADR 0001): its chunks in a private
+ * array that is not frozen, because V8 iterates frozen arrays about three
+ * times slower than plain ones. The array never leaves the library (callers
+ * get an iterator over it, which does not expose it), so the cassette stays
+ * immutable to them. `blobs` says whether some chunk must be read from its
+ * blob file when reached.
+ */
+export interface PlayList {
+  readonly chunks: readonly ResponseChunk[];
+  readonly blobs: boolean;
+}
+
+const playLists = new WeakMap<Interaction, PlayList>();
+
+/** The interaction's play list, built on its first replay. */
+export function playListOf(interaction: Interaction): PlayList {
+  let list = playLists.get(interaction);
+  if (list === undefined) {
+    const chunks = interaction.responseChunks.slice();
+    list = { chunks, blobs: chunks.some((chunk) => readers.has(chunk)) };
+    playLists.set(interaction, list);
+  }
+  return list;
+}
 
 function* readEach(chunks: readonly ResponseChunk[]): Generator<ResponseChunk, void, undefined> {
   for (const chunk of chunks) yield materialize(chunk);
 }
 
+/** A play list's chunks for synchronous replay: blob chunks read when reached. */
+export function playChunks(list: PlayList): IterableIterator<ResponseChunk> {
+  return list.blobs ? readEach(list.chunks) : list.chunks.values();
+}
+
 /** An interaction's chunks for synchronous replay: blob chunks read when reached. */
 export function replayChunks(interaction: Interaction): IterableIterator<ResponseChunk> {
-  return withBlobs.has(interaction)
-    ? readEach(interaction.responseChunks)
-    : interaction.responseChunks.values();
+  return playChunks(playListOf(interaction));
 }
 
 /** The asynchronous twin of `materialize()`. */
@@ -262,7 +287,6 @@ export function sealInteraction(
     metadata,
   });
   valid.add(interaction);
-  if (chunks.some((chunk) => readers.has(chunk))) withBlobs.add(interaction);
   return interaction;
 }
 
@@ -308,22 +332,45 @@ export class FingerprintIndex extends Map<string, readonly number[]> {
       if (list === undefined) lists.set(key, [i]);
       else list.push(i);
     }
-    return new FingerprintIndex(lists);
+    return new FingerprintIndex(lists, interactions);
   }
 
-  /** `base` plus one interaction at `position` (the new last one). */
-  static appended(base: FingerprintIndex, key: string, position: number): FingerprintIndex {
+  /** `base` plus the last of `interactions`, which extend `base`'s by one. */
+  static appended(base: FingerprintIndex, interactions: readonly Interaction[]): FingerprintIndex {
+    const position = interactions.length - 1;
+    const key = interactions[position]!.fingerprint;
     const lists = new Map<string, readonly number[]>(base);
     lists.set(key, [...(base.get(key) ?? []), position]);
-    return new FingerprintIndex(lists);
+    return new FingerprintIndex(lists, interactions);
   }
 
-  private constructor(lists: ReadonlyMap<string, readonly number[]>) {
+  // The indexed interactions, and the play list of the first one of each
+  // fingerprint, filled on first replay (private: freezing leaves it writable,
+  // and nothing outside can see it change).
+  readonly #interactions: readonly Interaction[];
+  readonly #first = new Map<string, PlayList>();
+
+  private constructor(
+    lists: ReadonlyMap<string, readonly number[]>,
+    interactions: readonly Interaction[],
+  ) {
     super();
     for (const [key, list] of lists) {
       super.set(key, Object.isFrozen(list) ? list : Object.freeze(list));
     }
+    this.#interactions = interactions;
     Object.freeze(this);
+  }
+
+  /** The play list of the first interaction with fingerprint `key`, if any. */
+  firstPlayList(key: string): PlayList | undefined {
+    const cached = this.#first.get(key);
+    if (cached !== undefined) return cached;
+    const position = super.get(key)?.[0];
+    if (position === undefined) return undefined;
+    const list = playListOf(this.#interactions[position]!);
+    this.#first.set(key, list);
+    return list;
   }
 
   override set(): this {
@@ -342,10 +389,10 @@ export class FingerprintIndex extends Map<string, readonly number[]> {
 /** Freezes valid interactions into a cassette. */
 export function sealCassette(
   interactions: readonly Interaction[],
-  index?: FingerprintIndex,
+  indexOf: (frozen: readonly Interaction[]) => FingerprintIndex = FingerprintIndex.of,
 ): Cassette {
   const frozen = Object.isFrozen(interactions) ? interactions : Object.freeze(interactions.slice());
-  return Object.freeze({ interactions: frozen, index: index ?? FingerprintIndex.of(frozen) });
+  return Object.freeze({ interactions: frozen, index: indexOf(frozen) });
 }
 
 /** Throws unless `value` is a cassette built by this library. */

@@ -14,6 +14,11 @@ const SHORT_ESCAPES: Readonly<Record<number, string>> = {
   0x5c: "\\\\",
 };
 
+/** Whether json.dumps writes `text` as itself between quotes. */
+export function isVerbatim(text: string): boolean {
+  return VERBATIM.test(text);
+}
+
 /** `json.dumps(text)` as Python writes it, quotes included. */
 export function pythonJsonString(text: string): string {
   if (VERBATIM.test(text)) return `"${text}"`;

@@ -26,9 +26,8 @@ import type { Cassette, Interaction } from "./types.ts";
 export function appendInteraction(cassette: Cassette, interaction: Interaction): Cassette {
   const base = checkCassette(cassette);
   const added = toInteraction(interaction, "interaction");
-  const position = base.interactions.length;
   return sealCassette(
     [...base.interactions, added],
-    FingerprintIndex.appended(base.index as FingerprintIndex, added.fingerprint, position),
+    (frozen) => FingerprintIndex.appended(base.index as FingerprintIndex, frozen),
   );
 }

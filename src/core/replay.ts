@@ -1,5 +1,5 @@
-import { lookupOrThrow, type MatchOptions } from "./_lookup.ts";
-import { replayChunks } from "./_model.ts";
+import { type MatchOptions, playListFor } from "./_lookup.ts";
+import { playChunks } from "./_model.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
 
 /**
@@ -42,5 +42,5 @@ export function replay(
   request: InteractionRequest,
   options?: MatchOptions,
 ): IterableIterator<ResponseChunk> {
-  return replayChunks(lookupOrThrow(cassette, request, options));
+  return playChunks(playListFor(cassette, request, options));
 }

@@ -1,4 +1,4 @@
-import { lookupOrThrow, type MatchOptions } from "./_lookup.ts";
+import { type MatchOptions, playListFor } from "./_lookup.ts";
 import { type Sleep, timedChunks, type Timing } from "./_timing.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
 
@@ -71,5 +71,5 @@ export function replayAsync(
   options?: ReplayAsyncOptions,
 ): AsyncIterableIterator<ResponseChunk> {
   const timed = timedChunks(options?.timing, options?.sleep, "replay");
-  return timed(lookupOrThrow(cassette, request, options).responseChunks.values());
+  return timed(playListFor(cassette, request, options).chunks.values());
 }
