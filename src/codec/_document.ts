@@ -1,14 +1,21 @@
 // The cassette file model (interposition 0.6's JSON layout) and its mapping
 // to and from frozen values. JSON and YAML share it; only the syntax differs.
-import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from "../core/_bytes.ts";
 import {
-  checkPairArray,
+  decodeBase64,
+  decodeUtf8,
+  encodeUtf8,
+  isCanonicalBase64,
+  toBase64,
+} from "../core/_bytes.ts";
+import {
   checkSequence,
   checkText,
+  claimPairArray,
   EMPTY_PAIRS,
   type Fail,
   invalid,
   isInvalid,
+  isText,
 } from "../core/_check.ts";
 import {
   type BlobReader,
@@ -17,11 +24,18 @@ import {
   type Naming,
   sealBlobChunk,
   sealCassette,
-  sealChunk,
   sealInteraction,
   sealRequest,
+  sealTextChunk,
 } from "../core/_model.ts";
-import type { Cassette, Interaction, Pairs, ResponseChunk } from "../core/types.ts";
+import { computeFingerprint } from "../core/_fingerprint.ts";
+import type {
+  Cassette,
+  Interaction,
+  InteractionRequest,
+  Pairs,
+  ResponseChunk,
+} from "../core/types.ts";
 
 /**
  * Bytes as written in a file: UTF-8 text as a string, anything else as
@@ -79,9 +93,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function readData(value: unknown, path: string, fail: Fail): Uint8Array<ArrayBuffer> {
   if (typeof value === "string") return encodeUtf8(checkText(value, path, fail));
+  return decodeBase64(readBase64(value, path, fail));
+}
+
+/** The text of `{"base64": …}` data, checked to be canonical. */
+function readBase64(value: unknown, path: string, fail: Fail): string {
   if (isRecord(value) && typeof value.base64 === "string") {
-    return fromBase64(value.base64) ??
-      fail(`${path}.base64`, "canonical padded base64", value.base64);
+    return isCanonicalBase64(value.base64)
+      ? value.base64
+      : fail(`${path}.base64`, "canonical padded base64", value.base64);
   }
   return fail(path, 'UTF-8 text (a string) or bytes as {"base64": "…"}', value);
 }
@@ -93,12 +113,23 @@ function readChunk(
   value: unknown,
   sequence: number,
   metadata: Pairs,
-  path: string,
+  i: number,
+  j: number,
   fail: Fail,
   blobs: BlobReader | undefined,
 ): ResponseChunk {
+  // Inline data is checked now and turned into bytes on first use (ADR 0050).
+  if (typeof value === "string") {
+    return sealTextChunk(
+      isText(value) ? value : checkText(value, chunkAt(i, j, ".data"), fail),
+      false,
+      sequence,
+      metadata,
+    );
+  }
+  const path = chunkAt(i, j, ".data");
   if (!isRecord(value) || !("blob" in value)) {
-    return sealChunk(readData(value, path, fail), sequence, metadata);
+    return sealTextChunk(readBase64(value, path, fail), true, sequence, metadata);
   }
   if (blobs === undefined) {
     return fail(
@@ -118,10 +149,6 @@ function readChunk(
     return fail(`${path}.size`, "a positive integer", size);
   }
   return sealBlobChunk({ sha256: value.blob, size }, blobs, sequence, metadata);
-}
-
-function readPairs(value: unknown, path: string, fail: Fail): Pairs {
-  return value === undefined ? EMPTY_PAIRS : checkPairArray(value, path, fail);
 }
 
 function readObject(value: unknown, path: string, fail: Fail): Record<string, unknown> {
@@ -144,7 +171,9 @@ export interface Collected {
  * Validates a parsed document and builds the frozen cassette. Shape and type
  * problems go to `fail`; data-rule breaches (fingerprint, chunk order) throw
  * `InteractionValidationError`. With `collected`, checking goes on after a
- * problem and the cassette holds only the valid interactions.
+ * problem and the cassette holds only the valid interactions. The document is
+ * handed over: its pair arrays and chunk lists become the cassette's, frozen
+ * in place.
  */
 export function fromDocument(
   document: unknown,
@@ -163,68 +192,97 @@ export function fromDocument(
   const interactions = new Array(list.length);
   let kept = 0;
   for (let i = 0; i < list.length; i++) {
-    const interaction = readInteraction(list[i], `interactions[${i}]`, fail, blobs, problems);
+    const interaction = readInteraction(list[i], i, fail, blobs, problems);
     if (problems === undefined || !isInvalid(interaction)) interactions[kept++] = interaction;
   }
   interactions.length = kept;
   return sealCassette(Object.freeze(interactions));
 }
 
-/** One interaction of a document; `invalid()` in collecting mode when it has problems. */
+/**
+ * The document's `i`-th interaction; `invalid()` in collecting mode when it
+ * has problems. Each value is checked where it is read, and a path is built
+ * only when a check fails, by the same check functions as ever, which then
+ * throw or note the problem (valid files, the common case, build none:
+ * ADR 0050).
+ */
 function readInteraction(
   value: unknown,
-  path: string,
+  i: number,
   fail: Fail,
   blobs: BlobReader | undefined,
   problems: Error[] | undefined,
 ): Interaction {
   const start = problems?.length;
-  const item = readObject(value, path, fail);
+  const item = isRecord(value) ? value : readObject(value, at(i, ""), fail);
   if (isInvalid(item)) return item as never;
-  const rawRequest = readObject(item.request, `${path}.request`, fail);
-  const request = isInvalid(rawRequest) ? rawRequest as never : sealRequest(
-    checkText(rawRequest.protocol, `${path}.request.protocol`, fail),
-    checkText(rawRequest.action, `${path}.request.action`, fail),
-    checkText(rawRequest.target, `${path}.request.target`, fail),
-    readPairs(rawRequest.headers, `${path}.request.headers`, fail),
-    rawRequest.body === undefined
-      ? new Uint8Array(0)
-      : readData(rawRequest.body, `${path}.request.body`, fail),
-  );
+  const rawRequest = isRecord(item.request)
+    ? item.request
+    : readObject(item.request, at(i, ".request"), fail);
+  let request: InteractionRequest;
+  if (isInvalid(rawRequest)) request = rawRequest as never;
+  else {
+    const { protocol, action, target, headers, body } = rawRequest;
+    request = sealRequest(
+      isText(protocol) ? protocol : checkText(protocol, at(i, ".request.protocol"), fail),
+      isText(action) ? action : checkText(action, at(i, ".request.action"), fail),
+      isText(target) ? target : checkText(target, at(i, ".request.target"), fail),
+      headers === undefined ? EMPTY_PAIRS : claimPairArray(headers, undefined, fail) ??
+        claimPairArray(headers, at(i, ".request.headers"), fail)!,
+      body === undefined || body === "" ? EMPTY_BODY : readData(body, at(i, ".request.body"), fail),
+    );
+  }
   const requestValid = problems?.length === start;
-  const fingerprintObject = readObject(item.fingerprint, `${path}.fingerprint`, fail);
+  // The request's own fingerprint is computed once, here; a stored value
+  // equal to it needs no format check (it is 64 lowercase hex characters).
+  const computed = requestValid ? computeFingerprint(request) : undefined;
+  const fingerprintObject = isRecord(item.fingerprint)
+    ? item.fingerprint
+    : readObject(item.fingerprint, at(i, ".fingerprint"), fail);
   let rawFingerprint: string | undefined;
   if (!isInvalid(fingerprintObject)) {
     const claimed = fingerprintObject.value;
-    rawFingerprint = typeof claimed === "string" && HEX_FINGERPRINT.test(claimed)
-      ? claimed
-      : fail(`${path}.fingerprint.value`, "64 lowercase hex characters", claimed);
+    rawFingerprint = (computed !== undefined && claimed === computed) ||
+        (typeof claimed === "string" && HEX_FINGERPRINT.test(claimed))
+      ? claimed as string
+      : fail(at(i, ".fingerprint.value"), "64 lowercase hex characters", claimed);
   }
-  const chunksPath = `${path}.response_chunks`;
   const rawChunks = item.response_chunks;
   let chunks: ResponseChunk[] | undefined;
-  if (!Array.isArray(rawChunks)) fail(chunksPath, "an array", rawChunks);
+  if (!Array.isArray(rawChunks)) fail(at(i, ".response_chunks"), "an array", rawChunks);
   else {
-    chunks = new Array(rawChunks.length);
+    // The document's own array becomes the interaction's, chunk by chunk.
+    chunks = rawChunks as unknown[] as ResponseChunk[];
     for (let j = 0; j < rawChunks.length; j++) {
-      const chunkPath = `${chunksPath}[${j}]`;
-      const rawChunk = readObject(rawChunks[j], chunkPath, fail);
-      if (isInvalid(rawChunk)) {
-        chunks[j] = rawChunk as never;
+      const rawChunk: unknown = rawChunks[j];
+      if (!isRecord(rawChunk)) {
+        chunks[j] = readObject(rawChunk, chunkAt(i, j, ""), fail) as never;
         continue;
       }
-      const sequence = checkSequence(rawChunk.sequence, `${chunkPath}.sequence`, fail);
-      const metadata = readPairs(rawChunk.metadata, `${chunkPath}.metadata`, fail);
-      chunks[j] = readChunk(rawChunk.data, sequence, metadata, `${chunkPath}.data`, fail, blobs);
+      const { sequence, metadata, data } = rawChunk;
+      chunks[j] = readChunk(
+        data,
+        isSequence(sequence) ? sequence : checkSequence(sequence, chunkAt(i, j, ".sequence"), fail),
+        metadata === undefined ? EMPTY_PAIRS : claimPairArray(metadata, undefined, fail) ??
+          claimPairArray(metadata, chunkAt(i, j, ".metadata"), fail)!,
+        i,
+        j,
+        fail,
+        blobs,
+      );
     }
   }
-  const metadata = readPairs(item.metadata, `${path}.metadata`, fail);
+  const rawMetadata = item.metadata;
+  const metadata = rawMetadata === undefined
+    ? EMPTY_PAIRS
+    : claimPairArray(rawMetadata, undefined, fail) ??
+      claimPairArray(rawMetadata, at(i, ".metadata"), fail)!;
   if (problems !== undefined && problems.length !== start) {
     // The interaction cannot be built, but the rules that its valid parts
     // allow are still checked, so fixing one problem never reveals another.
-    if (chunks !== undefined) checkChunks(chunks, chunksPath, problems);
+    if (chunks !== undefined) checkChunks(chunks, at(i, ".response_chunks"), problems);
     if (requestValid && rawFingerprint !== undefined && !isInvalid(rawFingerprint)) {
-      checkFingerprint(request, rawFingerprint, path, FILE_NAMING, problems);
+      checkFingerprint(request, rawFingerprint, at(i, ""), FILE_NAMING, problems);
     }
     return invalid();
   }
@@ -233,8 +291,28 @@ function readInteraction(
     Object.freeze(chunks!),
     metadata,
     rawFingerprint,
-    path,
+    at(i, ""),
     FILE_NAMING,
     problems,
+    computed,
   );
+}
+
+// Requests without a body share one empty, frozen body: there is nothing in
+// it to change or to own.
+const EMPTY_BODY: Uint8Array<ArrayBuffer> = Object.freeze(new Uint8Array(0));
+
+/** The path of a value in the document's `i`-th interaction. */
+function at(i: number, rest: string): string {
+  return `interactions[${i}]${rest}`;
+}
+
+/** The path of a value in chunk `j` of the document's `i`-th interaction. */
+function chunkAt(i: number, j: number, rest: string): string {
+  return at(i, `.response_chunks[${j}]${rest}`);
+}
+
+/** Whether `checkSequence()` accepts a value, without building its path. */
+function isSequence(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }

@@ -37,17 +37,33 @@ export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Exactly what toBase64 writes: the standard alphabet, padding to a multiple
+// of 4, and no stray bits before the padding (the last character before "=="
+// holds 2 bits of data, so its low 4 bits are zero: A, Q, g or w; before "="
+// it holds 4, so its low 2 bits are zero).
+const BASE64 =
+  /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
 
 /**
- * Decodes standard padded base64, or returns `undefined` when the text is not
- * exactly what `toBase64` writes (wrong alphabet, padding or stray bits), so
- * one byte string has one spelling.
+ * Whether the text is standard padded base64 exactly as `toBase64` writes it
+ * (alphabet, padding, no stray bits), so one byte string has one spelling.
  */
-export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!BASE64.test(text)) return undefined;
+export function isCanonicalBase64(text: string): boolean {
+  return BASE64.test(text);
+}
+
+/** The bytes of text that `isCanonicalBase64()` accepts, in a fresh buffer. */
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const decoded = Buffer.from(text, "base64");
   const bytes = new Uint8Array(decoded.byteLength);
   bytes.set(decoded);
-  return toBase64(bytes) === text ? bytes : undefined;
+  return bytes;
+}
+
+/**
+ * Decodes standard padded base64, or returns `undefined` when the text is not
+ * exactly what `toBase64` writes (wrong alphabet, padding or stray bits).
+ */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
+  return isCanonicalBase64(text) ? decodeBase64(text) : undefined;
 }

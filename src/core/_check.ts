@@ -93,6 +93,39 @@ export function checkPairArray(value: unknown, path: string, fail: Fail): Pairs 
   return Object.freeze(pairs);
 }
 
+/**
+ * `checkPairArray()` for an array its caller hands over (a freshly parsed
+ * document nobody else holds): the same checks and errors, then the array and
+ * its pairs are frozen where they are, with no copy. With `path` undefined it
+ * only answers: `undefined` when a check fails, so that a caller builds the
+ * path (and calls again for the error) only then.
+ */
+export function claimPairArray(
+  value: unknown,
+  path: string | undefined,
+  fail: Fail,
+): Pairs | undefined {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return EMPTY_PAIRS;
+    let valid = true;
+    for (let i = 0; i < value.length && valid; i++) {
+      const pair: unknown = value[i];
+      valid = Array.isArray(pair) && pair.length === 2 && isText(pair[0]) && isText(pair[1]);
+    }
+    if (valid) {
+      for (let i = 0; i < value.length; i++) Object.freeze(value[i]);
+      return Object.freeze(value) as Pairs;
+    }
+  }
+  // Something is wrong: checkPairArray() names it (or, collecting, every problem).
+  return path === undefined ? undefined : checkPairArray(value, path, fail);
+}
+
+/** Whether `checkText()` accepts a value, without building its path. */
+export function isText(value: unknown): value is string {
+  return typeof value === "string" && value.isWellFormed();
+}
+
 /** Pairs from any iterable of pairs or a plain record, frozen. */
 export function checkPairsInit(value: unknown, path: string): Pairs {
   if (value === undefined) return EMPTY_PAIRS;

@@ -1,0 +1,143 @@
+// Every error parseCassette() gives for a broken cassette, compared with the
+// errors of the implementation before chunk bytes were made lazily (ADR 0050):
+// tests/fixtures/parse_errors.json holds, for each broken document below in
+// JSON and in YAML, the error class, path, line, column and message that the
+// earlier implementation gave. Lazy bytes must not make any error later,
+// vaguer or different.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { stringify as stringifyYaml } from "yaml";
+import {
+  createCassette,
+  createChunk,
+  createInteraction,
+  createRequest,
+  parseCassette,
+  stringifyCassette,
+} from "@x/replay";
+
+const base = stringifyCassette(createCassette([
+  createInteraction(
+    createRequest({ protocol: "http", action: "GET", target: "/a", headers: [["x", "1"]] }),
+    [createChunk("hi", 0, [["status_code", "200"]])],
+  ),
+  createInteraction(
+    createRequest({ protocol: "http", action: "POST", target: "/b", body: "p" }),
+    ["a", "b", new Uint8Array([0xff, 1])],
+    { metadata: [["k", "v"]] },
+  ),
+]));
+
+// The edits poke at arbitrary places of parsed JSON, which has no useful static type.
+// deno-lint-ignore no-explicit-any
+type Edit = (document: any) => void;
+const edits: [string, Edit][] = [
+  ["no request", (d) => delete d.interactions[0].request],
+  ["item 5", (d) => (d.interactions[1] = 5)],
+  ["request null", (d) => (d.interactions[1].request = null)],
+  ["protocol 1", (d) => (d.interactions[1].request.protocol = 1)],
+  ["action lone", (d) => (d.interactions[1].request.action = "\ud800")],
+  ["target arr", (d) => (d.interactions[0].request.target = [])],
+  ["headers obj", (d) => (d.interactions[0].request.headers = {})],
+  ["headers pair short", (d) => (d.interactions[0].request.headers = [["a"]])],
+  ["headers pair val", (d) => (d.interactions[0].request.headers[0][1] = 2)],
+  ["headers pair key lone", (d) => (d.interactions[0].request.headers[0][0] = "\udc00")],
+  ["body 5", (d) => (d.interactions[1].request.body = 5)],
+  ["body lone", (d) => (d.interactions[1].request.body = "\ud800")],
+  ["body b64 bad", (d) => (d.interactions[1].request.body = { base64: "QR==" })],
+  ["fp missing", (d) => delete d.interactions[0].fingerprint],
+  ["fp str", (d) => (d.interactions[0].fingerprint = "abc")],
+  ["fp upper", (d) => (d.interactions[0].fingerprint.value = "ABC")],
+  ["fp num", (d) => (d.interactions[0].fingerprint.value = 5)],
+  ["fp mismatch", (d) => (d.interactions[0].fingerprint.value = "0".repeat(64))],
+  ["fp mismatch + bad seq", (d) => {
+    d.interactions[0].fingerprint.value = "0".repeat(64);
+    d.interactions[0].response_chunks[0].sequence = 3;
+  }],
+  ["fp bad + bad seq", (d) => {
+    d.interactions[0].fingerprint.value = "zz";
+    d.interactions[0].response_chunks[0].sequence = 3;
+  }],
+  ["target changed", (d) => (d.interactions[0].request.target = "/other")],
+  ["chunks obj", (d) => (d.interactions[0].response_chunks = {})],
+  ["chunks empty", (d) => (d.interactions[0].response_chunks = [])],
+  ["chunk 5", (d) => (d.interactions[1].response_chunks[1] = 5)],
+  ["chunk data arr", (d) => (d.interactions[1].response_chunks[2].data = [1])],
+  ["chunk data lone", (d) => (d.interactions[1].response_chunks[1].data = "a\ud800")],
+  ["chunk data b64 bad", (d) => (d.interactions[1].response_chunks[2].data = { base64: "not!" })],
+  ["chunk data b64 stray", (d) => (d.interactions[1].response_chunks[2].data = { base64: "QR==" })],
+  ["chunk data b64 num", (d) => (d.interactions[1].response_chunks[2].data = { base64: 5 })],
+  ["chunk data null", (d) => (d.interactions[1].response_chunks[2].data = null)],
+  ["chunk data missing", (d) => delete d.interactions[1].response_chunks[2].data],
+  [
+    "chunk blob",
+    (d) => (d.interactions[1].response_chunks[2].data = { blob: "a".repeat(64), size: 2 }),
+  ],
+  ["seq str", (d) => (d.interactions[1].response_chunks[1].sequence = "1")],
+  ["seq neg", (d) => (d.interactions[1].response_chunks[1].sequence = -1)],
+  ["seq frac", (d) => (d.interactions[1].response_chunks[1].sequence = 1.5)],
+  ["seq wrong", (d) => (d.interactions[1].response_chunks[1].sequence = 2)],
+  ["seq missing", (d) => delete d.interactions[1].response_chunks[1].sequence],
+  ["chunk meta obj", (d) => (d.interactions[1].response_chunks[0].metadata = { a: 1 })],
+  ["chunk meta triple", (d) => (d.interactions[1].response_chunks[0].metadata = [["a", "b", "c"]])],
+  ["chunk meta val", (d) => (d.interactions[0].response_chunks[0].metadata[0][1] = 200)],
+  ["meta triple", (d) => (d.interactions[1].metadata = [["a", "b", "c"]])],
+  ["meta null", (d) => (d.interactions[1].metadata = null)],
+  ["meta val lone", (d) => (d.interactions[1].metadata[0][0] = "\ud800")],
+  ["two problems chunk then meta", (d) => {
+    d.interactions[1].response_chunks[1].data = 1;
+    d.interactions[1].metadata = 5;
+  }],
+  ["headers bad + body bad", (d) => {
+    d.interactions[0].request.headers = 5;
+    d.interactions[0].request.body = 5;
+  }],
+];
+
+const expected = JSON.parse(
+  readFileSync(new URL("./fixtures/parse_errors.json", import.meta.url), "utf8"),
+) as Record<string, string>;
+
+test("parseCassette() gives exactly the errors it gave before bytes were made lazily", () => {
+  assert.equal(Object.keys(expected).length, edits.length * 2);
+  for (const [name, edit] of edits) {
+    for (const format of ["json", "yaml"] as const) {
+      const document = JSON.parse(base);
+      edit(document);
+      const text = format === "json" ? JSON.stringify(document, null, 2) : stringifyYaml(document);
+      let got = "OK";
+      try {
+        parseCassette(text, { format });
+      } catch (error) {
+        const { path, line, column } = error as { path: string; line?: number; column?: number };
+        got = `${(error as Error).constructor.name} ${path} ${line ?? ""}:${column ?? ""} ${
+          (error as Error).message
+        }`;
+      }
+      assert.equal(got, expected[`${name} ${format}`], `${name} (${format})`);
+    }
+  }
+});
+
+test("parseCassette() makes chunk bytes on first read, the same bytes on every read", () => {
+  const cassette = parseCassette(base);
+  const [text, , binary] = cassette.interactions[1]!.responseChunks;
+  for (const chunk of [text!, binary!]) {
+    const descriptor = Object.getOwnPropertyDescriptor(chunk, "data");
+    assert.ok(descriptor?.enumerable, "data is an own, enumerable property");
+    assert.ok(Object.isFrozen(chunk));
+    assert.equal(chunk.data, chunk.data);
+    assert.deepEqual(Object.keys(chunk), ["data", "sequence", "metadata"]);
+  }
+  assert.deepEqual([...text!.data], [0x61]);
+  assert.deepEqual([...binary!.data], [0xff, 1]);
+  // Equal to the same cassette built in code, chunk by chunk.
+  assert.deepEqual(cassette, parseCassette(stringifyCassette(cassette)));
+  assert.deepEqual(
+    cassette.interactions[1]!.responseChunks.map((chunk) => ({ ...chunk })),
+    ["a", "b", new Uint8Array([0xff, 1])].map((data, sequence) => ({
+      ...createChunk(data, sequence),
+    })),
+  );
+});
