@@ -141,3 +141,27 @@ test("parseCassette() makes chunk bytes on first read, the same bytes on every r
     })),
   );
 });
+
+test("parseCassette() reads YAML in any layout, one item at a time or whole", () => {
+  const json = parseCassette(base);
+  const yaml = stringifyCassette(json, { format: "yaml" });
+  assert.ok(yaml.startsWith("interactions:\n  - "), "the layout read one item at a time");
+  const anchored = stringifyYaml(JSON.parse(base)).replace(
+    /(\n {2}- request:\n {6}protocol:) http/,
+    "$1 &proto http",
+  ).replace(/(\n {2}- request:\n(?:.*\n)*? {6}protocol:) http(\n(?:.*\n)*?$)/, "$1 *proto$2");
+  assert.ok(anchored.includes("&proto") && anchored.includes("*proto"), anchored);
+  const variants = [
+    yaml,
+    // Comments, a document marker, another top-level key, an alias across items, flow style.
+    `# recorded by hand\n${yaml}`,
+    `---\n${yaml}...\n`,
+    `${yaml}future_key: 1\n`,
+    anchored,
+    `interactions: ${JSON.stringify(JSON.parse(base).interactions)}\n`,
+    yaml.replace("\n  - ", "\n  # the second one follows\n  - "),
+  ];
+  for (const text of variants) {
+    assert.deepEqual(parseCassette(text, { format: "yaml" }), json, text.slice(0, 60));
+  }
+});

@@ -162,6 +162,83 @@ function parseYaml(
   blobs: BlobReader | undefined,
   collected?: Collected,
 ): Cassette {
+  // Collecting every problem needs the whole document (for line numbers).
+  return (collected === undefined ? parseYamlByItem(text, blobs) : undefined) ??
+    parseYamlWhole(text, blobs, collected);
+}
+
+/**
+ * The YAML of a cassette as stringifyCassette() lays it out, parsed one
+ * interaction at a time (ADR 0050): the yaml package's document tree costs
+ * about 30 times the text, so holding only one interaction's tree at a time
+ * is what keeps a big YAML cassette's load in memory. The text must be
+ * exactly `interactions:` and then items that start with `  - ` at column 2
+ * (the content of an item is indented further, block scalars included, so
+ * such a line always starts the next item). Anything else (another top-level
+ * line, a comment or directive at column 0, an alias, a YAML error, a value
+ * that fails a check) gives `undefined`, and the whole document is parsed as
+ * before, which gives the same cassette or exactly the same error.
+ */
+function parseYamlByItem(text: string, blobs: BlobReader | undefined): Cassette | undefined {
+  const items = yamlItems(text);
+  if (items === undefined) return undefined;
+  const { parseDocument, visit } = loadYaml();
+  const interactions: unknown[] = [];
+  try {
+    for (const item of items) {
+      const document = parseDocument(item, { uniqueKeys: true, prettyErrors: false });
+      if (document.errors.length > 0) return undefined;
+      // Only an item whose text has a "*" can hold an alias: look closer then.
+      let alias = false;
+      if (item.includes("*")) {
+        visit(document, {
+          Alias() {
+            alias = true;
+            return visit.BREAK;
+          },
+        });
+      }
+      if (alias) return undefined;
+      const value: unknown = document.toJS();
+      if (!Array.isArray(value) || value.length !== 1) return undefined;
+      interactions.push(value[0]);
+    }
+    return fromDocument({ interactions }, () => {
+      throw RETRY;
+    }, blobs);
+  } catch (error) {
+    if (isPermissionError(error)) throw error;
+    return undefined;
+  }
+}
+
+const RETRY = Symbol("parse the whole document");
+const ITEM_START = /^ {2}-(?: |$)/;
+
+/** The texts of the top-level items of `interactions:`, or `undefined` for another layout. */
+function yamlItems(text: string): string[] | undefined {
+  if (!text.startsWith("interactions:\n")) return undefined;
+  const lines = text.slice("interactions:\n".length).split("\n");
+  const items: string[] = [];
+  let start = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (ITEM_START.test(line)) {
+      if (start !== -1) items.push(lines.slice(start, i).join("\n"));
+      start = i;
+    } else if (line !== "" && line[0] !== " ") return undefined;
+    else if (start === -1 && line.trim() !== "") return undefined;
+  }
+  if (start === -1) return undefined;
+  items.push(lines.slice(start).join("\n"));
+  return items;
+}
+
+function parseYamlWhole(
+  text: string,
+  blobs: BlobReader | undefined,
+  collected?: Collected,
+): Cassette {
   const { LineCounter, parseDocument } = loadYaml();
   const lineCounter = new LineCounter();
   let value: unknown;
