@@ -1,4 +1,5 @@
-// Side-by-side benchmark: @x/replay vs Polly.js vs nock back, one command, one run.
+// Side-by-side benchmark: @x/replay vs Polly.js vs nock back vs undici's
+// SnapshotAgent, one command, one run.
 //
 //   node bench/peers/run.mjs            (Node 20+, after `npm ci`; builds dist/ if missing)
 //
@@ -20,6 +21,10 @@
 // Part 5: replay of 1,000 requests through axios's default adapter, caught
 //   process-wide: interceptHttp() vs nock back vs Polly.js's node-http
 //   adapter (bench/peers/intercept.mjs, run from here).
+// Part 6: cold start of the library on Node, Deno and Bun, beside nock and
+//   Polly.js (bench/peers/cold_start.mjs, run from here).
+// Part 7: memory and time of loading a big JSON and YAML cassette file
+//   (bench/peers/load_memory.mjs, run from here).
 //
 // Environment: ROUNDS (default 7), REQUESTS (default 1000), WARMUP_MS (warm-up
 // per child, default 1500), MEASURE_MS (measuring per child, default 1000),
@@ -197,6 +202,21 @@ if (CHILD) {
       const whole = ms(s0, now());
       assertEq(globalThis.fetch, originalFetch, "Polly restored fetch");
       return [whole, loop];
+    };
+  } else if (tool === "undici") {
+    // undici's SnapshotAgent in playback mode, through undici's own fetch (the
+    // npm package; Node 20's built-in fetch bundles an older undici).
+    const undici = await import("undici");
+    session = async () => {
+      const s0 = now();
+      const agent = new undici.SnapshotAgent({
+        mode: "playback",
+        snapshotPath: join(work, "undici.json"),
+      });
+      await agent.loadSnapshots();
+      const loop = await runAll((url) => undici.fetch(url, { dispatcher: agent }), urls);
+      await agent.close();
+      return [ms(s0, now()), loop];
     };
   } else if (tool === "nock") {
     const nock = (await import("nock")).default;
@@ -492,6 +512,21 @@ async function parent() {
   assertEq(nock.isActive(), false, "nock deactivated");
   assertEq(globalThis.fetch, originalFetch, "fetch restored after nock");
 
+  const undici = await import("undici");
+  hits = serverHits;
+  t0 = now();
+  {
+    const agent = new undici.SnapshotAgent({
+      mode: "record",
+      snapshotPath: join(work, "undici.json"),
+    });
+    await runAll((url) => undici.fetch(url, { dispatcher: agent }), urls);
+    await agent.saveSnapshots();
+    await agent.close();
+  }
+  const undiciRecordMs = ms(t0, now());
+  assertEq(serverHits - hits, N, "undici SnapshotAgent recording: server hits");
+
   // Stop the server: from here on nothing can go live.
   server.closeAllConnections();
   await new Promise((ok) => server.close(ok));
@@ -503,9 +538,28 @@ async function parent() {
     refused = true;
   }
   assertEq(refused, true, "live server unreachable after stop");
+  {
+    // Proof that the SnapshotAgent answers from its snapshot, and refuses
+    // what it has not recorded.
+    const agent = new undici.SnapshotAgent({
+      mode: "playback",
+      snapshotPath: join(work, "undici.json"),
+    });
+    await agent.loadSnapshots();
+    const answer = await undici.fetch(urls[0], { dispatcher: agent });
+    assertEq(await answer.text(), bodyOf(0), "undici SnapshotAgent replays the recording");
+    let missing = false;
+    try {
+      await undici.fetch(`${origin}/not-recorded`, { dispatcher: agent });
+    } catch (error) {
+      missing = /snapshot/i.test(`${error} ${error?.cause ?? ""}`);
+    }
+    await agent.close();
+    assertEq(missing, true, "undici SnapshotAgent refuses an unrecorded request");
+  }
 
-  const tools = ["ours", "polly", "nock", "floor"];
-  const results = { ours: [], polly: [], nock: [], floor: [] };
+  const tools = ["ours", "polly", "nock", "undici", "floor"];
+  const results = { ours: [], polly: [], nock: [], undici: [], floor: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (let k = 0; k < tools.length; k++) {
       const tool = tools[(r + k) % tools.length]; // rotate the order every round
@@ -520,6 +574,7 @@ async function parent() {
     ["@x/replay: createReplayFetch(openBroker(fileStore))", results.ours],
     ["Polly.js: adapter-fetch + persister-fs, mode replay", results.polly],
     ["nock back: lockdown, Node's global fetch", results.nock],
+    ["undici SnapshotAgent: playback, undici's fetch", results.undici],
     ["live local server, Node's global fetch [baseline]", live],
     ["floor (info): Map.get(url) + new Response(bytes), no library", results.floor],
   ].map(([name, xs]) => [name, perReq(xs, "loop"), perReq(xs, "whole")]);
@@ -537,12 +592,14 @@ async function parent() {
   log("");
   log("| pair | per request | per request, session |");
   log("|---|---:|---:|");
-  const [ours, polly, nockRow, liveRow, floorRow] = rows;
+  const [ours, polly, nockRow, undiciRow, liveRow, floorRow] = rows;
   for (
-    const [label, other] of [["Polly.js / @x/replay", polly], ["nock back / @x/replay", nockRow], [
-      "live server / @x/replay",
-      liveRow,
-    ]]
+    const [label, other] of [
+      ["Polly.js / @x/replay", polly],
+      ["nock back / @x/replay", nockRow],
+      ["undici SnapshotAgent / @x/replay", undiciRow],
+      ["live server / @x/replay", liveRow],
+    ]
   ) {
     log(`| ${label} | ${fmtRatio(other[1] / ours[1])} | ${fmtRatio(other[2] / ours[2])} |`);
   }
@@ -564,9 +621,14 @@ async function parent() {
   // The session column is the like-for-like one.
   const vsPolly = polly[1] / ours[1];
   const vsPollySession = polly[2] / ours[2];
+  const overFloor = ours[1] / floorRow[1];
   log(
-    `Target "@x/replay at least 10× faster than Polly": ` +
-      `${vsPolly >= 10 && vsPollySession >= 10 ? "MET" : "NOT MET"} ` +
+    `Target (issue 14) "fetch replay at most 1.5× the floor per request": ` +
+      `${overFloor <= 1.5 ? "MET" : "NOT MET"} (${overFloor.toFixed(2)}×)`,
+  );
+  log(
+    `Target (issue 14) "at least 8× faster than Polly.js": ` +
+      `${vsPolly >= 8 ? "MET" : "NOT MET"} ` +
       `(${fmtRatio(vsPolly)} per request, ${fmtRatio(vsPollySession)} per request with session; ` +
       `Polly loads its recording inside the per-request loop, so the session figure is like for like)`,
   );
@@ -574,14 +636,15 @@ async function parent() {
     `One-off recording of the ${N} requests (ms, single run, info): @x/replay ${
       oursRecordMs.toFixed(0)
     }, ` +
-      `Polly.js ${pollyRecordMs.toFixed(0)}, nock back ${nockRecordMs.toFixed(0)}`,
+      `Polly.js ${pollyRecordMs.toFixed(0)}, nock back ${nockRecordMs.toFixed(0)}, ` +
+      `undici SnapshotAgent ${undiciRecordMs.toFixed(0)}`,
   );
   log(
     `Checks: every body verified against the server's; server stopped before replay (a live fetch is ` +
       `refused); requests reaching it during replay: ${
         serverHits - hitsAtStop
       }; nock lockdown refuses an ` +
-      `unrecorded URL; Polly and nock restore global fetch.`,
+      `unrecorded URL, and so does the SnapshotAgent in playback; Polly and nock restore global fetch.`,
   );
 
   // Part 2.
@@ -678,6 +741,24 @@ async function parent() {
   if (intercept.status !== 0) throw new Error(`intercept.mjs failed with ${intercept.status}`);
   log(intercept.stdout.trimEnd());
 
+  // Parts 6 and 7 run their own fresh processes too.
+  for (
+    const [title, script] of [
+      ["Part 6: cold start (bench/peers/cold_start.mjs)", "cold_start.mjs"],
+      ["Part 7: load memory (bench/peers/load_memory.mjs)", "load_memory.mjs"],
+    ]
+  ) {
+    log("");
+    log(title);
+    const part = spawnSync(process.execPath, [join(root, "bench/peers", script)], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (part.status !== 0) throw new Error(`${script} failed with ${part.status}`);
+    log(part.stdout.trimEnd());
+  }
+
   log("");
   log(
     `Versions: @x/replay ${
@@ -687,7 +768,8 @@ async function parent() {
         versionOf("@pollyjs/adapter-fetch")
       }, ` +
       `@pollyjs/persister-fs ${versionOf("@pollyjs/persister-fs")}, nock ${versionOf("nock")} ` +
-      `(@mswjs/interceptors ${versionOf("@mswjs/interceptors")}), node ${process.version}`,
+      `(@mswjs/interceptors ${versionOf("@mswjs/interceptors")}), undici ${versionOf("undici")}, ` +
+      `node ${process.version}`,
   );
   log(`Total time: ${(ms(started, now()) / 1000).toFixed(0)} s`);
   rmSync(work, { recursive: true, force: true });

@@ -420,23 +420,12 @@ export function toInteraction(value: unknown, path: string): Interaction {
 export class FingerprintIndex extends Map<string, readonly number[]> {
   /** Indexes every interaction by fingerprint, positions ascending. */
   static of(interactions: readonly Interaction[]): FingerprintIndex {
-    const lists = new Map<string, number[]>();
-    for (let i = 0; i < interactions.length; i++) {
-      const key = interactions[i]!.fingerprint;
-      const list = lists.get(key);
-      if (list === undefined) lists.set(key, [i]);
-      else list.push(i);
-    }
-    return new FingerprintIndex(lists, interactions);
+    return new FingerprintIndex(interactions, undefined);
   }
 
   /** `base` plus the last of `interactions`, which extend `base`'s by one. */
   static appended(base: FingerprintIndex, interactions: readonly Interaction[]): FingerprintIndex {
-    const position = interactions.length - 1;
-    const key = interactions[position]!.fingerprint;
-    const lists = new Map<string, readonly number[]>(base);
-    lists.set(key, [...(base.get(key) ?? []), position]);
-    return new FingerprintIndex(lists, interactions);
+    return new FingerprintIndex(interactions, base);
   }
 
   // The indexed interactions, and the play list of the first one of each
@@ -445,14 +434,23 @@ export class FingerprintIndex extends Map<string, readonly number[]> {
   readonly #interactions: readonly Interaction[];
   readonly #first = new Map<string, PlayList>();
 
-  private constructor(
-    lists: ReadonlyMap<string, readonly number[]>,
-    interactions: readonly Interaction[],
-  ) {
+  // Fills the map itself (its own set() throws), without an intermediate one.
+  private constructor(interactions: readonly Interaction[], base: FingerprintIndex | undefined) {
     super();
-    for (const [key, list] of lists) {
-      super.set(key, Object.isFrozen(list) ? list : Object.freeze(list));
+    if (base === undefined) {
+      for (let i = 0; i < interactions.length; i++) {
+        const key = interactions[i]!.fingerprint;
+        const list = super.get(key) as number[] | undefined;
+        if (list === undefined) super.set(key, [i]);
+        else list.push(i);
+      }
+    } else {
+      for (const [key, list] of base) super.set(key, list);
+      const position = interactions.length - 1;
+      const key = interactions[position]!.fingerprint;
+      super.set(key, [...(base.get(key) ?? []), position]);
     }
+    for (const list of super.values()) if (!Object.isFrozen(list)) Object.freeze(list);
     this.#interactions = interactions;
     Object.freeze(this);
   }

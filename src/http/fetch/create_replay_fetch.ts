@@ -187,6 +187,6 @@ function plainGet(input: Parameters<typeof fetch>[0]): string | undefined {
     return undefined;
   }
   if (url.username !== "" || url.password !== "") return undefined;
-  url.hash = "";
+  if (url.hash !== "") url.hash = "";
   return url.href;
 }
