@@ -442,7 +442,8 @@ async function parent() {
   // the live baseline.
   const child = (tool) =>
     new Promise((ok, fail) => {
-      const p = spawn(process.execPath, [self], {
+      // SnapshotAgent warns that it is experimental on every start; once is enough.
+      const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", self], {
         cwd: root,
         env: { ...process.env, X_REPLAY_PEERS_CHILD: JSON.stringify({ tool, work, origin }) },
         stdio: ["ignore", "pipe", "inherit"],

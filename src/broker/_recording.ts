@@ -4,8 +4,8 @@
 import { describe, EMPTY_PAIRS } from "../core/_check.ts";
 import {
   checkCassette,
-  chunkSize,
   CODE_NAMING,
+  isEmptyChunk,
   replayChunks,
   sealChunk,
   sealInteraction,
@@ -41,7 +41,7 @@ export function isEmptyResponse(interaction: Interaction): boolean {
   const chunks = interaction.responseChunks;
   if (chunks.length !== 1) return false;
   const [only] = chunks;
-  return chunkSize(only!) === 0 &&
+  return isEmptyChunk(only!) &&
     only!.metadata.some(([key, value]) => key === EMPTY_RESPONSE_KEY && value === "true");
 }
 

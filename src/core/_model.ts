@@ -38,8 +38,10 @@ class Slots {
 class Valid extends Slots {
   readonly #valid = true;
 
-  static mark(value: object): void {
+  /** Marks `value` and freezes it (private fields go on before freezing). */
+  static seal<T extends object>(value: T): T {
     new Valid(value);
+    return Object.freeze(value);
   }
 
   static has(value: object): boolean {
@@ -72,9 +74,7 @@ export function sealRequest(
   headers: Pairs,
   body: Uint8Array<ArrayBuffer>,
 ): InteractionRequest {
-  const request: InteractionRequest = Object.freeze({ protocol, action, target, headers, body });
-  Valid.mark(request);
-  return request;
+  return Valid.seal({ protocol, action, target, headers, body });
 }
 
 /** Validates a caller-supplied request-like object. */
@@ -101,9 +101,7 @@ export function sealChunk(
   sequence: number,
   metadata: Pairs,
 ): ResponseChunk {
-  const chunk: ResponseChunk = Object.freeze({ data, sequence, metadata });
-  Valid.mark(chunk);
-  return chunk;
+  return Valid.seal({ data, sequence, metadata });
 }
 
 /** The text behind a chunk read from a file, and its bytes once made. */
@@ -116,6 +114,13 @@ class TextSource extends Slots {
     super(target);
     this.#text = text;
     this.#base64 = base64;
+  }
+
+  /** The text of a UTF-8 chunk whose bytes have not been made yet. */
+  static unread(chunk: object): string | undefined {
+    if (!(#text in chunk)) return undefined;
+    const source = chunk as TextSource;
+    return source.#base64 ? undefined : source.#text;
   }
 
   static bytes(chunk: object): Uint8Array<ArrayBuffer> {
@@ -160,9 +165,16 @@ export function sealTextChunk(
   chunk.sequence = sequence;
   chunk.metadata = metadata;
   new TextSource(chunk, text, base64);
-  Object.freeze(chunk);
-  Valid.mark(chunk);
-  return chunk;
+  return Valid.seal(chunk);
+}
+
+/**
+ * The text of a chunk read from a file as UTF-8 text whose bytes have not been
+ * made yet, else `undefined`. An adapter that hands the bytes on as a copy
+ * can encode this text instead: one pass, and the cassette keeps no bytes.
+ */
+export function unreadText(chunk: ResponseChunk): string | undefined {
+  return TextSource.unread(chunk);
 }
 
 /**
@@ -188,7 +200,7 @@ export function sealBlobChunk(
   metadata: Pairs,
 ): ResponseChunk {
   const frozenBlob = Object.freeze({ sha256: blob.sha256, size: blob.size });
-  const chunk: ResponseChunk = Object.freeze({
+  const chunk: ResponseChunk = Valid.seal({
     get data(): Uint8Array<ArrayBuffer> {
       return reader.readSync(frozenBlob);
     },
@@ -197,13 +209,19 @@ export function sealBlobChunk(
     blob: frozenBlob,
   });
   readers.set(chunk, reader);
-  Valid.mark(chunk);
   return chunk;
 }
 
 /** The reader behind a blob chunk, if it is one. */
 export function blobReaderOf(chunk: ResponseChunk): BlobReader | undefined {
   return readers.get(chunk);
+}
+
+/** Whether the chunk holds no bytes, without reading a blob or making bytes from text. */
+export function isEmptyChunk(chunk: ResponseChunk): boolean {
+  if (chunk.blob !== undefined) return chunk.blob.size === 0;
+  const text = TextSource.unread(chunk);
+  return text === undefined ? chunk.data.length === 0 : text.length === 0;
 }
 
 /** The chunk's size in bytes, without reading a blob. */
@@ -232,15 +250,30 @@ export interface PlayList {
   readonly blobs: boolean;
 }
 
-const playLists = new WeakMap<Interaction, PlayList>();
+/** An interaction's slot for its play list, filled on its first replay. */
+class PlaySlot extends Slots {
+  #list: PlayList | undefined = undefined;
+
+  static install(interaction: object): void {
+    new PlaySlot(interaction);
+  }
+
+  static get(interaction: object): PlayList | undefined {
+    return #list in interaction ? (interaction as PlaySlot).#list : undefined;
+  }
+
+  static set(interaction: object, list: PlayList): void {
+    if (#list in interaction) (interaction as PlaySlot).#list = list;
+  }
+}
 
 /** The interaction's play list, built on its first replay. */
 export function playListOf(interaction: Interaction): PlayList {
-  let list = playLists.get(interaction);
+  let list = PlaySlot.get(interaction);
   if (list === undefined) {
     const chunks = interaction.responseChunks.slice();
-    list = { chunks, blobs: chunks.some((chunk) => readers.has(chunk)) };
-    playLists.set(interaction, list);
+    list = { chunks, blobs: chunks.some((chunk) => chunk.blob !== undefined) };
+    PlaySlot.set(interaction, list);
   }
   return list;
 }
@@ -375,14 +408,14 @@ export function sealInteraction(
     ? known
     : checkFingerprint(request, claimedFingerprint, path, naming, problems);
   if (problems !== undefined && problems.length !== before) return invalid();
-  const interaction: Interaction = Object.freeze({
+  const interaction = {
     request,
     fingerprint,
     responseChunks: Object.isFrozen(chunks) ? chunks : Object.freeze(chunks.slice()),
     metadata,
-  });
-  Valid.mark(interaction);
-  return interaction;
+  };
+  PlaySlot.install(interaction);
+  return Valid.seal(interaction);
 }
 
 /** Validates a caller-supplied interaction-like object. */

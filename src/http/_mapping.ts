@@ -6,9 +6,10 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { describe } from "../core/_check.ts";
 import { InteractionValidationError } from "../core/errors.ts";
-import { sealChunk } from "../core/_model.ts";
+import { isEmptyChunk, sealChunk, unreadText } from "../core/_model.ts";
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
+import { encodeUtf8 } from "../core/_bytes.ts";
 import type { InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
 
 /** The protocol of every HTTP interaction. */
@@ -472,24 +473,6 @@ function responseInit(chunk0: ResponseChunk | undefined, dropLength: boolean): R
   return { status, statusText: recordedStatusText(chunk0), headers };
 }
 
-// What responseInit() derives from a recorded chunk 0, kept per chunk (and
-// per dropLength): chunks are frozen, so the status, status text and header
-// list cannot change, and a replay of the same interaction skips rebuilding
-// them. `new Response()` copies the headers it is given, so sharing is safe.
-const keptLength = new WeakMap<ResponseChunk, ResponseInit>();
-const droppedLength = new WeakMap<ResponseChunk, ResponseInit>();
-
-function cachedInit(chunk0: ResponseChunk | undefined, dropLength: boolean): ResponseInit {
-  if (chunk0 === undefined) return responseInit(chunk0, dropLength);
-  const cache = dropLength ? droppedLength : keptLength;
-  let init = cache.get(chunk0);
-  if (init === undefined) {
-    init = Object.freeze(responseInit(chunk0, dropLength));
-    cache.set(chunk0, init);
-  }
-  return init;
-}
-
 /** Options for `openResponse()`. */
 export interface OpenResponseOptions {
   /** The request's method: a `HEAD` response has no body. */
@@ -611,6 +594,26 @@ function stop(iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>):
   }
 }
 
+// A chunk parsed from a file keeps its text until its bytes are first read
+// (ADR 0050): the consumer's copy is then encoded from that text, in one pass,
+// and the cassette is spared bytes of its own.
+
+/** A copy of the chunk's bytes for the consumer. */
+function copyOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
+  const text = unreadText(chunk);
+  return text === undefined ? chunk.data.slice() : encodeUtf8(text);
+}
+
+/**
+ * The body of a one-chunk response: the text itself where the recorded
+ * headers name a content type (a string body would otherwise add
+ * `text/plain`), else a copy of the bytes.
+ */
+function wholeBody(chunk: ResponseChunk, init: ResponseInit): string | Uint8Array<ArrayBuffer> {
+  const text = unreadText(chunk);
+  return text !== undefined && (init.headers as Headers).has("content-type") ? text : copyOf(chunk);
+}
+
 /**
  * Turns recorded (or live) chunks into a `Response` whose body is a
  * pull-based stream: each read takes one chunk from the iterator, so nothing
@@ -634,11 +637,9 @@ export async function openResponse(
   const chunk0 = first.done ? undefined : first.value;
   let init: ResponseInit;
   let peeked: IteratorResult<ResponseChunk> | undefined;
-  const pending: Uint8Array | undefined = chunk0 !== undefined && chunk0.data.length > 0
-    ? chunk0.data
-    : undefined;
+  const pending = chunk0 === undefined || isEmptyChunk(chunk0) ? undefined : chunk0;
   try {
-    init = cachedInit(chunk0, options.dropLength);
+    init = responseInit(chunk0, options.dropLength);
     if (NULL_BODY_STATUSES.has(init.status!) || options.method.toUpperCase() === "HEAD") {
       // No body to stream: drain what is left so a streaming recording completes.
       if (!first.done) {
@@ -655,7 +656,10 @@ export async function openResponse(
       // plain body of known length instead of a stream.
       peeked = (iterator as Iterator<ResponseChunk>).next();
       if (peeked.done) {
-        const response = new Response(pending === undefined ? null : pending.slice(), init);
+        const response = new Response(
+          pending === undefined ? null : wholeBody(pending, init),
+          init,
+        );
         options.onDone?.();
         return response;
       }
@@ -694,7 +698,7 @@ export async function openResponse(
     },
     async pull(controller): Promise<void> {
       if (unsent !== undefined) {
-        controller.enqueue(unsent.slice());
+        controller.enqueue(copyOf(unsent));
         unsent = undefined;
         return;
       }
@@ -723,8 +727,8 @@ export async function openResponse(
           return;
         }
         // An empty piece carries nothing to deliver; the next one may.
-        if (result.value.data.length === 0) continue;
-        controller.enqueue(result.value.data.slice());
+        if (isEmptyChunk(result.value)) continue;
+        controller.enqueue(copyOf(result.value));
         return;
       }
     },
