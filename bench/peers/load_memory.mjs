@@ -6,10 +6,14 @@
 //
 //   node bench/peers/load_memory.mjs                 (Linux: reads /proc/self/status; ~1 min)
 //   LOAD_JSON_MB=50 LOAD_YAML_MB=5 node bench/peers/load_memory.mjs
+//   LOAD_DIST=/path/to/other/dist node bench/peers/load_memory.mjs   (another build, to compare)
 //
-// The cassette: GET /items/<i>, 4 chunks of 16 KiB of random ASCII letters
-// per interaction (status and headers on the first), written once by
-// stringifyCassette() into a temporary folder. Each row is a fresh Node
+// The cassettes: GET /items/<i>, 4 chunks of random ASCII letters per
+// interaction (status and headers on the first), written once by
+// stringifyCassette() into a temporary folder: about 200 MB of JSON in
+// chunks of 16 KiB (LOAD_JSON_MB, LOAD_JSON_CHUNK), and about 20 MB of YAML
+// in chunks of 256 bytes (LOAD_YAML_MB, LOAD_YAML_CHUNK), the shape that
+// costs the yaml package most: its memory follows its number of nodes. Each row is a fresh Node
 // process: import, warm-up on a tiny file of the same format, baseline =
 // VmRSS, reset VmHWM (/proc/self/clear_refs), the work, peak = VmHWM. Every
 // row checks the number of interactions and, where it reads them, the total
@@ -25,7 +29,6 @@ const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), "../..");
 const CHILD = process.env.X_REPLAY_LOAD_CHILD;
 const MB = 1e6;
-const CHUNK = Number(process.env.LOAD_CHUNK_BYTES ?? 16 * 1024);
 const CHUNKS = 4;
 
 function status() {
@@ -35,8 +38,8 @@ function status() {
 }
 
 if (CHILD) {
-  const { task, path, format, interactions } = JSON.parse(CHILD);
-  const lib = await import(join(root, "dist/mod.js"));
+  const { task, path, format, interactions, chunk } = JSON.parse(CHILD);
+  const lib = await import(join(process.env.LOAD_DIST ?? join(root, "dist"), "mod.js"));
   const yaml = format === "yaml" ? await import("yaml") : undefined;
   const work = {
     bare: (file) => {
@@ -69,7 +72,7 @@ if (CHILD) {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const after = status();
   if (n !== interactions) throw new Error(`${task}: ${n} interactions, expected ${interactions}`);
-  if (task === "load+read" && bytes !== interactions * CHUNKS * CHUNK) {
+  if (task === "load+read" && bytes !== interactions * CHUNKS * chunk) {
     throw new Error(`${task}: read ${bytes} bytes`);
   }
   console.log(JSON.stringify({ growth: after.hwm - before.rss, seconds, reset }));
@@ -87,13 +90,13 @@ const letters = (n) => {
   for (let i = 0; i < n; i++) bytes[i] = 97 + (bytes[i] % 26);
   return bytes.toString("latin1");
 };
-const cassetteOf = (n) =>
+const cassetteOf = (n, size) =>
   lib.createCassette(Array.from({ length: n }, (_, i) =>
     lib.createInteraction(
       lib.createRequest({ protocol: "http", action: "GET", target: `/items/${i}` }),
       Array.from({ length: CHUNKS }, (_, j) =>
         lib.createChunk(
-          letters(CHUNK),
+          letters(size),
           j,
           j === 0 ? [["status_code", "200"], ["header:content-type", "text/plain"]] : [],
         )),
@@ -102,27 +105,35 @@ const cassetteOf = (n) =>
 const rows = [];
 try {
   for (
-    const [format, mb] of [
-      ["json", Number(process.env.LOAD_JSON_MB ?? 200)],
-      ["yaml", Number(process.env.LOAD_YAML_MB ?? 20)],
+    const [format, mb, chunk] of [
+      [
+        "json",
+        Number(process.env.LOAD_JSON_MB ?? 200),
+        Number(process.env.LOAD_JSON_CHUNK ?? 16384),
+      ],
+      ["yaml", Number(process.env.LOAD_YAML_MB ?? 20), Number(process.env.LOAD_YAML_CHUNK ?? 256)],
     ]
   ) {
-    const interactions = Math.max(1, Math.round((mb * MB) / (CHUNKS * CHUNK)));
+    // Sized by the chunk bytes plus about 170 bytes of text per chunk around them.
+    const interactions = Math.max(1, Math.round((mb * MB) / (CHUNKS * (chunk + 170))));
     const path = join(folder, `big.${format}`);
-    writeFileSync(path, lib.stringifyCassette(cassetteOf(interactions), { format }));
-    writeFileSync(join(folder, `tiny.${format}`), lib.stringifyCassette(cassetteOf(1), { format }));
+    writeFileSync(path, lib.stringifyCassette(cassetteOf(interactions, chunk), { format }));
+    writeFileSync(
+      join(folder, `tiny.${format}`),
+      lib.stringifyCassette(cassetteOf(1, chunk), { format }),
+    );
     const size = statSync(path).size;
     for (const task of ["bare", "load", "load+read"]) {
       const result = spawnSync(process.execPath, [self], {
         env: {
           ...process.env,
-          X_REPLAY_LOAD_CHILD: JSON.stringify({ task, path, format, interactions }),
+          X_REPLAY_LOAD_CHILD: JSON.stringify({ task, path, format, interactions, chunk }),
         },
         encoding: "utf8",
         maxBuffer: 1 << 20,
       });
       if (result.status !== 0) throw new Error(`${format} ${task} failed: ${result.stderr}`);
-      rows.push({ format, size, interactions, task, ...JSON.parse(result.stdout.trim()) });
+      rows.push({ format, size, interactions, chunk, task, ...JSON.parse(result.stdout.trim()) });
     }
   }
 } finally {
@@ -138,7 +149,8 @@ const names = {
   "load+read": () => "fileStore(path).load() + read every chunk's data",
 };
 console.log(
-  `Load memory: peak RSS − warmed-up baseline, one fresh process per row, node ${process.version}`,
+  `Load memory: peak RSS − warmed-up baseline, one fresh process per row, node ${process.version}` +
+    (process.env.LOAD_DIST ? `, library from ${process.env.LOAD_DIST}` : ""),
 );
 console.log("");
 console.log("| file | what | peak growth (MB) | × file size | seconds |");
@@ -147,9 +159,11 @@ for (const row of rows) {
   console.log(
     `| ${row.format.toUpperCase()}, ${
       (row.size / MB).toFixed(0)
-    } MB (${row.interactions} interactions) | ${names[row.task](row.format)} | ${
-      (row.growth / MB).toFixed(0)
-    } | ${(row.growth / row.size).toFixed(1)}× | ${row.seconds.toFixed(2)} |`,
+    } MB (${row.interactions} interactions, ${row.chunk} B chunks) | ${
+      names[row.task](row.format)
+    } | ${(row.growth / MB).toFixed(0)} | ${(row.growth / row.size).toFixed(1)}× | ${
+      row.seconds.toFixed(2)
+    } |`,
   );
 }
 console.log("");
