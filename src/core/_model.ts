@@ -250,12 +250,28 @@ export interface PlayList {
   readonly blobs: boolean;
 }
 
-/** An interaction's slot for its play list, filled on its first replay. */
+/**
+ * What replay needs to know about an interaction: whether some chunk is in a
+ * blob file (known when it is built), and its play list (made on its first
+ * replay through the cassette's index).
+ */
 class PlaySlot extends Slots {
+  readonly #blobs: boolean;
   #list: PlayList | undefined = undefined;
 
-  static install(interaction: object): void {
-    new PlaySlot(interaction);
+  constructor(interaction: object, blobs: boolean) {
+    super(interaction);
+    this.#blobs = blobs;
+  }
+
+  static install(interaction: object, chunks: readonly ResponseChunk[]): void {
+    new PlaySlot(interaction, chunks.some((chunk) => chunk.blob !== undefined));
+  }
+
+  static blobs(interaction: object): boolean {
+    return #blobs in interaction
+      ? (interaction as PlaySlot).#blobs
+      : (interaction as Interaction).responseChunks.some((chunk) => chunk.blob !== undefined);
   }
 
   static get(interaction: object): PlayList | undefined {
@@ -271,8 +287,7 @@ class PlaySlot extends Slots {
 export function playListOf(interaction: Interaction): PlayList {
   let list = PlaySlot.get(interaction);
   if (list === undefined) {
-    const chunks = interaction.responseChunks.slice();
-    list = { chunks, blobs: chunks.some((chunk) => chunk.blob !== undefined) };
+    list = { chunks: interaction.responseChunks.slice(), blobs: PlaySlot.blobs(interaction) };
     PlaySlot.set(interaction, list);
   }
   return list;
@@ -287,9 +302,15 @@ export function playChunks(list: PlayList): IterableIterator<ResponseChunk> {
   return list.blobs ? readEach(list.chunks) : list.chunks.values();
 }
 
-/** An interaction's chunks for synchronous replay: blob chunks read when reached. */
+/**
+ * An interaction's chunks for synchronous replay: blob chunks read when
+ * reached. Brokers replay most interactions once, so this iterates the frozen
+ * list itself rather than making a play list first.
+ */
 export function replayChunks(interaction: Interaction): IterableIterator<ResponseChunk> {
-  return playChunks(playListOf(interaction));
+  return PlaySlot.blobs(interaction)
+    ? readEach(interaction.responseChunks)
+    : interaction.responseChunks.values();
 }
 
 /** The asynchronous twin of `materialize()`. */
@@ -414,7 +435,7 @@ export function sealInteraction(
     responseChunks: Object.isFrozen(chunks) ? chunks : Object.freeze(chunks.slice()),
     metadata,
   };
-  PlaySlot.install(interaction);
+  PlaySlot.install(interaction, interaction.responseChunks);
   return Valid.seal(interaction);
 }
 
