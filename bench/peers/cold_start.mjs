@@ -1,7 +1,7 @@
 // Cold start: what importing the library adds to a fresh process, on Node,
 // Deno and Bun, beside nock and Polly.js on Node (issue 14, target 4).
 //
-//   node bench/peers/cold_start.mjs            (about a minute; run from run.mjs as Part 5)
+//   node bench/peers/cold_start.mjs            (about a minute; run from run.mjs as Part 6)
 //   COLD_RUNS=40 node bench/peers/cold_start.mjs
 //
 // Each row is a command started COLD_RUNS times (default 21); the commands
