@@ -147,19 +147,26 @@ test("stringifyCassette() keeps a leading byte-order mark and lone UTF-8 fragmen
   }
 });
 
+/** Text made of what YAML's block scalars are sensitive to: spaces, tabs, line breaks, indicators. */
+const layoutText = fc.string({
+  unit: fc.constantFrom(" ", "\t", "\n", "\r", "a", "-", "#", ":", "|"),
+  maxLength: 12,
+});
+
 const anyCassette: fc.Arbitrary<Cassette> = fc
   .array(
     fc.record({
       protocol: utf8Text,
       action: utf8Text,
-      target: fc.oneof(utf8Text, fc.string({ unit: "grapheme", maxLength: 30 })),
-      headers: pairs,
-      body: fc.oneof(fc.uint8Array({ maxLength: 40 }), utf8Text),
+      target: fc.oneof(utf8Text, fc.string({ unit: "grapheme", maxLength: 30 }), layoutText),
+      headers: fc.oneof(pairs, fc.array(fc.tuple(layoutText, layoutText), { maxLength: 2 })),
+      body: fc.oneof(fc.uint8Array({ maxLength: 40 }), utf8Text, layoutText),
       chunks: fc.array(
         fc.tuple(
           fc.oneof(
             fc.uint8Array({ maxLength: 40 }),
             utf8Text,
+            layoutText,
             fc.constantFrom(
               "line 1\nline 2\n",
               "  leading\n",
@@ -221,6 +228,15 @@ test("stringifyCassette() YAML writes multi-line text as literal blocks and pair
   assert.ok(yaml.includes("        - [content-type, application/json]\n"), yaml);
   assert.ok(yaml.includes("      - data: déjà vu 😀\n"), yaml);
   assert.doesNotMatch(yaml, /[&*]a\d/, "no anchors or aliases");
+});
+
+test("stringifyCassette() YAML keeps text whose lines hold only spaces and tabs", () => {
+  for (const body of [" \n", "  \n\n", " \t\n", "\n  \n", "   \n \n"]) {
+    const request = createRequest({ protocol: "http", action: "POST", target: "/", body });
+    const cassette = createCassette([createInteraction(request, [body])]);
+    const back = parseCassette(stringifyCassette(cassette, { format: "yaml" }), { format: "yaml" });
+    assert.deepEqual(back, cassette, JSON.stringify(body));
+  }
 });
 
 test("parseCassette() YAML equals JSON for the same cassette", () => {

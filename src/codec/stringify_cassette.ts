@@ -51,6 +51,16 @@ export function stringifyCassette(cassette: Cassette, options?: StringifyCassett
   return stringifyDocument(checkCassette(cassette), format);
 }
 
+/**
+ * Whether text of several lines has no character but spaces and tabs. The
+ * yaml package writes such text as a literal block without an indentation
+ * indicator, and reading it back finds the block's indentation in those
+ * spaces, so `" \n"` came back as `"\n"`; a quoted string keeps every byte.
+ */
+function isBlankLines(text: string): boolean {
+  return text.includes("\n") && !/[^ \t\n]/.test(text);
+}
+
 /** `stringifyCassette()` for stores, which may keep chunk data in blob files (ADR 0041). */
 export function stringifyDocument(
   cassette: Cassette,
@@ -65,7 +75,16 @@ export function stringifyDocument(
   // Header and metadata pairs read best on one line: `- [content-type, text/plain]`.
   visit(yaml, {
     Seq(_, node) {
-      if (node.items.length === 2 && node.items.every((item) => isScalar(item))) node.flow = true;
+      if (node.items.length !== 2 || !node.items.every((item) => isScalar(item))) return;
+      node.flow = true;
+      // A block scalar cannot stand inside a flow collection: text of several
+      // lines in a pair is written quoted.
+      for (const item of node.items) {
+        if (typeof item.value === "string" && item.value.includes("\n")) item.type = "QUOTE_DOUBLE";
+      }
+    },
+    Scalar(_, node) {
+      if (typeof node.value === "string" && isBlankLines(node.value)) node.type = "QUOTE_DOUBLE";
     },
   });
   return yaml.toString({ lineWidth: 0, blockQuote: "literal", flowCollectionPadding: false });
