@@ -1,9 +1,11 @@
 // `x-replay compact`: fold a journal store's appended lines into its snapshot,
 // and with --blobs remove blob files that no interaction refers to.
-import { existsSync } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
+import { type Dirent, existsSync } from "node:fs";
+import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { blobFolderOf } from "../store/_blob.ts";
+import { BLOB_NAME, BLOB_TEMPORARY_NAME, blobFolderOf } from "../store/_blob.ts";
+import { errorCode } from "../store/_file_ops.ts";
+import { checkFolder, LINK_REFUSED, lstatIfExistsAsync } from "../store/_safe_fs.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
 import { journalStoreAsync } from "../store/journal_store_async.ts";
 import type { Cassette } from "../core/types.ts";
@@ -16,25 +18,35 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
+/** What pruning a blob folder did. */
+interface Pruned {
+  readonly removed: number;
+  /** Entries left because the library never writes such a name (or a folder). */
+  readonly foreign: number;
+}
+
 /**
  * Removes the files in the cassette's blob folder that none of its chunks
  * refers to: blobs of pruned or abandoned recordings, and temporary files a
- * crash left behind. Returns how many were removed.
+ * crash left behind. Only names the library writes are removed, and only
+ * inside a real folder: a blob folder that is a link (a checkout may hold
+ * one) is refused, and an entry that is a link is removed as a link, never
+ * followed (ADR 0042).
  */
-async function pruneBlobs(file: CassetteFile, cassette: Cassette): Promise<number> {
+async function pruneBlobs(file: CassetteFile, cassette: Cassette): Promise<Pruned> {
   const folder = blobFolderOf(file.path);
-  let names: string[];
+  const shown = JSON.stringify(`${file.name}.blobs`);
+  let entries: Dirent[];
   try {
-    names = await readdir(folder);
+    const status = await lstatIfExistsAsync(folder);
+    if (status === undefined) return { removed: 0, foreign: 0 };
+    checkFolder(folder, status, "remove files");
+    entries = await readdir(folder, { withFileTypes: true });
   } catch (error) {
-    if ((error as { code?: unknown }).code === "ENOENT") return 0;
-    throw new CliFailure(
-      `cannot read ${JSON.stringify(`${file.name}.blobs`)}: ${fileReason(error)}`,
-      1,
-      {
-        cause: error,
-      },
-    );
+    const reason = errorCode(error) === LINK_REFUSED
+      ? "it is a symbolic link; blob files are removed only from a real folder, so nothing was removed"
+      : fileReason(error);
+    throw new CliFailure(`cannot prune ${shown}: ${reason}`, 1, { cause: error });
   }
   const used = new Set<string>();
   for (const interaction of cassette.interactions) {
@@ -43,11 +55,19 @@ async function pruneBlobs(file: CassetteFile, cassette: Cassette): Promise<numbe
     }
   }
   let removed = 0;
-  for (const name of names) {
+  let foreign = 0;
+  for (const entry of entries) {
+    const name = entry.name;
+    if (entry.isDirectory() || !(BLOB_NAME.test(name) || BLOB_TEMPORARY_NAME.test(name))) {
+      foreign++;
+      continue;
+    }
     if (used.has(name)) continue;
     try {
-      await rm(join(folder, name), { force: true });
+      // unlink removes a link itself, never what it points to.
+      await unlink(join(folder, name));
     } catch (error) {
+      if (errorCode(error) === "ENOENT") continue;
       throw new CliFailure(
         `cannot remove ${JSON.stringify(`${file.name}.blobs/${name}`)}: ${fileReason(error)}`,
         1,
@@ -56,7 +76,7 @@ async function pruneBlobs(file: CassetteFile, cassette: Cassette): Promise<numbe
     }
     removed++;
   }
-  return removed;
+  return { removed, foreign };
 }
 
 /** `x-replay compact`. */
@@ -72,7 +92,9 @@ is safe while tests record. Without a journal there is nothing to fold.
 
 With --blobs it then removes the files in <cassette>.blobs/ that no chunk of
 the cassette refers to (blobs of pruned or abandoned recordings, temporary
-files left by a crash). Run that only while nothing records into the
+files left by a crash). It removes only names it writes itself (64-hex blob
+names and its temporary files) and never follows a link: a <cassette>.blobs
+that is a link is refused, and other entries are left and counted. Run that only while nothing records into the
 cassette: a streamed recording writes its blobs before the cassette refers to
 them. --blobs also works on YAML cassettes and on cassettes without a journal.
 
@@ -106,8 +128,13 @@ Options:
       }
     }
     if (blobs) {
-      const removed = await pruneBlobs(file, (await loadCassette(file)).cassette);
+      const { removed, foreign } = await pruneBlobs(file, (await loadCassette(file)).cassette);
       summary += `; removed ${plural(removed, "unused blob file")}`;
+      if (foreign > 0) {
+        summary += foreign === 1
+          ? "; left 1 entry that is not a blob file"
+          : `; left ${foreign} entries that are not blob files`;
+      }
     }
     await output.out(`${summary}\n`);
     return 0;

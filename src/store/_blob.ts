@@ -6,19 +6,26 @@ import * as crypto from "node:crypto";
 import {
   closeSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readSync,
   renameSync,
-  statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import type { DataField } from "../codec/_document.ts";
 import { errorCode } from "./_file_ops.ts";
+import {
+  checkFolder,
+  lstatIfExists,
+  lstatIfExistsAsync,
+  openRead,
+  openReadSync,
+  realFolder,
+  realFolderSync,
+} from "./_safe_fs.ts";
 import {
   type BlobReader,
   blobReaderOf,
@@ -78,14 +85,41 @@ function verify(path: string, ref: BlobRef, bytes: Uint8Array, filled: number, e
   }
 }
 
+/** A blob file's name: the SHA-256 of its bytes as 64 lowercase hex characters. */
+export const BLOB_NAME: RegExp = /^[0-9a-f]{64}$/;
+/** The name of a blob's temporary file while it is written (a crash may leave one). */
+export const BLOB_TEMPORARY_NAME: RegExp = /^\.[0-9a-f]{64}\.\d+\.[0-9a-f]+\.tmp$/;
+
+// A blob is read only from a regular file directly inside a real blob
+// folder (ADR 0042): a link in a checkout must not make replay read, hash
+// and describe files elsewhere.
+function checkReadable(folder: string, ref: BlobRef): string {
+  if (!BLOB_NAME.test(ref.sha256)) {
+    throw corrupt(join(folder, ref.sha256), ref, "its name is not a SHA-256");
+  }
+  const status = lstatIfExists(folder);
+  if (status !== undefined) checkFolder(folder, status, "read blobs");
+  return join(folder, ref.sha256);
+}
+
+async function checkReadableAsync(folder: string, ref: BlobRef): Promise<string> {
+  if (!BLOB_NAME.test(ref.sha256)) {
+    throw corrupt(join(folder, ref.sha256), ref, "its name is not a SHA-256");
+  }
+  const status = await lstatIfExistsAsync(folder);
+  if (status !== undefined) checkFolder(folder, status, "read blobs");
+  return join(folder, ref.sha256);
+}
+
 /** A reader of the blobs in `folder`. */
 export function blobReader(folder: string): BlobReader {
   return Object.freeze({
     folder,
     readSync(ref: BlobRef): Uint8Array<ArrayBuffer> {
-      const path = join(folder, ref.sha256);
+      let path = join(folder, ref.sha256);
       try {
-        const descriptor = openSync(path, "r");
+        path = checkReadable(folder, ref);
+        const descriptor = openReadSync(path, false);
         try {
           const bytes = new Uint8Array(ref.size);
           let filled = 0;
@@ -105,9 +139,10 @@ export function blobReader(folder: string): BlobReader {
       }
     },
     async read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>> {
-      const path = join(folder, ref.sha256);
+      let path = join(folder, ref.sha256);
       try {
-        const handle = await open(path, "r");
+        path = await checkReadableAsync(folder, ref);
+        const handle = await openRead(path, false);
         try {
           const bytes = new Uint8Array(ref.size);
           let filled = 0;
@@ -133,15 +168,15 @@ function temporaryName(folder: string, sha256: string): string {
   return join(folder, `.${sha256}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
 }
 
-/** Writes a blob unless a file of the right size is already there. */
+/**
+ * Writes a blob unless a regular file of the right size is already there. A
+ * link is replaced; the blob folder must be a real folder, never a link.
+ */
 export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array): void {
   const path = join(folder, sha256);
-  try {
-    if (statSync(path).size === bytes.length) return;
-  } catch (error) {
-    if (errorCode(error) !== "ENOENT") throw error;
-  }
-  mkdirSync(folder, { recursive: true });
+  realFolderSync(folder, "write blobs");
+  const existing = lstatIfExists(path);
+  if (existing?.isFile() === true && existing.size === bytes.length) return;
   const temporary = temporaryName(folder, sha256);
   try {
     const descriptor = openSync(temporary, "wx");
@@ -154,6 +189,7 @@ export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array)
     } finally {
       closeSync(descriptor);
     }
+    // Renaming over a link replaces the link, never its target.
     renameSync(temporary, path);
   } catch (error) {
     try {
@@ -168,12 +204,9 @@ export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array)
 /** The asynchronous twin of `writeBlobSync()`. */
 export async function writeBlob(folder: string, sha256: string, bytes: Uint8Array): Promise<void> {
   const path = join(folder, sha256);
-  try {
-    if ((await stat(path)).size === bytes.length) return;
-  } catch (error) {
-    if (errorCode(error) !== "ENOENT") throw error;
-  }
-  await mkdir(folder, { recursive: true });
+  await realFolder(folder, "write blobs");
+  const existing = await lstatIfExistsAsync(path);
+  if (existing?.isFile() === true && existing.size === bytes.length) return;
   const temporary = temporaryName(folder, sha256);
   try {
     const handle = await open(temporary, "wx");

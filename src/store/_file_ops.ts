@@ -6,8 +6,12 @@ import type { ResponseChunk } from "../core/types.ts";
 
 /** One step a procedure asks its driver to perform. */
 export type FileOp =
-  /** The file's UTF-8 text; throws the system error (ENOENT, EISDIR, …). */
-  | { readonly kind: "read"; readonly path: string }
+  /**
+   * The file's UTF-8 text; throws the system error (ENOENT, …), or a refusal
+   * (ADR 0042) when the path is not a regular file, or is a link and
+   * `follow` is false.
+   */
+  | { readonly kind: "read"; readonly path: string; readonly follow: boolean }
   /** `{ mtimeMs, mode }`, or `undefined` when the path does not exist. */
   | { readonly kind: "stat"; readonly path: string }
   /** Creates a folder and its parents. */
@@ -57,13 +61,13 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 export function* readText(path: string): Procedure<string> {
-  return (yield { kind: "read", path }) as string;
+  return (yield { kind: "read", path, follow: true }) as string;
 }
 
-/** The file's text, or `undefined` when it does not exist. */
-export function* readIfExists(path: string): Procedure<string | undefined> {
+/** The file's text, or `undefined` when it does not exist; `follow: false` refuses a link. */
+export function* readIfExists(path: string, follow = true): Procedure<string | undefined> {
   try {
-    return (yield { kind: "read", path }) as string;
+    return (yield { kind: "read", path, follow }) as string;
   } catch (error) {
     if (errorCode(error) === "ENOENT") return undefined;
     throw error;

@@ -28,6 +28,7 @@ import {
 import { blobFolderOf, blobReader, externalize } from "./_blob.ts";
 import { checkFormat } from "../codec/_format.ts";
 import { HOST_NAME, HOST_TAG, processAlive } from "./_host.ts";
+import { LINK_REFUSED } from "./_safe_fs.ts";
 import { mergeCassettes } from "./_merge.ts";
 import { type BlobReader, sealCassette } from "../core/_model.ts";
 import {
@@ -358,6 +359,21 @@ function parseLock(text: string): LockContent | undefined {
   }
 }
 
+/** A lock path that holds a link or something else no writer creates. */
+const FOREIGN = Symbol("foreign lock");
+
+/** The lock file's text; `FOREIGN` for a link, `undefined` when there is none. */
+function* readLock(path: string): Procedure<string | typeof FOREIGN | undefined> {
+  try {
+    return yield* readIfExists(path, false);
+  } catch (error) {
+    // Writers create lock files with O_EXCL, which never follows a link: a
+    // link there came from elsewhere (a checkout) and guards nothing.
+    if (errorCode(error) === LINK_REFUSED) return FOREIGN;
+    throw error;
+  }
+}
+
 export function* acquireLock(
   state: FileStoreState,
   started: number,
@@ -373,10 +389,10 @@ export function* acquireLock(
       token,
     });
     if (yield* createExclusive(state.lockPath, content)) return token;
-    const seen = yield* readIfExists(state.lockPath);
+    const seen = yield* readLock(state.lockPath);
     if (seen === undefined) continue;
-    const holder = parseLock(seen);
-    if (yield* isStale(state, holder)) {
+    const holder = seen === FOREIGN ? undefined : parseLock(seen);
+    if (seen === FOREIGN || (yield* isStale(state, holder))) {
       yield* breakLock(state, seen);
       continue;
     }
@@ -410,12 +426,12 @@ function* isStale(state: FileStoreState, holder: LockContent | undefined): Proce
   return Date.now() - holder.createdAt > state.staleLockAge;
 }
 
-function* breakLock(state: FileStoreState, seen: string): Procedure<void> {
+function* breakLock(state: FileStoreState, seen: string | typeof FOREIGN): Procedure<void> {
   // Renaming is atomic, so of several writers breaking the same stale lock
   // only one moves it; the others see it gone and compete for a fresh one.
   const grave = uniqueName(state, "stale");
   if (!(yield* rename(state.lockPath, grave))) return;
-  const moved = yield* readIfExists(grave);
+  const moved = yield* readLock(grave);
   if (moved !== undefined && moved !== seen) {
     // Between our look and our move, someone replaced the stale lock with a
     // live one. Put it back unless the slot was taken again meanwhile; if it
@@ -426,8 +442,8 @@ function* breakLock(state: FileStoreState, seen: string): Procedure<void> {
 }
 
 export function* holdsLock(state: FileStoreState, token: string): Procedure<boolean> {
-  const seen = yield* readIfExists(state.lockPath);
-  return seen !== undefined && parseLock(seen)?.token === token;
+  const seen = yield* readLock(state.lockPath);
+  return typeof seen === "string" && parseLock(seen)?.token === token;
 }
 
 export function* releaseLock(state: FileStoreState, token: string): Procedure<void> {

@@ -14,18 +14,9 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import {
-  chmod,
-  link,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from "node:fs/promises";
+import { chmod, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { writeBlob, writeBlobSync } from "./_blob.ts";
+import { openRead, openReadSync } from "./_safe_fs.ts";
 import { materializeAsync } from "../core/_model.ts";
 import { errorCode, type FileOp, type FileStatus, type Procedure } from "./_file_ops.ts";
 
@@ -39,8 +30,14 @@ function statusOf(value: { mtimeMs: number; mode: number }): FileStatus {
 
 function performSync(op: FileOp): unknown {
   switch (op.kind) {
-    case "read":
-      return readFileSync(op.path, "utf8");
+    case "read": {
+      const descriptor = openReadSync(op.path, op.follow);
+      try {
+        return readFileSync(descriptor, "utf8");
+      } finally {
+        closeSync(descriptor);
+      }
+    }
     case "stat":
       try {
         return statusOf(statSync(op.path));
@@ -125,8 +122,14 @@ function performSync(op: FileOp): unknown {
 
 async function performAsync(op: FileOp): Promise<unknown> {
   switch (op.kind) {
-    case "read":
-      return await readFile(op.path, "utf8");
+    case "read": {
+      const handle = await openRead(op.path, op.follow);
+      try {
+        return await handle.readFile("utf8");
+      } finally {
+        await handle.close();
+      }
+    }
     case "stat":
       try {
         return statusOf(await stat(op.path));

@@ -3,16 +3,8 @@
 // that a sync or an async driver runs (ADR 0017), reusing the file stores'
 // lock (ADR 0015) and atomic rewrite (ADR 0014).
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { open, stat as statAsync } from "node:fs/promises";
+import { closeSync, fsyncSync, ftruncateSync, readSync, statSync, writeSync } from "node:fs";
+import { stat as statAsync } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe } from "../core/_check.ts";
@@ -43,6 +35,7 @@ import {
   uniqueName,
 } from "./_file_procedures.ts";
 import { runAsync, runSync } from "./_file_run.ts";
+import { LINK_REFUSED, openAppend, openAppendSync, openRead, openReadSync } from "./_safe_fs.ts";
 import { formatFromExtension } from "../codec/_format.ts";
 import { identityOf } from "./_merge.ts";
 import { type BlobReader, sealCassette } from "../core/_model.ts";
@@ -469,7 +462,17 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
     yield* writeBlobs(state.file.reader.folder, blobs);
     const text = added.map((interaction) => journalLine(interaction, dataOf)).join("");
     const bytes = encoder.encode(text);
-    yield* append(state.journalPath, keep, bytes);
+    try {
+      yield* append(state.journalPath, keep, bytes);
+    } catch (error) {
+      if (errorCode(error) !== LINK_REFUSED) throw error;
+      // The journal is a link (git stores them): appending would write into
+      // its target. It becomes a regular file instead, atomically, holding
+      // the lines read through the link and the new ones (ADR 0042).
+      const current = (yield* readFrom(state.journalPath, 0)) ?? new Uint8Array(0);
+      const kept = strictDecoder.decode(current.subarray(0, known.journalEnd));
+      if (!(yield* writeAtomic(state, state.journalPath, kept + text, token))) return false;
+    }
     if (journalStatus === undefined) yield* syncFolder(state.file.folder);
     const after = yield* journalStat(state.journalPath);
     const counts = known.counts;
@@ -565,7 +568,7 @@ function performJournalSync(op: JournalOp): unknown {
     case "readFrom": {
       let descriptor: number;
       try {
-        descriptor = openSync(op.path, "r");
+        descriptor = openReadSync(op.path, true);
       } catch (error) {
         if (errorCode(error) === "ENOENT") return undefined;
         throw error;
@@ -586,7 +589,7 @@ function performJournalSync(op: JournalOp): unknown {
       }
     }
     case "append": {
-      const descriptor = openSync(op.path, "a");
+      const descriptor = openAppendSync(op.path);
       try {
         if (op.keep !== undefined) ftruncateSync(descriptor, op.keep);
         let written = 0;
@@ -615,7 +618,7 @@ async function performJournalAsync(op: JournalOp): Promise<unknown> {
     case "readFrom": {
       let handle;
       try {
-        handle = await open(op.path, "r");
+        handle = await openRead(op.path, true);
       } catch (error) {
         if (errorCode(error) === "ENOENT") return undefined;
         throw error;
@@ -636,7 +639,7 @@ async function performJournalAsync(op: JournalOp): Promise<unknown> {
       }
     }
     case "append": {
-      const handle = await open(op.path, "a");
+      const handle = await openAppend(op.path);
       try {
         if (op.keep !== undefined) await handle.truncate(op.keep);
         let written = 0;

@@ -1,0 +1,207 @@
+// Opening the files a store names without being led elsewhere (ADR 0042). A
+// cassette folder usually comes from a git checkout, and git stores links: a
+// store reads through a link to a regular file, but never writes or deletes
+// through one, and never reads what is not a regular file (a link to
+// /dev/zero or to a named pipe would hang a load).
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  type Stats,
+} from "node:fs";
+import { type FileHandle, lstat, mkdir, open } from "node:fs/promises";
+import { errorCode } from "./_file_ops.ts";
+
+/** The code of the error for a name that is a link where the store will not follow one. */
+export const LINK_REFUSED = "ERR_REPLAY_LINK";
+/** The code of the error for a name that is not a regular file (or folder) where one must be. */
+export const KIND_REFUSED = "ERR_REPLAY_NOT_REGULAR";
+
+// O_NOFOLLOW makes the check and the open one step on POSIX systems; where it
+// does not exist (Windows) an lstat before the open stands in for it.
+const NO_FOLLOW: number = constants.O_NOFOLLOW ?? 0;
+// Opening a named pipe for reading would wait for a writer; non-blocking, it
+// opens at once and the file-type check below refuses it. No effect on files.
+const READ: number = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+const APPEND: number = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+
+function kindOf(status: Stats): string {
+  if (status.isSymbolicLink()) return "a symbolic link";
+  if (status.isDirectory()) return "a folder";
+  if (status.isFIFO()) return "a named pipe";
+  if (status.isSocket()) return "a socket";
+  if (status.isCharacterDevice() || status.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+function refused(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** The error for a link the store will not follow. */
+export function linkRefused(path: string, doing: string): Error {
+  return refused(
+    LINK_REFUSED,
+    `"${path}" is a symbolic link; the store does not ${doing} through links`,
+  );
+}
+
+function kindRefused(path: string, status: Stats, expected: string): Error {
+  // A folder keeps the system's own code, which callers already know.
+  const code = status.isDirectory() ? "EISDIR" : KIND_REFUSED;
+  return refused(code, `"${path}" is ${kindOf(status)}, not ${expected}`);
+}
+
+function checkRegular(path: string, status: Stats): void {
+  if (!status.isFile()) throw kindRefused(path, status, "a regular file");
+}
+
+/** The entry at `path` itself (a link is not followed), or `undefined` when there is none. */
+export function lstatIfExists(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** The asynchronous twin of `lstatIfExists()`. */
+export async function lstatIfExistsAsync(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+function noFollowFlag(path: string, follow: boolean, doing: string, status: Stats | undefined) {
+  if (follow) return 0;
+  if (NO_FOLLOW === 0 && status?.isSymbolicLink() === true) throw linkRefused(path, doing);
+  return NO_FOLLOW;
+}
+
+function translate(error: unknown, path: string, follow: boolean, doing: string): unknown {
+  // With O_NOFOLLOW, ELOOP means the last name is a link.
+  return !follow && errorCode(error) === "ELOOP" ? linkRefused(path, doing) : error;
+}
+
+/**
+ * Opens a regular file for reading. With `follow`, a link to a regular file
+ * is read; without, a link is refused with `LINK_REFUSED`.
+ */
+export function openReadSync(path: string, follow: boolean): number {
+  const flags = READ |
+    noFollowFlag(
+      path,
+      follow,
+      "read",
+      NO_FOLLOW === 0 && !follow ? lstatIfExists(path) : undefined,
+    );
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, flags);
+  } catch (error) {
+    throw translate(error, path, follow, "read");
+  }
+  try {
+    checkRegular(path, fstatSync(descriptor));
+  } catch (error) {
+    closeSync(descriptor);
+    throw error;
+  }
+  return descriptor;
+}
+
+/** The asynchronous twin of `openReadSync()`. */
+export async function openRead(path: string, follow: boolean): Promise<FileHandle> {
+  const flags = READ |
+    noFollowFlag(
+      path,
+      follow,
+      "read",
+      NO_FOLLOW === 0 && !follow ? await lstatIfExistsAsync(path) : undefined,
+    );
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (error) {
+    throw translate(error, path, follow, "read");
+  }
+  try {
+    checkRegular(path, await handle.stat());
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return handle;
+}
+
+/** Opens a regular file for appending, creating it; a link is refused with `LINK_REFUSED`. */
+export function openAppendSync(path: string): number {
+  const flags = APPEND | noFollowFlag(path, false, "write", lstatIfExists(path));
+  let descriptor: number;
+  try {
+    descriptor = openSync(path, flags);
+  } catch (error) {
+    throw translate(error, path, false, "write");
+  }
+  try {
+    checkRegular(path, fstatSync(descriptor));
+  } catch (error) {
+    closeSync(descriptor);
+    throw error;
+  }
+  return descriptor;
+}
+
+/** The asynchronous twin of `openAppendSync()`. */
+export async function openAppend(path: string): Promise<FileHandle> {
+  const flags = APPEND | noFollowFlag(path, false, "write", await lstatIfExistsAsync(path));
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (error) {
+    throw translate(error, path, false, "write");
+  }
+  try {
+    checkRegular(path, await handle.stat());
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return handle;
+}
+
+/**
+ * Makes sure `path` is a real folder the store may write into, creating it
+ * (and its parents) when missing; a link or a file there is refused.
+ */
+export function realFolderSync(path: string, doing: string): void {
+  let status = lstatIfExists(path);
+  if (status === undefined) {
+    mkdirSync(path, { recursive: true });
+    status = lstatSync(path);
+  }
+  checkFolder(path, status, doing);
+}
+
+/** The asynchronous twin of `realFolderSync()`. */
+export async function realFolder(path: string, doing: string): Promise<void> {
+  let status = await lstatIfExistsAsync(path);
+  if (status === undefined) {
+    await mkdir(path, { recursive: true });
+    status = await lstat(path);
+  }
+  checkFolder(path, status, doing);
+}
+
+/** Throws unless `status` (from lstat) is a real folder. */
+export function checkFolder(path: string, status: Stats, doing: string): void {
+  if (status.isSymbolicLink()) throw linkRefused(path, doing);
+  if (!status.isDirectory()) throw kindRefused(path, status, "a folder");
+}
