@@ -163,6 +163,40 @@ for (const damage of ["altered", "truncated", "extended", "missing"] as const) {
   });
 }
 
+for (
+  const [name, open] of [
+    ["fileStore()", fileStore],
+    ["fileStoreAsync()", fileStoreAsync],
+    ["journalStore()", journalStore],
+    ["journalStoreAsync()", journalStoreAsync],
+  ] as const
+) {
+  test(`${name} rewrites a blob of the right size but wrong bytes when those bytes are saved again`, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "cassette.json");
+      const options = { createIfMissing: true, blobThreshold: 1024 };
+      await open(path, options).save(createCassette([createInteraction(request, [big])]));
+      const blob = join(`${path}.blobs`, sha(big));
+      // Damaged in place: same size, other bytes.
+      const damaged = big.slice();
+      damaged[7] = damaged[7]! ^ 0xff;
+      writeFileSync(blob, damaged);
+      const before = await open(path).load();
+      assert.throws(() => [...replay(before, request)], BlobError);
+      // Recording the same bytes again (another request, same body) heals it.
+      const store = open(path, options);
+      const loaded = await store.load();
+      await store.save(
+        createCassette([...loaded.interactions, createInteraction(get("/again"), [big])]),
+      );
+      assert.deepEqual(new Uint8Array(readFileSync(blob)), big);
+      const healed = await open(path).load();
+      assert.deepEqual([...replay(healed, request)][0]!.data, big);
+      assert.deepEqual([...replay(healed, get("/again"))][0]!.data, big);
+    });
+  });
+}
+
 test("parseCassette() names a blob reference it cannot read without a store", () => {
   const text = JSON.stringify({
     interactions: [{

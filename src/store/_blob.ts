@@ -168,15 +168,53 @@ function temporaryName(folder: string, sha256: string): string {
   return join(folder, `.${sha256}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`);
 }
 
+const HASH_PIECE = 1 << 20;
+
+/** Whether the regular file at `path` holds exactly the bytes named `sha256`. */
+function holdsSync(path: string, sha256: string): boolean {
+  const descriptor = openReadSync(path, false);
+  try {
+    const hash = crypto.createHash("sha256");
+    const piece = new Uint8Array(HASH_PIECE);
+    for (;;) {
+      const count = readSync(descriptor, piece, 0, piece.length, null);
+      if (count === 0) break;
+      hash.update(piece.subarray(0, count));
+    }
+    return hash.digest("hex") === sha256;
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+async function holds(path: string, sha256: string): Promise<boolean> {
+  const handle = await openRead(path, false);
+  try {
+    const hash = crypto.createHash("sha256");
+    const piece = new Uint8Array(HASH_PIECE);
+    for (;;) {
+      const { bytesRead } = await handle.read(piece, 0, piece.length, null);
+      if (bytesRead === 0) break;
+      hash.update(piece.subarray(0, bytesRead));
+    }
+    return hash.digest("hex") === sha256;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * Writes a blob unless a regular file of the right size is already there. A
+ * Writes a blob unless a regular file with exactly these bytes is already
+ * there. A file of the right size with other bytes (damaged in place) or a
  * link is replaced; the blob folder must be a real folder, never a link.
  */
 export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array): void {
   const path = join(folder, sha256);
   realFolderSync(folder, "write blobs");
   const existing = lstatIfExists(path);
-  if (existing?.isFile() === true && existing.size === bytes.length) return;
+  if (existing?.isFile() === true && existing.size === bytes.length && holdsSync(path, sha256)) {
+    return;
+  }
   const temporary = temporaryName(folder, sha256);
   try {
     const descriptor = openSync(temporary, "wx");
@@ -206,7 +244,11 @@ export async function writeBlob(folder: string, sha256: string, bytes: Uint8Arra
   const path = join(folder, sha256);
   await realFolder(folder, "write blobs");
   const existing = await lstatIfExistsAsync(path);
-  if (existing?.isFile() === true && existing.size === bytes.length) return;
+  if (
+    existing?.isFile() === true && existing.size === bytes.length && (await holds(path, sha256))
+  ) {
+    return;
+  }
   const temporary = temporaryName(folder, sha256);
   try {
     const handle = await open(temporary, "wx");
