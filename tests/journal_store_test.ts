@@ -28,6 +28,7 @@ import {
   openBroker,
   parseCassette,
 } from "@x/replay";
+import { main } from "@x/replay/cli";
 import { childCommand, get, strayFiles, text, texts, withFolder } from "./_helpers.ts";
 
 function interaction(target: string, answer = `answer to ${target}`): Interaction {
@@ -163,6 +164,54 @@ test("journalStore() drops a torn last line and cuts it away on the next save", 
     // A last line that ends in "\n" but does not parse is torn too.
     appendFileSync(`${path}.journal`, '{"request": {"proto\n');
     assert.deepEqual(targetsOf(journalStore(path).load()), ["/a", "/b", "/c"]);
+  });
+});
+
+test("journalStore() keeps a whole last line that only lacks its newline, and ends it before appending", async () => {
+  await withFolder((folder) => {
+    const path = join(folder, "cassette.json");
+    journalStore(path, { createIfMissing: true }).save(cassetteOf("/a", "/b"));
+    // A hand edit (or a crash just before the newline) leaves the last line whole.
+    const whole = readFileSync(`${path}.journal`, "utf8");
+    writeFileSync(`${path}.journal`, whole.slice(0, -1));
+    const reader = journalStore(path);
+    assert.deepEqual(targetsOf(reader.load()), ["/a", "/b"]);
+
+    // Another writer ends the line before appending its own.
+    journalStore(path).save(cassetteOf("/c"));
+    assert.equal(readFileSync(`${path}.journal`, "utf8"), `${whole}${journalLines(path)[2]}\n`);
+    assert.deepEqual(journalLines(path).map((line) => JSON.parse(line).request.target), [
+      "/a",
+      "/b",
+      "/c",
+    ]);
+    // The first reader, which kept the unended line, reads only what was added.
+    assert.deepEqual(targetsOf(reader.load()), ["/a", "/b", "/c"]);
+    reader.save(createCassette([...reader.load().interactions, interaction("/d")]));
+    assert.deepEqual(targetsOf(journalStore(path).load()), ["/a", "/b", "/c", "/d"]);
+
+    // The store that kept it appends after it too.
+    writeFileSync(`${path}.journal`, readFileSync(`${path}.journal`, "utf8").slice(0, -1));
+    const writer = journalStore(path);
+    writer.save(createCassette([...writer.load().interactions, interaction("/e")]));
+    assert.deepEqual(targetsOf(journalStore(path).load()), ["/a", "/b", "/c", "/d", "/e"]);
+    assert.ok(readFileSync(`${path}.journal`, "utf8").endsWith("\n"));
+  });
+});
+
+test("main() validate counts a whole last journal line without its newline, as loading does", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "cassette.json");
+    journalStore(path, { createIfMissing: true }).save(cassetteOf("/a", "/b"));
+    writeFileSync(`${path}.journal`, readFileSync(`${path}.journal`, "utf8").slice(0, -1));
+    let stdout = "";
+    const code = await main(["validate", "cassette.json"], {
+      cwd: folder,
+      stdout: (text) => void (stdout += text),
+      stderr: () => undefined,
+    });
+    assert.equal(code, 0);
+    assert.equal(stdout, "cassette.json: OK, 2 interactions (2 in cassette.json.journal)\n");
   });
 });
 

@@ -3,8 +3,9 @@
 // each line is one interaction as strict UTF-8 JSON, checked by
 // parseCassette()'s collecting mode as a one-interaction cassette (the
 // store's reader and parseCassette() share fromDocument()), so every problem
-// of a line is reported; a last line without its "\n", or a last line that
-// does not parse, is a torn append that loading drops.
+// of a line is reported; a last line that does not parse is a torn append
+// that loading drops, and a last line that parses but lacks its "\n" is
+// kept, as loading keeps it.
 import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
 import { checkCassetteText } from "../codec/_check_text.ts";
@@ -20,7 +21,7 @@ export interface JournalFinding {
 
 /** What checking a journal found. */
 export interface JournalReport {
-  /** How many lines end in "\n" and are not a torn last line (valid or not). */
+  /** How many lines are not a torn last line (valid or not). */
   readonly lines: number;
   /** How many of those lines are valid interactions. */
   readonly interactions: number;
@@ -45,14 +46,21 @@ export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalRep
   let start = 0;
   while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
+    const found = lineProblems(
+      bytes.subarray(start, newline === -1 ? bytes.length : newline),
+      reader,
+    );
     if (newline === -1) {
-      torn = {
-        line: lines + 1,
-        message: "the last line has no line end, as a crash in the middle of an append leaves it",
-      };
+      if (found.length > 0) {
+        torn = {
+          line: lines + 1,
+          message: "the last line has no line end, as a crash in the middle of an append leaves it",
+        };
+      } else {
+        lines++;
+      }
       break;
     }
-    const found = lineProblems(bytes.subarray(start, newline), reader);
     if (found.length > 0) {
       if (newline + 1 === bytes.length) {
         torn = {

@@ -104,6 +104,8 @@ interface Known {
   readonly journalIno: number | undefined;
   /** Bytes of the journal read so far (all complete, valid lines). */
   readonly journalEnd: number;
+  /** Whether those bytes end with "\n": if not, the next append starts with one. */
+  readonly terminated: boolean;
   readonly lines: number;
   readonly interactions: Interaction[];
   counts: Map<string, number> | undefined;
@@ -193,12 +195,15 @@ interface ParsedJournal {
   /** Bytes of complete, valid lines. */
   readonly end: number;
   readonly lines: number;
+  /** Whether those bytes end with "\n" (or are none). */
+  readonly terminated: boolean;
 }
 
 /**
- * Parses journal bytes that start on a line boundary. The last line is
- * dropped when it has no "\n" or does not parse (a torn append); any other
- * bad line is an error naming its 1-based line number.
+ * Parses journal bytes that start on a line boundary. A last line that does
+ * not parse is a torn append and is dropped; a last line that parses but
+ * lacks its "\n" (a hand edit, or a crash just before the newline) is kept.
+ * Any other bad line is an error naming its 1-based line number.
  */
 function parseJournal(
   bytes: Uint8Array,
@@ -210,14 +215,16 @@ function parseJournal(
   let start = 0;
   let line = firstLine;
   let end = 0;
+  let terminated = true;
   while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
-    if (newline === -1) break; // Torn: no trailing newline.
+    const stop = newline === -1 ? bytes.length : newline;
     line++;
     try {
-      interactions.push(parseLine(bytes.subarray(start, newline), state.file.reader));
+      interactions.push(parseLine(bytes.subarray(start, stop), state.file.reader));
     } catch (error) {
-      if (newline + 1 === bytes.length) break; // Torn: the last line does not parse.
+      // Torn: the last line does not parse.
+      if (newline === -1 || newline + 1 === bytes.length) break;
       throw new CassetteLoadError(
         journalPath,
         error,
@@ -226,10 +233,15 @@ function parseJournal(
         }`,
       );
     }
+    if (newline === -1) {
+      end = bytes.length;
+      terminated = false;
+      break;
+    }
     start = newline + 1;
     end = start;
   }
-  return { interactions, end, lines: firstLine + interactions.length };
+  return { interactions, end, lines: firstLine + interactions.length, terminated };
 }
 
 function keyOf(status: JournalStatus | undefined): string {
@@ -290,7 +302,18 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
           journalStatus.size >= known.journalEnd)
     ) {
       if (journalStatus === undefined || journalStatus.size === known.journalEnd) return known;
-      const tail = (yield* readFrom(state.journalPath, known.journalEnd)) ?? new Uint8Array(0);
+      let tail = (yield* readFrom(state.journalPath, known.journalEnd)) ?? new Uint8Array(0);
+      let skipped = 0;
+      if (!known.terminated) {
+        if (tail[0] !== 0x0a) {
+          // The last line we kept without its "\n" has grown: read it all again.
+          state.known = undefined;
+          continue;
+        }
+        // Another writer ended that line before appending its own.
+        skipped = 1;
+        tail = tail.subarray(1);
+      }
       const parsed = parseJournal(tail, state, known.lines);
       if (parsed.interactions.length > 0 && known.counts !== undefined) {
         for (const interaction of parsed.interactions) count(known.counts, interaction);
@@ -298,7 +321,8 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
       const next: Known = {
         snapshotKey,
         journalIno: journalStatus.ino,
-        journalEnd: known.journalEnd + parsed.end,
+        journalEnd: known.journalEnd + skipped + parsed.end,
+        terminated: parsed.terminated,
         lines: parsed.lines,
         // Appending in place keeps a save O(new interactions).
         interactions: pushAll(known.interactions, parsed.interactions),
@@ -342,6 +366,7 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
       snapshotKey,
       journalIno: skipped === 0 ? journalStatus?.ino : undefined,
       journalEnd: parsed.end,
+      terminated: parsed.terminated,
       lines: parsed.lines,
       interactions: snapshot.concat(parsed.interactions),
       counts: undefined,
@@ -460,7 +485,9 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
     const { dataOf, blobs } = externalize(added, state.file.reader, state.file.blobThreshold);
     // Blobs first: a line must never refer to a blob that is not there yet.
     yield* writeBlobs(state.file.reader.folder, blobs);
-    const text = added.map((interaction) => journalLine(interaction, dataOf)).join("");
+    // A kept last line without its "\n" gets it before the new lines.
+    const text = (known.terminated ? "" : "\n") +
+      added.map((interaction) => journalLine(interaction, dataOf)).join("");
     const bytes = encoder.encode(text);
     try {
       yield* append(state.journalPath, keep, bytes);
@@ -481,6 +508,7 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
       snapshotKey: known.snapshotKey,
       journalIno: after.ino,
       journalEnd: known.journalEnd + bytes.length,
+      terminated: true,
       lines: known.lines + added.length,
       interactions: pushAll(known.interactions, added),
       counts,

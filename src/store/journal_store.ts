@@ -38,9 +38,10 @@ export interface JournalCassetteStore extends CassetteStore {
  * flushed to the device. `compact()` folds the journal into the snapshot.
  *
  * - `load()` returns the snapshot followed by the journal's lines: the same
- *   cassette `compact()` would write. A last line without its "\n", or one
- *   that does not parse, is a torn append from a crash: it is dropped (and
- *   cut away by the next save), never misread.
+ *   cassette `compact()` would write. A last line that does not parse is a
+ *   torn append from a crash: it is dropped (and cut away by the next save),
+ *   never misread. A last line that parses but lacks its "\n" is kept, and
+ *   the next save ends it before appending.
  * - `save()` takes the file stores' lock (`<path>.lock`, with stale-lock
  *   recovery), so parallel writers lose nothing; interactions already stored
  *   are not appended again (counted as a multiset, ADR 0016).
