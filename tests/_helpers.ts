@@ -105,15 +105,19 @@ export interface ChildResult {
   readonly stderr: string;
 }
 
-/** Runs a child script to completion. */
+/**
+ * Runs a child script to completion; `shellPrefix` runs shell commands
+ * before it, `prefix` runs it through another program (`unshare …`).
+ */
 export function runChild(
   script: string,
   args: readonly string[],
-  options?: { readonly shellPrefix?: string },
+  options?: { readonly shellPrefix?: string; readonly prefix?: readonly string[] },
 ): Promise<ChildResult> {
   const { command, args: base, cwd } = childCommand(script);
+  const [program, ...rest] = [...(options?.prefix ?? []), command, ...base, ...args];
   const child = options?.shellPrefix === undefined
-    ? spawn(command, [...base, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] })
+    ? spawn(program!, rest, { cwd, stdio: ["ignore", "pipe", "pipe"] })
     : spawn(
       "/bin/sh",
       ["-c", `${options.shellPrefix}; exec "$0" "$@"`, command, ...base, ...args],

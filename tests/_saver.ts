@@ -1,8 +1,9 @@
 // Child process for save_faults_test.ts.
 //   loop <path> <kib>      appends a <kib> KiB interaction and saves, forever,
 //                          printing "saved <i>" after each save
-//   recover <path>         appends "/recovered" and saves, trusting only a
-//                          dead holder (not age) to break a leftover lock
+//   recover <path> [age]   appends "/recovered" and saves, trusting only a
+//                          dead holder (not age) to break a leftover lock, or
+//                          an age of <age> ms when given
 //   fail-write <path> <kib> tries to save a <kib> KiB interaction with both
 //                          stores and prints what each threw, as JSON lines
 import process from "node:process";
@@ -33,7 +34,8 @@ if (command === "loop") {
     process.stdout.write(`saved ${i}\n`);
   }
 } else if (command === "recover") {
-  const store = fileStore(path, { staleLockAge: 3_600_000, lockTimeout: 10_000 });
+  const staleLockAge = kibText === undefined ? 3_600_000 : Number(kibText);
+  const store = fileStore(path, { staleLockAge, lockTimeout: 10_000 });
   store.save(appendInteraction(store.load(), interaction("/recovered", 1)));
   process.stdout.write("recovered\n");
 } else if (command === "fail-write") {

@@ -2,8 +2,8 @@
 // write that fails after the temporary file was created.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
@@ -26,11 +26,17 @@ function big(target: string, kib: number) {
 /**
  * Starts the looping saver and SIGKILLs it as soon as its temporary file
  * appears, i.e. in the middle of a save. Resolves with whether a temporary
- * file was still there after the kill.
+ * file was still there after the kill. `prefix` runs the saver through
+ * another program (`unshare`).
  */
-async function killDuringSave(folder: string, path: string): Promise<boolean> {
+async function killDuringSave(
+  folder: string,
+  path: string,
+  prefix: readonly string[] = [],
+): Promise<boolean> {
   const { command, args, cwd } = childCommand("_saver");
-  const child = spawn(command, [...args, "loop", path, "256"], { cwd, stdio: "ignore" });
+  const [program, ...rest] = [...prefix, command, ...args, "loop", path, "256"];
+  const child = spawn(program!, rest, { cwd, stdio: "ignore" });
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
   let running = true;
   void exited.then(() => (running = false));
@@ -113,3 +119,40 @@ test(
     });
   },
 );
+
+// A PID namespace where the saver is PID 1, as in a container: `unshare`
+// without root, where the kernel and the system allow it.
+const PID_ONE = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc"];
+const pidNamespaces = process.platform === "linux" &&
+  spawnSync(PID_ONE[0]!, [...PID_ONE.slice(1), "--kill-child", "true"]).status === 0;
+
+test("fileStore() recovers the lock of a writer killed mid-save as PID 1, from another PID 1", {
+  skip: pidNamespaces ? false : "needs unshare with user and PID namespaces",
+}, async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "cassette.json");
+    fileStore(path, { createIfMissing: true }).save(createCassette([big("/initial", 256)]));
+    // Killing unshare kills its child, PID 1 of the namespace.
+    const prefix = [...PID_ONE, "--kill-child"];
+    let killed = false;
+    for (let attempt = 0; attempt < 5 && !killed; attempt++) {
+      killed = await killDuringSave(folder, path, prefix) &&
+        existsSync(`${path}.lock`);
+    }
+    assert.ok(killed, "no kill landed while the lock was held");
+    const lock = JSON.parse(readFileSync(`${path}.lock`, "utf8"));
+    assert.equal(lock.pid, 1, "the writer was PID 1");
+    // The next run is PID 1 again, on the same host name, in a new namespace:
+    // the lock's PID is its own. It cannot ask the dead namespace, so the
+    // lock is taken over once older than staleLockAge (here 500 ms), where it
+    // used to count as held by a live process forever.
+    const recovery = await runChild("_saver", ["recover", path, "500"], {
+      prefix,
+    });
+    assert.equal(recovery.code, 0, recovery.stderr);
+    assert.equal(recovery.stdout, "recovered\n");
+    const targets = fileStore(path).load().interactions.map((item) => item.request.target);
+    assert.equal(targets.at(-1), "/recovered");
+    assert.deepEqual(strayFiles(folder, "cassette.json"), []);
+  });
+});

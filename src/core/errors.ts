@@ -370,8 +370,15 @@ export class CassetteLockError extends ReplayError {
    * @param lockPath The lock file.
    * @param waited How long the writer waited, in milliseconds.
    * @param holder The holder found in the lock file, if readable.
+   * @param hint What to do about it, ending the message; by default, to
+   * delete the lock file if its holder is gone.
    */
-  constructor(lockPath: string, waited: number, holder: CassetteLockHolder | undefined) {
+  constructor(
+    lockPath: string,
+    waited: number,
+    holder: CassetteLockHolder | undefined,
+    hint?: string,
+  ) {
     const who = holder === undefined
       ? "by an unknown writer"
       : `by process ${holder.pid}${holder.host === undefined ? "" : ` on "${holder.host}"`} since ${
@@ -379,7 +386,7 @@ export class CassetteLockError extends ReplayError {
       }`;
     super(
       `Cannot lock cassette: "${lockPath}" is still held ${who} after waiting ${waited} ms; ` +
-        "delete the lock file if that process is gone",
+        (hint ?? "delete the lock file if that process is gone"),
     );
     this.name = "CassetteLockError";
     this.lockPath = lockPath;

@@ -27,7 +27,14 @@ import {
 } from "./_file_ops.ts";
 import { blobFolderOf, blobReader, externalize } from "./_blob.ts";
 import { checkFormat } from "../codec/_format.ts";
-import { HOST_NAME, HOST_TAG, processAlive } from "./_host.ts";
+import {
+  HELD_LOCKS,
+  HOST_TAG,
+  judgeHolder,
+  processAlive,
+  type ProcessIdentity,
+  selfIdentity,
+} from "./_host.ts";
 import { LINK_REFUSED } from "./_safe_fs.ts";
 import { mergeCassettes } from "./_merge.ts";
 import { type BlobReader, sealCassette } from "../core/_model.ts";
@@ -65,9 +72,12 @@ export interface FileStoreOptions {
   readonly lockTimeout?: number | undefined;
   /**
    * How old a lock must be, in milliseconds, to be taken over when its holder
-   * cannot be asked whether it is still running (it is on another host, or
-   * Deno runs without `--allow-sys=hostname` and `--allow-run`). A holder on
-   * this host that has exited is recognised at once, whatever its age.
+   * cannot be asked whether it is still running: it is on another host, in
+   * another PID namespace (another container), in another worker thread, or
+   * Deno runs without `--allow-sys=hostname`, `--allow-run` and read access
+   * to `/proc`. A holder on this host that has exited, or whose PID now
+   * belongs to a process started later, is recognised at once, whatever its
+   * age; a running holder is never taken over (ADR 0015).
    *
    * @default {10000}
    */
@@ -111,6 +121,8 @@ export interface FileStoreState {
   readonly reader: BlobReader;
   /** Chunk data of at least this many bytes goes to a blob; `undefined` keeps it inline. */
   readonly blobThreshold: number | undefined;
+  /** Whether saves wait for the lock synchronously (`fileStore()`, `journalStore()`). */
+  readonly sync: boolean;
   /** The text last read or written and its cassette, to skip re-parsing an unchanged file. */
   last: { readonly text: string; readonly cassette: Cassette } | undefined;
 }
@@ -135,6 +147,7 @@ function checkDuration(value: unknown, name: string, fallback: number, minimum: 
 export function createFileState(
   path: string | URL,
   options: FileStoreOptions | undefined,
+  sync: boolean,
 ): FileStoreState {
   let file: string;
   if (path instanceof URL) {
@@ -200,6 +213,7 @@ export function createFileState(
     // with one still refers to its blobs, and must load.
     reader,
     blobThreshold: threshold,
+    sync,
     last: undefined,
   };
 }
@@ -338,22 +352,39 @@ function* commit(
   return true;
 }
 
-interface LockContent extends CassetteLockHolder {
+interface LockContent extends CassetteLockHolder, ProcessIdentity {
   readonly token: string;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }
 
 function parseLock(text: string): LockContent | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;
-    const { pid, host, createdAt, token } = value as Record<string, unknown>;
+    const { pid, host, createdAt, token, thread, boot, pidns, start } = value as Record<
+      string,
+      unknown
+    >;
     if (
       typeof pid !== "number" || typeof createdAt !== "number" || typeof token !== "string" ||
       (host !== null && typeof host !== "string")
     ) {
       return undefined;
     }
-    return { pid, host: host ?? undefined, createdAt, token };
+    return {
+      pid,
+      host: host ?? undefined,
+      createdAt,
+      token,
+      // Locks written before these were recorded have none of them.
+      thread: typeof thread === "number" ? thread : undefined,
+      boot: optionalString(boot),
+      pidns: optionalString(pidns),
+      start: optionalString(start),
+    };
   } catch {
     return undefined;
   }
@@ -374,36 +405,65 @@ function* readLock(path: string): Procedure<string | typeof FOREIGN | undefined>
   }
 }
 
+// A holder whose PID is running but whose identity cannot be checked (no
+// process start times on this system) may be a reuse of a dead holder's PID:
+// past this age, its lock is taken over.
+const UNVERIFIED_LOCK_AGE = 60_000;
+
 export function* acquireLock(
   state: FileStoreState,
   started: number,
   deadline: number,
 ): Procedure<string> {
   const token = randomUUID();
+  const me = selfIdentity();
   let backoff = 2;
   for (;;) {
     const content = JSON.stringify({
-      pid: process.pid,
-      host: HOST_NAME ?? null,
+      pid: me.pid,
+      host: me.host ?? null,
       createdAt: Date.now(),
       token,
+      thread: me.thread,
+      boot: me.boot,
+      pidns: me.pidns,
+      start: me.start,
     });
-    if (yield* createExclusive(state.lockPath, content)) return token;
+    // Counted as held from before its file exists: another save of this
+    // thread that reads the new lock (perhaps still empty) must never take
+    // it for a leftover.
+    HELD_LOCKS.set(token, state.lockPath);
+    let created = false;
+    try {
+      created = yield* createExclusive(state.lockPath, content);
+    } finally {
+      if (!created) HELD_LOCKS.delete(token);
+    }
+    if (created) return token;
     const seen = yield* readLock(state.lockPath);
     if (seen === undefined) continue;
+    // Another save of this thread holds the lock, or is creating it.
+    const ours = heldInThisThread(state.lockPath);
     const holder = seen === FOREIGN ? undefined : parseLock(seen);
-    if (seen === FOREIGN || (yield* isStale(state, holder))) {
+    if (!ours && (seen === FOREIGN || (yield* isStale(state, holder, me)))) {
       yield* breakLock(state, seen);
       continue;
     }
     const now = Date.now();
-    if (now >= deadline) {
+    // A synchronous wait blocks the thread, so that save (an asynchronous
+    // one) could never release the lock.
+    const hopeless = ours && state.sync;
+    if (now >= deadline || hopeless) {
       throw new CassetteLockError(
         state.lockPath,
         now - started,
         holder === undefined
           ? undefined
           : { pid: holder.pid, host: holder.host, createdAt: holder.createdAt },
+        hopeless
+          ? "it is held by an asynchronous save in this thread, which cannot finish while a " +
+            "synchronous save waits: do not mix fileStore() and fileStoreAsync() saves of one file"
+          : undefined,
       );
     }
     // Jitter keeps waiting writers from retrying in lockstep.
@@ -412,18 +472,36 @@ export function* acquireLock(
   }
 }
 
-function* isStale(state: FileStoreState, holder: LockContent | undefined): Procedure<boolean> {
+function heldInThisThread(lockPath: string): boolean {
+  for (const path of HELD_LOCKS.values()) if (path === lockPath) return true;
+  return false;
+}
+
+function* isStale(
+  state: FileStoreState,
+  holder: LockContent | undefined,
+  me: ProcessIdentity,
+): Procedure<boolean> {
   if (holder === undefined) {
     const status = yield* stat(state.lockPath);
     if (status === undefined) return false;
     return Date.now() - status.mtimeMs > Math.min(UNREADABLE_LOCK_GRACE, state.staleLockAge);
   }
-  // A holder on this host can be asked directly; its answer beats any age.
-  if (holder.host !== undefined && holder.host === HOST_NAME) {
-    const alive = processAlive(holder.pid);
-    if (alive !== undefined) return !alive;
+  const age = Date.now() - holder.createdAt;
+  switch (judgeHolder(holder, me)) {
+    case "gone":
+      return true;
+    case "running":
+      return false;
+    case "this thread":
+      // This thread knows every lock it holds; any other lock with its
+      // identity was left behind (a release that failed).
+      return !HELD_LOCKS.has(holder.token);
+    case "unverified":
+      return age > Math.max(state.staleLockAge, UNVERIFIED_LOCK_AGE);
+    case "unknown":
+      return age > state.staleLockAge;
   }
-  return Date.now() - holder.createdAt > state.staleLockAge;
 }
 
 function* breakLock(state: FileStoreState, seen: string | typeof FOREIGN): Procedure<void> {
@@ -451,13 +529,17 @@ export function* releaseLock(state: FileStoreState, token: string): Procedure<vo
     if (yield* holdsLock(state, token)) yield* discard(state.lockPath);
   } catch {
     // Releasing runs in a finally block: it must not hide the save's own
-    // error. A lock left behind is recovered as stale.
+    // error. A lock left behind is recovered as stale: this thread no
+    // longer counts it as held.
+  } finally {
+    HELD_LOCKS.delete(token);
   }
 }
 
 // Temporary files are only written under the lock, so any other writer's
 // file still here was left by a crash, unless its process is still alive
-// (its lock was taken over while it worked).
+// (its lock was taken over while it worked). Removing a live writer's file
+// costs it only a retry: it renames only while it holds the lock.
 export function* removeOrphans(state: FileStoreState): Procedure<void> {
   const names = yield* list(state.folder);
   for (const name of names) {
@@ -465,18 +547,19 @@ export function* removeOrphans(state: FileStoreState): Procedure<void> {
     if (found === null) continue;
     const tag = found[1]!;
     const pid = Number(found[2]);
-    if (tag === HOST_TAG && pid === process.pid) continue;
     const path = join(state.folder, name);
-    if (tag === HOST_TAG && tag !== "nohost") {
+    let age = state.staleLockAge;
+    // Our own PID may be a predecessor's (a restarted container): age tells.
+    if (tag === HOST_TAG && tag !== "nohost" && pid !== process.pid) {
       const alive = processAlive(pid);
-      if (alive === true) continue;
       if (alive === false) {
         yield* discard(path);
         continue;
       }
+      if (alive === true) age = Math.max(state.staleLockAge, UNVERIFIED_LOCK_AGE);
     }
     const status = yield* stat(path);
-    if (status !== undefined && Date.now() - status.mtimeMs > state.staleLockAge) {
+    if (status !== undefined && Date.now() - status.mtimeMs > age) {
       yield* discard(path);
     }
   }

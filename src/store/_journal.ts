@@ -123,6 +123,7 @@ export interface JournalState {
 export function createJournalState(
   path: string | URL,
   options: JournalStoreOptions | undefined,
+  sync: boolean,
 ): JournalState {
   const raw = path instanceof URL ? fileURLToPath(path) : path;
   if (typeof raw === "string" && raw !== "" && formatFromExtension(resolve(raw)) === "yaml") {
@@ -144,7 +145,7 @@ export function createJournalState(
     lockTimeout: options?.lockTimeout,
     staleLockAge: options?.staleLockAge,
     blobThreshold: options?.blobThreshold,
-  });
+  }, sync);
   return {
     file,
     journalPath: `${file.path}.journal`,

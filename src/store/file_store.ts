@@ -98,7 +98,7 @@ export interface FileCassetteStore extends CassetteStore {
  * ```
  */
 export function fileStore(path: string | URL, options?: FileStoreOptions): FileCassetteStore {
-  const state = createFileState(path, options);
+  const state = createFileState(path, options, true);
   return Object.freeze({
     ...offloadMember(state.reader, state.blobThreshold),
     path: state.path,

@@ -67,7 +67,7 @@ export function fileStoreAsync(
   path: string | URL,
   options?: FileStoreOptions,
 ): AsyncFileCassetteStore {
-  const state = createFileState(path, options);
+  const state = createFileState(path, options, false);
   return Object.freeze({
     ...offloadMemberAsync(state.reader, state.blobThreshold),
     path: state.path,

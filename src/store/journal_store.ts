@@ -90,7 +90,7 @@ export function journalStore(
   path: string | URL,
   options?: JournalStoreOptions,
 ): JournalCassetteStore {
-  const state = createJournalState(path, options);
+  const state = createJournalState(path, options, true);
   const file = state.file.path;
   return Object.freeze({
     ...offloadMember(state.file.reader, state.file.blobThreshold),

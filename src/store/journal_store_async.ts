@@ -69,7 +69,7 @@ export function journalStoreAsync(
   path: string | URL,
   options?: JournalStoreOptions,
 ): AsyncJournalCassetteStore {
-  const state = createJournalState(path, options);
+  const state = createJournalState(path, options, false);
   const file = state.file.path;
   return Object.freeze({
     ...offloadMemberAsync(state.file.reader, state.file.blobThreshold),

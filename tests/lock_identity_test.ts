@@ -1,0 +1,198 @@
+// Lock holders are told apart by more than their PID (ADR 0015): the boot id,
+// the PID namespace, the process start time and the thread, so that a lock
+// left by a crashed writer whose PID is reused (a container's PID 1, or the
+// current process) never blocks every later save.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import {
+  CassetteLockError,
+  CassetteSaveError,
+  createCassette,
+  createInteraction,
+  fileStore,
+  fileStoreAsync,
+  journalStore,
+  journalStoreAsync,
+} from "@x/replay";
+import { get, withFolder } from "./_helpers.ts";
+
+const linux = process.platform === "linux" && existsSync("/proc/self/stat");
+const skip = linux ? false : "process identities come from /proc on Linux";
+
+function startOf(pid: number | "self"): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
+}
+
+function hostName(): string | null {
+  try {
+    return hostname();
+  } catch {
+    return null;
+  }
+}
+
+/** What this process writes in a lock file, with `changes` applied. */
+function identity(changes: Record<string, unknown> = {}): Record<string, unknown> {
+  if (!linux) return {};
+  return {
+    pid: process.pid,
+    host: hostName(),
+    createdAt: Date.now(),
+    token: "forged",
+    thread: 0,
+    boot: readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim(),
+    pidns: String(statSync("/proc/self/ns/pid").ino),
+    start: startOf("self"),
+    ...changes,
+  };
+}
+
+const one = createCassette([createInteraction(get("/one"), ["1"])]);
+
+const flavours = [
+  { name: "fileStore()", open: fileStore },
+  { name: "fileStoreAsync()", open: fileStoreAsync },
+  { name: "journalStore()", open: journalStore },
+  { name: "journalStoreAsync()", open: journalStoreAsync },
+] as const;
+
+/** Options under which only the holder's identity, never age, can free a lock. */
+const patient = { createIfMissing: true, staleLockAge: 3_600_000, lockTimeout: 1_000 };
+/** Options under which a held lock fails the save at once. */
+const hasty = { createIfMissing: true, staleLockAge: 3_600_000, lockTimeout: 30 };
+
+const isLockFailure = (error: unknown) =>
+  error instanceof CassetteSaveError && error.cause instanceof CassetteLockError;
+
+for (const { name, open } of flavours) {
+  test(`${name} takes over at once a lock with its own PID but another start time`, {
+    skip,
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      // A writer that had this PID before (same host, same boot) and crashed.
+      const start = String(Number(startOf("self")) - 1);
+      writeFileSync(`${path}.lock`, JSON.stringify(identity({ start })));
+      await open(path, patient).save(one);
+      assert.equal(existsSync(`${path}.lock`), false);
+      assert.equal((await open(path).load()).interactions.length, 1);
+    });
+  });
+
+  test(`${name} takes over at once a lock of its own thread that no store holds`, {
+    skip,
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      // Everything says "this thread", but no save of this thread holds it:
+      // a release that failed, or a file copied from elsewhere.
+      writeFileSync(`${path}.lock`, JSON.stringify(identity()));
+      await open(path, patient).save(one);
+      assert.equal(existsSync(`${path}.lock`), false);
+    });
+  });
+
+  test(`${name} waits for a lock of another thread of its own process`, { skip }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      const lock = JSON.stringify(identity({ thread: 7 }));
+      writeFileSync(`${path}.lock`, lock);
+      await assert.rejects(
+        Promise.resolve().then(() => open(path, hasty).save(one)),
+        isLockFailure,
+      );
+      assert.equal(readFileSync(`${path}.lock`, "utf8"), lock);
+    });
+  });
+
+  test(`${name} does not judge a lock from another PID namespace by its PID`, {
+    skip,
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      // The PID does not exist here, but it may in the writer's namespace
+      // (another container with the same host name): only age can tell.
+      const exited = spawnSync(process.execPath, ["--version"]);
+      const lock = JSON.stringify(identity({ pid: exited.pid, pidns: "1", start: "1" }));
+      writeFileSync(`${path}.lock`, lock);
+      await assert.rejects(
+        Promise.resolve().then(() => open(path, hasty).save(one)),
+        isLockFailure,
+      );
+      assert.equal(readFileSync(`${path}.lock`, "utf8"), lock);
+      await open(path, { ...hasty, staleLockAge: 0 }).save(one);
+    });
+  });
+
+  test(`${name} never takes over a running holder's lock, and takes over a reused PID's`, {
+    skip,
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      const holder = spawn("sleep", ["30"], { stdio: "ignore" });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const pid = holder.pid!;
+        // Old, but its holder is running with the start time it wrote.
+        const old = Date.now() - 3_600_000;
+        const running = JSON.stringify(identity({ pid, start: startOf(pid), createdAt: old }));
+        writeFileSync(`${path}.lock`, running);
+        await assert.rejects(
+          Promise.resolve().then(() => open(path, { ...hasty, staleLockAge: 0 }).save(one)),
+          isLockFailure,
+        );
+        assert.equal(readFileSync(`${path}.lock`, "utf8"), running);
+        // The same PID with another start time: a new process took a dead holder's PID.
+        const reused = String(Number(startOf(pid)) + 1);
+        writeFileSync(`${path}.lock`, JSON.stringify(identity({ pid, start: reused })));
+        await open(path, patient).save(one);
+        assert.equal(existsSync(`${path}.lock`), false);
+      } finally {
+        holder.kill("SIGKILL");
+      }
+    });
+  });
+}
+
+test("fileStore() fails at once, saying why, on a lock an asynchronous save of its thread holds", {
+  skip,
+}, async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "c.json");
+    // Big enough that the asynchronous save holds the lock across many turns.
+    const body = "x".repeat(8 << 20);
+    let seen = false;
+    for (let attempt = 0; attempt < 20 && !seen; attempt++) {
+      const saving = fileStoreAsync(path, { createIfMissing: true }).save(
+        createCassette([createInteraction(get(`/big/${attempt}`), [body])]),
+      );
+      while (!seen) {
+        if (existsSync(`${path}.lock`)) {
+          seen = true;
+          const started = Date.now();
+          assert.throws(
+            () => fileStore(path, { lockTimeout: 20_000 }).save(one),
+            (error: unknown) =>
+              isLockFailure(error) &&
+              /held by an asynchronous save in this thread/.test((error as Error).message),
+          );
+          assert.ok(Date.now() - started < 5_000, "it did not wait for the lock timeout");
+          break;
+        }
+        const done = await Promise.race([
+          saving.then(() => true),
+          new Promise((resolve) => setImmediate(() => resolve(false))),
+        ]);
+        if (done) break;
+      }
+      await saving;
+    }
+    assert.ok(seen, "the asynchronous save was never seen holding the lock");
+  });
+});
