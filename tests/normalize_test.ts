@@ -224,3 +224,38 @@ test("match() and replay() find an interaction recorded under the same normalise
     }),
   );
 });
+
+test("canonicalJsonBody() reads 10,000 levels of nesting without a stack overflow", () => {
+  const depth = 10_000;
+  const canonical = canonicalJsonBody();
+  const deep = `${"[".repeat(depth)}{"password":"p","b":1,"a":2}${"]".repeat(depth)}`;
+  assert.equal(
+    text(canonical(createRequest({ ...base, body: deep })).body),
+    `${"[".repeat(depth)}{"a":2,"b":1,"password":"p"}${"]".repeat(depth)}`,
+  );
+  const objects = `${'{"x":'.repeat(depth)}1${"}".repeat(depth)}`;
+  assert.equal(text(canonical(createRequest({ ...base, body: objects })).body), objects);
+  // A deep text that is not JSON is left as it is.
+  const broken = `${"[".repeat(depth)}{"password":"p"`;
+  assert.equal(text(canonical(createRequest({ ...base, body: broken })).body), broken);
+});
+
+test("canonicalJsonBody() keeps a member named __proto__", () => {
+  const request = createRequest({ ...base, body: '{"b":1,"__proto__":{"a":2}}' });
+  assert.equal(text(canonicalJsonBody()(request).body), '{"__proto__":{"a":2},"b":1}');
+});
+
+test("canonicalJsonBody() gives the same text at any depth (property)", () => {
+  const normalize = canonicalJsonBody();
+  fc.assert(
+    fc.property(fc.json(), (json) => {
+      const shallow = text(normalize(createRequest({ ...base, body: json })).body);
+      // Deep enough that every runtime's recursive parser or printer gives out.
+      const depth = 20_000;
+      const wrapped = `${"[".repeat(depth)}${json}${"]".repeat(depth)}`;
+      const deep = text(normalize(createRequest({ ...base, body: wrapped })).body);
+      assert.equal(deep, `${"[".repeat(depth)}${shallow}${"]".repeat(depth)}`);
+    }),
+    { numRuns: 30 },
+  );
+});
