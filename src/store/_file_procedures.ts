@@ -441,7 +441,11 @@ export function* acquireLock(
     }
     if (created) return token;
     const seen = yield* readLock(state.lockPath);
-    if (seen === undefined) continue;
+    if (seen === undefined) {
+      // Released between our two steps: try again at once, within the deadline.
+      if (Date.now() < deadline) continue;
+      throw new CassetteLockError(state.lockPath, Date.now() - started, undefined);
+    }
     // Another save of this thread holds the lock, or is creating it.
     const ours = heldInThisThread(state.lockPath);
     const holder = seen === FOREIGN ? undefined : parseLock(seen);

@@ -20,8 +20,11 @@ export const LINK_REFUSED = "ERR_REPLAY_LINK";
 /** The code of the error for a name that is not a regular file (or folder) where one must be. */
 export const KIND_REFUSED = "ERR_REPLAY_NOT_REGULAR";
 
-// O_NOFOLLOW makes the check and the open one step on POSIX systems; where it
-// does not exist (Windows) an lstat before the open stands in for it.
+// O_NOFOLLOW makes the check and the open one step on POSIX systems, but it
+// is not enough alone: Deno, when not given all permissions, resolves a path
+// (links included) before opening it, so the flag never sees the link. An
+// lstat before the open, and a comparison of what was opened with what the
+// name is after it, hold on every runtime and system.
 const NO_FOLLOW: number = constants.O_NOFOLLOW ?? 0;
 // Opening a named pipe for reading would wait for a writer; non-blocking, it
 // opens at once and the file-type check below refuses it. No effect on files.
@@ -79,15 +82,20 @@ export async function lstatIfExistsAsync(path: string): Promise<Stats | undefine
   }
 }
 
-function noFollowFlag(path: string, follow: boolean, doing: string, status: Stats | undefined) {
-  if (follow) return 0;
-  if (NO_FOLLOW === 0 && status?.isSymbolicLink() === true) throw linkRefused(path, doing);
-  return NO_FOLLOW;
-}
-
 function translate(error: unknown, path: string, follow: boolean, doing: string): unknown {
   // With O_NOFOLLOW, ELOOP means the last name is a link.
   return !follow && errorCode(error) === "ELOOP" ? linkRefused(path, doing) : error;
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** Refuses a link at `path` before it is opened (`before`) or an opened file it does not name now. */
+function checkName(path: string, opened: Stats, now: Stats | undefined, doing: string): void {
+  if (now === undefined || now.isSymbolicLink() || !sameFile(now, opened)) {
+    throw linkRefused(path, doing);
+  }
 }
 
 /**
@@ -95,21 +103,17 @@ function translate(error: unknown, path: string, follow: boolean, doing: string)
  * is read; without, a link is refused with `LINK_REFUSED`.
  */
 export function openReadSync(path: string, follow: boolean): number {
-  const flags = READ |
-    noFollowFlag(
-      path,
-      follow,
-      "read",
-      NO_FOLLOW === 0 && !follow ? lstatIfExists(path) : undefined,
-    );
+  if (!follow && lstatIfExists(path)?.isSymbolicLink() === true) throw linkRefused(path, "read");
   let descriptor: number;
   try {
-    descriptor = openSync(path, flags);
+    descriptor = openSync(path, READ | (follow ? 0 : NO_FOLLOW));
   } catch (error) {
     throw translate(error, path, follow, "read");
   }
   try {
-    checkRegular(path, fstatSync(descriptor));
+    const opened = fstatSync(descriptor);
+    checkRegular(path, opened);
+    if (!follow) checkName(path, opened, lstatIfExists(path), "read");
   } catch (error) {
     closeSync(descriptor);
     throw error;
@@ -119,21 +123,19 @@ export function openReadSync(path: string, follow: boolean): number {
 
 /** The asynchronous twin of `openReadSync()`. */
 export async function openRead(path: string, follow: boolean): Promise<FileHandle> {
-  const flags = READ |
-    noFollowFlag(
-      path,
-      follow,
-      "read",
-      NO_FOLLOW === 0 && !follow ? await lstatIfExistsAsync(path) : undefined,
-    );
+  if (!follow && (await lstatIfExistsAsync(path))?.isSymbolicLink() === true) {
+    throw linkRefused(path, "read");
+  }
   let handle: FileHandle;
   try {
-    handle = await open(path, flags);
+    handle = await open(path, READ | (follow ? 0 : NO_FOLLOW));
   } catch (error) {
     throw translate(error, path, follow, "read");
   }
   try {
-    checkRegular(path, await handle.stat());
+    const opened = await handle.stat();
+    checkRegular(path, opened);
+    if (!follow) checkName(path, opened, await lstatIfExistsAsync(path), "read");
   } catch (error) {
     await handle.close();
     throw error;
@@ -141,17 +143,22 @@ export async function openRead(path: string, follow: boolean): Promise<FileHandl
   return handle;
 }
 
-/** Opens a regular file for appending, creating it; a link is refused with `LINK_REFUSED`. */
+/**
+ * Opens a regular file for appending, creating it; a link is refused with
+ * `LINK_REFUSED` before anything is opened or created through it.
+ */
 export function openAppendSync(path: string): number {
-  const flags = APPEND | noFollowFlag(path, false, "write", lstatIfExists(path));
+  if (lstatIfExists(path)?.isSymbolicLink() === true) throw linkRefused(path, "write");
   let descriptor: number;
   try {
-    descriptor = openSync(path, flags);
+    descriptor = openSync(path, APPEND | NO_FOLLOW);
   } catch (error) {
     throw translate(error, path, false, "write");
   }
   try {
-    checkRegular(path, fstatSync(descriptor));
+    const opened = fstatSync(descriptor);
+    checkRegular(path, opened);
+    checkName(path, opened, lstatIfExists(path), "write");
   } catch (error) {
     closeSync(descriptor);
     throw error;
@@ -161,15 +168,19 @@ export function openAppendSync(path: string): number {
 
 /** The asynchronous twin of `openAppendSync()`. */
 export async function openAppend(path: string): Promise<FileHandle> {
-  const flags = APPEND | noFollowFlag(path, false, "write", await lstatIfExistsAsync(path));
+  if ((await lstatIfExistsAsync(path))?.isSymbolicLink() === true) {
+    throw linkRefused(path, "write");
+  }
   let handle: FileHandle;
   try {
-    handle = await open(path, flags);
+    handle = await open(path, APPEND | NO_FOLLOW);
   } catch (error) {
     throw translate(error, path, false, "write");
   }
   try {
-    checkRegular(path, await handle.stat());
+    const opened = await handle.stat();
+    checkRegular(path, opened);
+    checkName(path, opened, await lstatIfExistsAsync(path), "write");
   } catch (error) {
     await handle.close();
     throw error;
