@@ -4,6 +4,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { TOKENS } from "./_secrets.ts";
 import {
   type AnyStore as _AnyStore,
   cleanUpStores,
@@ -493,5 +494,103 @@ for (const { subject, recording } of secretCases) {
       );
     }
     assert.ok(onDisk.includes("[REDACTED]"));
+  });
+}
+
+// --- every default secret stays out of every file a store writes ------------
+
+/** Secrets only the default redactor (no options) must catch, by where they travel. */
+const DEFAULT_SECRETS = {
+  googleKeyHeader: "AIza-header-0f1e2d3c4b5a",
+  queryKey: "qk-live-77aa88bb99cc",
+  userPassword: "pw-in-url-5566",
+  password: "json-password-1234",
+  clientSecret: "json-client-secret-5678",
+  refreshToken: "json-refresh-9abc",
+  idToken: "json-id-token-def0",
+  apiKey: "json-api-key-1357",
+  formPassword: "form-password-2468",
+  formSecret: "form-client-secret-3579",
+  accessToken: "response-access-token-8642",
+  securityToken: "response-x-amz-security-token-9753",
+  setCookie: "sid=response-cookie-1122",
+  ...Object.fromEntries(Object.entries(TOKENS).map(([name, token]) => [`token:${name}`, token])),
+};
+
+for (const { subject, recording } of secretCases) {
+  test(`default redaction keeps every known secret out of every file ${subject.name} writes (${recording} recording)`, async () => {
+    const store = subject.fresh();
+    const folder = (store as { path?: string }).path;
+    const tokens = Object.values(TOKENS);
+    const options = {
+      mode: "auto" as const,
+      liveResponder: () => [
+        createChunk(
+          JSON.stringify({
+            access_token: DEFAULT_SECRETS.accessToken,
+            note: `keys: ${tokens.slice(0, 5).join(" ")}`,
+          }),
+          0,
+          [
+            ["status_code", "200"],
+            ["header:x-amz-security-token", DEFAULT_SECRETS.securityToken],
+            ["header:Set-Cookie", DEFAULT_SECRETS.setCookie],
+          ],
+        ),
+        createChunk(`data: {"delta": "${tokens.slice(5).join(" ")}"}\n\n`, 1),
+      ],
+    };
+    const requests = [
+      createRequest({
+        protocol: "http",
+        action: "POST",
+        target:
+          `https://bot:${DEFAULT_SECRETS.userPassword}@api.example/v1?Key=${DEFAULT_SECRETS.queryKey}`,
+        headers: [["X-Goog-Api-Key", DEFAULT_SECRETS.googleKeyHeader]],
+        body:
+          `{ "user": "ada",\n  "password": "${DEFAULT_SECRETS.password}", "oauth": { "Client_Secret": "${DEFAULT_SECRETS.clientSecret}", "refresh_token": "${DEFAULT_SECRETS.refreshToken}", "id_token": "${DEFAULT_SECRETS.idToken}" }, "api_key": "${DEFAULT_SECRETS.apiKey}", "n": 12345678901234567890 }`,
+      }),
+      createRequest({
+        protocol: "http",
+        action: "POST",
+        target: "https://auth.example/token",
+        headers: [["content-type", "application/x-www-form-urlencoded"]],
+        body:
+          `grant_type=password&password=${DEFAULT_SECRETS.formPassword}&client_secret=${DEFAULT_SECRETS.formSecret}`,
+      }),
+    ];
+    for (const request of requests) {
+      if (subject.sync) {
+        [...openBroker(store as ReturnType<typeof memoryStore>, options).replay(request)];
+      } else {
+        const broker = await openAsyncBroker(store, { ...options, recording });
+        for await (const _ of broker.replay(request));
+      }
+    }
+    // What loads back (a YAML writer may fold a long line, hiding a leak from
+    // a byte scan), and every byte of every file under the store's folder:
+    // cassette, journal, blobs, and anything a crash or a bug might leave.
+    const loaded = await subject.reopen(store).load();
+    const stored = JSON.stringify(
+      loaded.interactions.map((item) => [item.request, item.metadata, ...item.responseChunks]),
+      (_, value) => value instanceof Uint8Array ? new TextDecoder().decode(value) : value,
+    );
+    const onDisk = folder === undefined ? stored : stored + allBytesUnder(join(folder, ".."));
+    assert.ok(onDisk.includes("[REDACTED]"));
+    for (const [label, secret] of Object.entries(DEFAULT_SECRETS)) {
+      for (
+        const form of new Set([
+          secret,
+          encodeURIComponent(secret),
+          JSON.stringify(secret).slice(1, -1),
+        ])
+      ) {
+        assert.ok(!onDisk.includes(form), `${label} leaked into ${subject.name}`);
+      }
+    }
+    // What is not a secret is kept byte for byte.
+    if (folder !== undefined) {
+      assert.ok(onDisk.includes("12345678901234567890"), "the big number kept its digits");
+    }
   });
 }

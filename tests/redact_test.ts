@@ -42,7 +42,7 @@ test("createRedactor() adds header names, query names, JSON fields and patterns"
   }));
   assert.equal(
     redacted.target,
-    "/p?sig=%3Chidden%3E&page=2&access_token=%3Chidden%3E&key=<hidden>",
+    "/p?sig=%3Chidden%3E&page=2&access_token=%3Chidden%3E&key=%3Chidden%3E",
   );
   assert.deepEqual(redacted.headers, [["x-session", "<hidden>"], [
     "x-note",

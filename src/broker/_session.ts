@@ -29,7 +29,7 @@ export interface BrokerSessionOptions {
    * Redaction applied after `normalize`, to what is matched and to what is
    * stored (ADR 0021). `false` turns it off.
    *
-   * @default {createRedactor()} (the default secret headers and query parameters)
+   * @default {createRedactor()} (the default secret names, fields and token formats)
    */
   readonly redact?: Redactor | false | undefined;
   /**

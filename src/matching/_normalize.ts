@@ -1,6 +1,7 @@
 // Shared pieces of the ready-made normalisers.
 import { sealRequest } from "../core/_model.ts";
 import { toRequest } from "../core/_model.ts";
+import { describe } from "../core/_check.ts";
 import type { InteractionRequest, Pairs } from "../core/types.ts";
 
 /** A request with new headers; the same object when nothing changed. */
@@ -40,16 +41,37 @@ export function withBody(
   return sealRequest(valid.protocol, valid.action, valid.target, valid.headers, body);
 }
 
-/** Lower-cased names, for case-insensitive header lookups. */
-export function nameSet(names: Iterable<string>, what: string): ReadonlySet<string> {
-  const set = new Set<string>();
-  for (const name of names) {
-    if (typeof name !== "string") {
-      throw new TypeError(`Cannot build ${what}: names must be strings, got ${typeof name}`);
-    }
-    set.add(name.toLowerCase());
+/**
+ * The strings of an iterable argument, checked: `what` names the function
+ * and `argument` the parameter in messages. A lone string is refused: it is
+ * iterable, and its characters would silently be taken for names.
+ */
+export function stringList(names: unknown, what: string, argument: string): string[] {
+  if (
+    typeof names !== "object" || names === null ||
+    typeof (names as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot build ${what}: ${argument} must be an iterable of strings (such as an array), got ${
+        describe(names)
+      }`,
+    );
   }
-  return set;
+  const list: string[] = [];
+  for (const name of names as Iterable<unknown>) {
+    if (typeof name !== "string") {
+      throw new TypeError(
+        `Cannot build ${what}: ${argument} must hold strings, got ${describe(name)}`,
+      );
+    }
+    list.push(name);
+  }
+  return list;
+}
+
+/** Lower-cased names, for case-insensitive lookups. */
+export function nameSet(names: unknown, what: string, argument = "names"): ReadonlySet<string> {
+  return new Set(stringList(names, what, argument).map((name) => name.toLowerCase()));
 }
 
 /** A target split around its query: `base?query#fragment`. */

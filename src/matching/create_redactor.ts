@@ -7,11 +7,16 @@ import {
   toInteraction,
   toRequest,
 } from "../core/_model.ts";
-import { joinQuery, nameSet, paramName, splitQuery } from "./_normalize.ts";
-import { redactBytes, redactPairs, redactText } from "./_redact.ts";
+import { describe } from "../core/_check.ts";
+import { joinQuery, paramName, splitQuery, stringList } from "./_normalize.ts";
+import { queryInTextPattern, redactBytes, redactPairs, redactText, type Rules } from "./_redact.ts";
 import type { Interaction, Normalizer, ResponseChunk } from "../core/types.ts";
 
-/** Header names whose values are redacted unless `includeDefaults` is false. */
+/**
+ * Header names whose values are redacted unless `includeDefaults` is false,
+ * compared in any case, in requests and in metadata (response headers are
+ * chunk metadata such as `header:set-cookie`).
+ */
 export const DEFAULT_REDACTED_HEADERS: readonly string[] = Object.freeze([
   "authorization",
   "proxy-authorization",
@@ -19,42 +24,133 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = Object.freeze([
   "set-cookie",
   "x-api-key",
   "api-key",
+  "x-goog-api-key",
+  "x-amz-security-token",
+  "x-auth-token",
+  "x-access-token",
+  "x-csrf-token",
+  "x-xsrf-token",
+  "private-token",
+  "x-vault-token",
+  "ocp-apim-subscription-key",
+  "x-functions-key",
 ]);
 
 /**
- * Query parameter names whose values are redacted unless `includeDefaults` is
- * false. Only names that are secrets in every API we know of: a generic name
- * such as `token` is often a pagination cursor, and redacting it would make
- * different pages match one recording.
+ * Query parameter names whose values are redacted unless `includeDefaults`
+ * is false, compared in any case after URL-decoding; also in form bodies and
+ * in URLs inside text. Only names that are secrets in every API we know of:
+ * a generic name such as `token` is often a pagination cursor, and redacting
+ * it would make different pages match one recording.
  */
 export const DEFAULT_REDACTED_QUERY: readonly string[] = Object.freeze([
   "access_token",
+  "refresh_token",
+  "id_token",
   "api_key",
   "apikey",
+  "key",
   "client_secret",
+  "password",
+  "sig",
+  "x-amz-security-token",
+  "x-amz-signature",
+  "x-amz-credential",
+  "x-goog-signature",
+  "x-goog-credential",
+]);
+
+/**
+ * JSON member names whose values are redacted unless `includeDefaults` is
+ * false, compared in any case, at any depth; also form field names. Both
+ * spellings of each (`access_token`, `accessToken`) are listed.
+ */
+export const DEFAULT_REDACTED_JSON_FIELDS: readonly string[] = Object.freeze([
+  "password",
+  "passwd",
+  "client_secret",
+  "clientsecret",
+  "access_token",
+  "accesstoken",
+  "refresh_token",
+  "refreshtoken",
+  "id_token",
+  "idtoken",
+  "api_key",
+  "apikey",
+  "private_key",
+  "privatekey",
+  "secret_access_key",
+  "secretaccesskey",
+  "aws_secret_access_key",
+  "session_token",
+  "sessiontoken",
+  "authorization",
+]);
+
+/**
+ * Well-known token formats, redacted wherever text appears (targets, header
+ * and metadata values, UTF-8 bodies and chunks) unless `includeDefaults` is
+ * false: OpenAI and Anthropic keys (`sk-…`), GitHub tokens (`ghp_…`,
+ * `github_pat_…`), Slack tokens and webhook paths, Stripe secret and
+ * webhook keys, AWS access key ids and session tokens, Google API keys and
+ * OAuth tokens, GitLab, npm, Hugging Face and SendGrid tokens, JWTs, bearer
+ * tokens in text, and PEM private keys.
+ */
+export const DEFAULT_REDACTED_PATTERNS: readonly RegExp[] = Object.freeze([
+  // OpenAI (sk-…, sk-proj-…) and Anthropic (sk-ant-…): at least one digit,
+  // which every real key has and hyphenated words do not.
+  /\bsk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}/,
+  /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/,
+  /\bxox[abposre]-[A-Za-z0-9-]{10,}/,
+  /\bxapp-[0-9]-[A-Za-z0-9-]{10,}/,
+  /(?<=hooks\.slack\.com\/services\/)[A-Za-z0-9/]{20,}/,
+  /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}/,
+  /\bwhsec_[A-Za-z0-9+/=]{20,}/,
+  /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/,
+  /\b(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{20,}/,
+  /(?<=<(?:SecretAccessKey|SessionToken)>)[^<]+/,
+  /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/,
+  /\bya29\.[0-9A-Za-z_-]{20,}/,
+  /\bglpat-[A-Za-z0-9_-]{20,}/,
+  /\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/,
+  /\bhf_[A-Za-z0-9]{30,}/,
+  /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
+  /(?<=\b[Bb]earer\s+)[A-Za-z0-9._~+/-]{16,}=*/,
+  /-----BEGIN[A-Z ]* PRIVATE KEY-----[\s\S]*?-----END[A-Z ]* PRIVATE KEY-----/,
 ]);
 
 /** Options for `createRedactor()`. */
 export interface RedactorOptions {
   /** More header names (any case) whose values are replaced, in requests and in metadata. */
   readonly headers?: Iterable<string> | undefined;
-  /** More query parameter names (compared after URL-decoding) whose values are replaced. */
+  /**
+   * More query parameter names (any case, compared after URL-decoding) whose
+   * values are replaced; they also apply to form bodies and to URLs in text.
+   */
   readonly query?: Iterable<string> | undefined;
   /**
    * JSON keys (any case, any depth) whose values are replaced in JSON bodies
-   * and chunks, including the JSON of server-sent-event `data:` lines.
+   * and chunks, including the JSON of server-sent-event `data:` lines, and
+   * form fields of those names. The value is replaced in place, the rest of
+   * the text is kept byte for byte; `null`, `true` and `false` are kept.
    */
   readonly jsonFields?: Iterable<string> | undefined;
   /** Patterns replaced wherever text appears: target, header and metadata values, UTF-8 bodies and chunks. */
   readonly patterns?: Iterable<RegExp> | undefined;
   /**
-   * What replaces a secret.
+   * What replaces a secret: well-formed text (a lone surrogate cannot be
+   * written to a UTF-8 file). URL-encoded in queries, forms and URLs.
    *
    * @default {"[REDACTED]"}
    */
   readonly placeholder?: string | undefined;
   /**
-   * Whether `DEFAULT_REDACTED_HEADERS` and `DEFAULT_REDACTED_QUERY` apply.
+   * Whether the defaults apply: `DEFAULT_REDACTED_HEADERS`,
+   * `DEFAULT_REDACTED_QUERY`, `DEFAULT_REDACTED_JSON_FIELDS`,
+   * `DEFAULT_REDACTED_PATTERNS` and the password of `scheme://user:password@`
+   * URLs.
    *
    * @default {true}
    */
@@ -82,95 +178,167 @@ export interface Redactor {
 }
 
 /**
- * Creates a redactor that replaces secrets with a fixed placeholder so they
- * never reach a cassette file: by default the values of `authorization`,
- * `proxy-authorization`, `cookie`, `set-cookie`, `x-api-key` and `api-key`
- * headers (any case), wherever they appear in requests or metadata, and of the
- * `access_token`, `api_key`, `apikey` and `client_secret` query parameters.
- * Redacting twice is the same as redacting once.
+ * Creates a redactor that replaces secrets with a fixed placeholder before
+ * they reach a cassette file. By default (see `includeDefaults`) it replaces
+ * the values of the `DEFAULT_REDACTED_HEADERS` (any case, in requests and in
+ * metadata such as `header:set-cookie`), of the `DEFAULT_REDACTED_QUERY`
+ * parameters, of the `DEFAULT_REDACTED_JSON_FIELDS` in JSON bodies and
+ * chunks (also in server-sent-event `data:` lines) and in form bodies, the
+ * password of `scheme://user:password@` URLs and secret query parameters of
+ * URLs anywhere in text, and every match of `DEFAULT_REDACTED_PATTERNS`
+ * (well-known token formats) wherever text appears.
  *
- * A secret split across two response chunks is not seen by JSON fields or
- * patterns, which look at one chunk at a time.
+ * Redacting twice is the same as redacting once, and a JSON or form body
+ * changes only where a secret was: numbers, key order and white space are
+ * kept byte for byte.
+ *
+ * What no rule can see: a secret split across two response chunks, bytes
+ * that are not UTF-8 (binary, compressed or protobuf bodies), a secret of no
+ * known format under a name none of the lists holds, and a token spelled
+ * with JSON escapes inside it.
  *
  * @param options Extra names, JSON fields, patterns and the placeholder.
  * @returns The redactor.
- * @throws {TypeError} When a name is not a string or a pattern not a `RegExp`.
+ * @throws {TypeError} When `options` is not an object, a list is not an
+ * iterable of strings (or of `RegExp` for `patterns`), or the placeholder
+ * is not a string or `includeDefaults` not a boolean.
+ * @throws {RangeError} When the placeholder is not well-formed Unicode.
  *
  * @example Redact a bearer token and a JSON field
  * ```ts
  * import { createChunk, createInteraction, createRedactor, createRequest, fingerprint } from "@x/replay";
  * import assert from "node:assert/strict";
  *
- * const redactor = createRedactor({ jsonFields: ["password"] });
+ * const redactor = createRedactor();
  * const request = createRequest({
  *   protocol: "http",
  *   action: "POST",
  *   target: "/login?api_key=k-123",
  *   headers: [["Authorization", "Bearer s3cr3t"]],
- *   body: '{"user":"ada","password":"hunter2"}',
+ *   body: '{"user": "ada", "password": "hunter2", "id": 12345678901234567890}',
  * });
  * const redacted = redactor.request(request);
  * assert.deepEqual(redacted.headers, [["Authorization", "[REDACTED]"]]);
  * assert.equal(redacted.target, "/login?api_key=%5BREDACTED%5D");
- * assert.equal(new TextDecoder().decode(redacted.body), '{"user":"ada","password":"[REDACTED]"}');
+ * // Only the secret changes: the spacing and the big number stay as they were.
+ * assert.equal(
+ *   new TextDecoder().decode(redacted.body),
+ *   '{"user": "ada", "password": "[REDACTED]", "id": 12345678901234567890}',
+ * );
  *
  * const stored = redactor.interaction(createInteraction(request, [
- *   createChunk('{"token":"t-1"}', 0, [["header:set-cookie", "session=abc"]]),
+ *   createChunk('{"access_token":"t-1"}', 0, [["header:set-cookie", "session=abc"]]),
  * ]));
  * assert.equal(stored.fingerprint, fingerprint(redacted));
+ * assert.equal(new TextDecoder().decode(stored.responseChunks[0]!.data), '{"access_token":"[REDACTED]"}');
  * assert.deepEqual(stored.responseChunks[0]!.metadata, [["header:set-cookie", "[REDACTED]"]]);
+ * ```
+ *
+ * @example Token formats anywhere
+ * ```ts
+ * import { createChunk, createRedactor } from "@x/replay";
+ * import assert from "node:assert/strict";
+ *
+ * const text = "key: AKIAIOSFODNN7EXAMPLE, url: https://bot:pa55@example.com/";
+ * const chunk = createRedactor().chunk!(createChunk(text, 0));
+ * assert.equal(
+ *   new TextDecoder().decode(chunk.data),
+ *   "key: [REDACTED], url: https://bot:%5BREDACTED%5D@example.com/",
+ * );
  * ```
  */
 export function createRedactor(options?: RedactorOptions): Redactor {
-  const defaults = options?.includeDefaults ?? true;
-  const headers = nameSet([
-    ...(defaults ? DEFAULT_REDACTED_HEADERS : []),
-    ...(options?.headers ?? []),
-  ], "createRedactor()");
-  const query = new Set<string>();
-  for (const name of [...(defaults ? DEFAULT_REDACTED_QUERY : []), ...(options?.query ?? [])]) {
-    if (typeof name !== "string") {
-      throw new TypeError(
-        `Cannot create redactor: query names must be strings, got ${typeof name}`,
-      );
-    }
-    query.add(name);
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(
+      `Cannot create redactor: options must be an object, got ${describe(options)}`,
+    );
   }
-  const fields = nameSet(options?.jsonFields ?? [], "createRedactor()");
-  const patterns = [...(options?.patterns ?? [])].map((pattern) => {
-    if (!(pattern instanceof RegExp)) {
-      throw new TypeError(
-        `Cannot create redactor: patterns must be RegExp objects, got ${typeof pattern}`,
-      );
-    }
-    return pattern.global ? pattern : new RegExp(pattern.source, `${pattern.flags}g`);
-  });
+  const defaults = options?.includeDefaults ?? true;
+  if (typeof defaults !== "boolean") {
+    throw new TypeError(
+      `Cannot create redactor: includeDefaults must be a boolean, got ${describe(defaults)}`,
+    );
+  }
+  const what = "redactor";
+  const list = (given: unknown, name: string): string[] =>
+    given === undefined ? [] : stringList(given, what, name);
+  const lower = (names: Iterable<string>) => new Set([...names].map((n) => n.toLowerCase()));
+  const headers = lower([
+    ...(defaults ? DEFAULT_REDACTED_HEADERS : []),
+    ...list(options?.headers, "headers"),
+  ]);
+  const query = lower([
+    ...(defaults ? DEFAULT_REDACTED_QUERY : []),
+    ...list(options?.query, "query"),
+  ]);
+  const fields = lower([
+    ...(defaults ? DEFAULT_REDACTED_JSON_FIELDS : []),
+    ...list(options?.jsonFields, "jsonFields"),
+  ]);
+  const given = options?.patterns;
+  if (
+    given !== undefined &&
+    (typeof given !== "object" || given === null || !(Symbol.iterator in given))
+  ) {
+    throw new TypeError(
+      `Cannot create redactor: patterns must be an iterable of RegExp objects, got ${
+        describe(given)
+      }`,
+    );
+  }
+  const patterns = [...(defaults ? DEFAULT_REDACTED_PATTERNS : []), ...(given ?? [])].map(
+    (pattern: unknown) => {
+      if (!(pattern instanceof RegExp)) {
+        throw new TypeError(
+          `Cannot create redactor: patterns must be RegExp objects, got ${describe(pattern)}`,
+        );
+      }
+      return new RegExp(pattern.source, pattern.global ? pattern.flags : `${pattern.flags}g`);
+    },
+  );
   const placeholder = options?.placeholder ?? "[REDACTED]";
   if (typeof placeholder !== "string") {
     throw new TypeError(
-      `Cannot create redactor: placeholder must be a string, got ${typeof placeholder}`,
+      `Cannot create redactor: placeholder must be a string, got ${describe(placeholder)}`,
     );
   }
-  const encodedPlaceholder = encodeURIComponent(placeholder);
+  if (!placeholder.isWellFormed()) {
+    throw new RangeError(
+      "Cannot create redactor: placeholder must be well-formed Unicode, got a string with a lone surrogate",
+    );
+  }
+  const encoded = encodeURIComponent(placeholder);
+  const rules: Rules = {
+    headers,
+    query,
+    fields,
+    form: new Set([...fields, ...query]),
+    patterns,
+    userInfo: defaults,
+    queryInText: queryInTextPattern(query),
+    placeholder,
+    encoded,
+    escaped: JSON.stringify(placeholder).slice(1, -1),
+  };
 
   const redactTarget = (target: string): string => {
     const split = splitQuery(target);
     const withQuery = split === undefined ? target : joinQuery({
       ...split,
       params: split.params.map((param) => {
-        if (!query.has(paramName(param))) return param;
+        if (!query.has(paramName(param).toLowerCase())) return param;
         const equals = param.indexOf("=");
-        return `${equals === -1 ? param : param.slice(0, equals)}=${encodedPlaceholder}`;
+        return `${equals === -1 ? param : param.slice(0, equals)}=${encoded}`;
       }),
     });
-    return redactText(withQuery, patterns, placeholder);
+    return redactText(withQuery, rules);
   };
 
   const request: Normalizer = (input) => {
     const valid = toRequest(input, "request");
     const target = redactTarget(valid.target);
-    const redactedHeaders = redactPairs(valid.headers, headers, patterns, placeholder);
-    const body = redactBytes(valid.body, fields, patterns, placeholder);
+    const redactedHeaders = redactPairs(valid.headers, rules);
+    const body = redactBytes(valid.body, rules);
     if (target === valid.target && redactedHeaders === valid.headers && body === valid.body) {
       return valid;
     }
@@ -185,8 +353,8 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     if (redacted.has(valid)) return valid;
     // `data` of a blob chunk reads its file: read it once.
     const bytes = valid.data;
-    const data = redactBytes(bytes, fields, patterns, placeholder);
-    const metadata = redactPairs(valid.metadata, headers, patterns, placeholder);
+    const data = redactBytes(bytes, rules);
+    const metadata = redactPairs(valid.metadata, rules);
     const result = data === bytes && metadata === valid.metadata
       ? valid
       : sealChunk(data, valid.sequence, metadata);
@@ -200,7 +368,7 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     return sealInteraction(
       request(valid.request),
       Object.freeze(chunks),
-      redactPairs(valid.metadata, headers, patterns, placeholder),
+      redactPairs(valid.metadata, rules),
       undefined,
       "interaction",
       CODE_NAMING,
