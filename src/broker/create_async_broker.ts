@@ -237,7 +237,7 @@ const ignore = (): void => {};
  * ```
  */
 export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroker {
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError("Cannot create broker: expected an options object with a cassette");
   }
   const mode = checkModeOptions(options.mode, options.liveResponder, "create broker");

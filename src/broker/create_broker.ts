@@ -192,7 +192,7 @@ export interface CreateBrokerOptions extends BrokerSessionOptions {
  * ```
  */
 export function createBroker(options: CreateBrokerOptions): Broker {
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError("Cannot create broker: expected an options object with a cassette");
   }
   const mode = checkModeOptions(options.mode, options.liveResponder, "create broker");

@@ -1,3 +1,4 @@
+import { checkOptions } from "../core/_check.ts";
 import { asLoadError, checkModeOptions, checkStore, loadedCassette } from "./_recording.ts";
 import type { AsyncCassetteStore, CassetteStore } from "../store/cassette_store.ts";
 import {
@@ -50,6 +51,7 @@ export async function openAsyncBroker(
   store: CassetteStore | AsyncCassetteStore,
   options?: OpenAsyncBrokerOptions,
 ): Promise<AsyncBroker> {
+  checkOptions(options, "open broker");
   const mode = checkModeOptions(options?.mode, options?.liveResponder, "open broker");
   if (mode !== "replay" && options?.liveResponder === undefined) {
     throw new LiveResponderRequiredError(mode);

@@ -1,3 +1,4 @@
+import { checkOptions } from "../core/_check.ts";
 import {
   asLoadError,
   checkModeOptions,
@@ -69,6 +70,7 @@ export interface OpenBrokerOptions extends BrokerSessionOptions {
  * ```
  */
 export function openBroker(store: CassetteStore, options?: OpenBrokerOptions): Broker {
+  checkOptions(options, "open broker");
   const mode = checkModeOptions(options?.mode, options?.liveResponder, "open broker");
   if (mode !== "replay" && options?.liveResponder === undefined) {
     throw new LiveResponderRequiredError(mode);

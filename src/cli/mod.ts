@@ -36,6 +36,7 @@
 import { realpathSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { checkOptions, describe } from "../core/_check.ts";
 import { parseCommandArgs } from "./_args.ts";
 import type { Command } from "./_command.ts";
 import { compactCommand } from "./_compact.ts";
@@ -131,7 +132,8 @@ Exit codes: 0 success, 1 failure (unreadable or invalid cassette, ...), 2 wrong 
  * @param io Output writers, working folder and a stop signal for `serve`;
  * defaults to the process's own.
  * @returns A promise of the exit code.
- * @throws {TypeError} When `args` is not an array of strings.
+ * @throws {TypeError} When `args` is not an array of strings, or `io` not an object of the
+ * documented members.
  *
  * @example Inspect a cassette as JSON
  * ```ts
@@ -226,6 +228,7 @@ export async function main(args: readonly string[], io?: CliIo): Promise<number>
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string")) {
     throw new TypeError("Cannot run x-replay: args must be an array of strings");
   }
+  checkIo(io);
   const output = createOutput(io);
   let command: Command | undefined;
   try {
@@ -250,6 +253,26 @@ export async function main(args: readonly string[], io?: CliIo): Promise<number>
     return await command.run(parsed, output);
   } catch (error) {
     return await fail(output, command?.name, error);
+  }
+}
+
+function checkIo(io: unknown): void {
+  checkOptions(io, "run x-replay", "io");
+  const { stdout, stderr, cwd, signal } = (io ?? {}) as Record<string, unknown>;
+  for (const [name, value] of [["stdout", stdout], ["stderr", stderr]] as const) {
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(
+        `Cannot run x-replay: io.${name} must be a function, got ${describe(value)}`,
+      );
+    }
+  }
+  if (cwd !== undefined && typeof cwd !== "string") {
+    throw new TypeError(`Cannot run x-replay: io.cwd must be a string, got ${describe(cwd)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot run x-replay: io.signal must be an AbortSignal, got ${describe(signal)}`,
+    );
   }
 }
 

@@ -1,12 +1,13 @@
 import { extname } from "node:path";
 import type { CassetteFormat } from "../core/types.ts";
+import { describe } from "../core/_check.ts";
 
 /** Checks a `format` option. */
 export function checkFormat(format: unknown, action: string): CassetteFormat {
   if (format === undefined || format === "json") return "json";
   if (format === "yaml") return "yaml";
   throw new RangeError(
-    `Cannot ${action} cassette: format must be "json" or "yaml", got ${JSON.stringify(format)}`,
+    `Cannot ${action} cassette: format must be "json" or "yaml", got ${describe(format)}`,
   );
 }
 

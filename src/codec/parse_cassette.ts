@@ -1,5 +1,5 @@
 import type { parseDocument } from "yaml";
-import { describe, type Fail, invalid } from "../core/_check.ts";
+import { checkOptions, describe, type Fail, invalid } from "../core/_check.ts";
 import { type Collected, fromDocument } from "./_document.ts";
 import { locateYamlPath } from "./_yaml_locate.ts";
 import { checkFormat } from "./_format.ts";
@@ -36,6 +36,7 @@ export interface ParseCassetteOptions {
  * @throws {InteractionValidationError} When a stored fingerprint is not its
  * request's, an interaction has no chunks, or sequences are not `0..n-1`.
  * @throws {RangeError} When `format` is neither `"json"` nor `"yaml"`.
+ * @throws {TypeError} When `options` is not an object.
  * @throws {Deno.errors.NotCapable} On Deno, when parsing YAML without
  * `--allow-env=LOG_TOKENS,LOG_STREAM`: the `yaml` package reads those two debug
  * variables. JSON needs no permission.
@@ -69,14 +70,8 @@ export interface ParseCassetteOptions {
  * ```
  */
 export function parseCassette(text: string, options?: ParseCassetteOptions): Cassette {
-  const format = checkFormat(options?.format, "parse");
-  if (typeof text !== "string") {
-    throw new CassetteFormatError(`Cannot parse cassette: expected text, got ${describe(text)}`, {
-      format,
-      path: "",
-    });
-  }
-  return parseCassetteText(text, format);
+  checkOptions(options, "parse cassette");
+  return parseCassetteText(text, checkFormat(options?.format, "parse"));
 }
 
 /**
@@ -91,6 +86,21 @@ export function parseCassetteText(
   blobs?: BlobReader,
   collected?: Collected,
 ): Cassette {
+  checkFormat(format, "parse");
+  if (typeof text !== "string") {
+    throw new CassetteFormatError(`Cannot parse cassette: expected text, got ${describe(text)}`, {
+      format,
+      path: "",
+    });
+  }
+  if (
+    blobs !== undefined &&
+    (typeof blobs !== "object" || blobs === null || typeof blobs.readSync !== "function")
+  ) {
+    throw new TypeError(
+      `Cannot parse cassette: blobs must be a blob reader, got ${describe(blobs)}`,
+    );
+  }
   return format === "json" ? parseJson(text, blobs, collected) : parseYaml(text, blobs, collected);
 }
 

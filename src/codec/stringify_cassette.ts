@@ -2,6 +2,7 @@ import { type DataOf, toDocument } from "./_document.ts";
 import { checkFormat } from "./_format.ts";
 import { loadYaml } from "./_yaml.ts";
 import { checkCassette } from "../core/_model.ts";
+import { checkOptions, describe } from "../core/_check.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
 /** Options for `stringifyCassette()`. */
@@ -29,6 +30,7 @@ export interface StringifyCassetteOptions {
  * @returns The file text.
  * @throws {InteractionValidationError} When `cassette` was not built by this library.
  * @throws {RangeError} When `format` is neither `"json"` nor `"yaml"`.
+ * @throws {TypeError} When `options` is not an object.
  *
  * @example JSON and YAML
  * ```ts
@@ -47,6 +49,7 @@ export interface StringifyCassetteOptions {
  * ```
  */
 export function stringifyCassette(cassette: Cassette, options?: StringifyCassetteOptions): string {
+  checkOptions(options, "stringify cassette");
   const format = checkFormat(options?.format, "stringify");
   return stringifyDocument(checkCassette(cassette), format);
 }
@@ -67,6 +70,13 @@ export function stringifyDocument(
   format: CassetteFormat,
   dataOf?: DataOf,
 ): string {
+  checkCassette(cassette);
+  checkFormat(format, "stringify");
+  if (dataOf !== undefined && typeof dataOf !== "function") {
+    throw new TypeError(
+      `Cannot stringify cassette: dataOf must be a function, got ${describe(dataOf)}`,
+    );
+  }
   const document = toDocument(cassette, dataOf);
   if (format === "json") return `${JSON.stringify(document, null, 2)}\n`;
   const { Document, isScalar, visit } = loadYaml();

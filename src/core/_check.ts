@@ -157,3 +157,33 @@ export function checkSequence(value: unknown, path: string, fail: Fail): number 
   }
   return value;
 }
+
+/** Throws a `TypeError` unless `options` is `undefined` or a plain object (not null, an array or a function). */
+export function checkOptions(options: unknown, action: string, name = "options"): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`Cannot ${action}: ${name} must be an object, got ${describe(options)}`);
+  }
+}
+
+/** Checks the options `match()`, `replay()` and `replayAsync()` share, naming the bad one. */
+export function checkMatchOptions(options: unknown, action: string): void {
+  if (options === undefined) return;
+  checkOptions(options, action);
+  const { normalize, occurrence } = options as { normalize?: unknown; occurrence?: unknown };
+  if (normalize !== undefined && typeof normalize !== "function") {
+    throw new TypeError(
+      `Cannot ${action}: options.normalize must be a function, got ${describe(normalize)}`,
+    );
+  }
+  if (
+    occurrence !== undefined &&
+    !(typeof occurrence === "number" && Number.isSafeInteger(occurrence) && occurrence >= 0)
+  ) {
+    throw new RangeError(
+      `Cannot ${action}: options.occurrence must be a non-negative integer, got ${
+        describe(occurrence)
+      }`,
+    );
+  }
+}

@@ -1,5 +1,6 @@
 // Recorded timing: each chunk's arrival offset, in milliseconds since the
 // request started, kept in the chunk's metadata.
+import { describe } from "./_check.ts";
 import { materializeAsync } from "./_model.ts";
 import type { ResponseChunk } from "./types.ts";
 
@@ -59,6 +60,15 @@ function defaultSleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
 
+// JSON where it can be written (`{"scale":-1}`), a description where not (BigInt).
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? describe(value);
+  } catch {
+    return describe(value);
+  }
+}
+
 function scaleOf(timing: unknown, action: string): number | undefined {
   if (timing === undefined || timing === "none") return undefined;
   if (timing === "recorded") return 1;
@@ -70,7 +80,7 @@ function scaleOf(timing: unknown, action: string): number | undefined {
   }
   throw new RangeError(
     `Cannot ${action}: timing must be "none", "recorded" or { scale } with a finite scale >= 0, got ${
-      JSON.stringify(timing)
+      shown(timing)
     }`,
   );
 }
@@ -86,7 +96,7 @@ export function timedChunks(
 ): (chunks: Iterator<ResponseChunk>) => AsyncIterableIterator<ResponseChunk> {
   const scale = scaleOf(timing, action);
   if (sleep !== undefined && typeof sleep !== "function") {
-    throw new TypeError(`Cannot ${action}: sleep must be a function, got ${typeof sleep}`);
+    throw new TypeError(`Cannot ${action}: sleep must be a function, got ${describe(sleep)}`);
   }
   if (scale === undefined) return untimed;
   return (chunks) => timed(chunks, scale, sleep ?? defaultSleep);

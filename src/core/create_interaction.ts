@@ -1,4 +1,4 @@
-import { checkPairsInit, failValidation } from "./_check.ts";
+import { checkOptions, checkPairsInit, failValidation } from "./_check.ts";
 import { CODE_NAMING, sealInteraction, toChunk, toRequest } from "./_model.ts";
 import type {
   BytesInit,
@@ -36,6 +36,7 @@ export interface CreateInteractionOptions {
  * @throws {InteractionValidationError} When there are no chunks, a sequence is
  * out of place, the given fingerprint is not the request's, or a value has the
  * wrong type. `path` names the value, e.g. `responseChunks[1].sequence`.
+ * @throws {TypeError} When `options` is not an object.
  *
  * @example Build from bare pieces
  * ```ts
@@ -56,6 +57,7 @@ export function createInteraction(
   chunks: Iterable<ResponseChunk | BytesInit>,
   options?: CreateInteractionOptions,
 ): Interaction {
+  checkOptions(options, "create interaction");
   if (chunks === null || typeof chunks !== "object" || !(Symbol.iterator in chunks)) {
     return failValidation("responseChunks", "an iterable of chunks", chunks);
   }

@@ -1,3 +1,4 @@
+import { checkMatchOptions } from "./_check.ts";
 import { lookup, type MatchOptions } from "./_lookup.ts";
 import type { Cassette, Interaction, InteractionRequest } from "./types.ts";
 
@@ -14,6 +15,7 @@ export type { MatchOptions } from "./_lookup.ts";
  * occurrence of a repeated request to take.
  * @returns The matching interaction, or `undefined`.
  * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
+ * @throws {TypeError} When `options` is not an object or `normalize` not a function.
  * @throws {RangeError} When `occurrence` is not a non-negative integer.
  *
  * @example First match wins
@@ -48,5 +50,6 @@ export function match(
   request: InteractionRequest,
   options?: MatchOptions,
 ): Interaction | undefined {
+  checkMatchOptions(options, "match");
   return lookup(cassette, request, options).found;
 }

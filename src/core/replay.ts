@@ -1,3 +1,4 @@
+import { checkMatchOptions } from "./_check.ts";
 import { type MatchOptions, playListFor } from "./_lookup.ts";
 import { playChunks } from "./_model.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
@@ -24,6 +25,7 @@ import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
  * @throws {InteractionNotFoundError} When no interaction matches.
  * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
  * @throws {RangeError} When `occurrence` is not a non-negative integer.
+ * @throws {TypeError} When `options` is not an object or `normalize` not a function.
  * @throws {BlobError} From `next()`, when a chunk's blob file is missing or altered.
  *
  * @example Replay a streamed answer
@@ -42,5 +44,6 @@ export function replay(
   request: InteractionRequest,
   options?: MatchOptions,
 ): IterableIterator<ResponseChunk> {
+  checkMatchOptions(options, "replay");
   return playChunks(playListFor(cassette, request, options));
 }

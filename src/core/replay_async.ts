@@ -1,3 +1,4 @@
+import { checkMatchOptions } from "./_check.ts";
 import { type MatchOptions, playListFor } from "./_lookup.ts";
 import { type Sleep, timedChunks, type Timing } from "./_timing.ts";
 import type { Cassette, InteractionRequest, ResponseChunk } from "./types.ts";
@@ -35,6 +36,7 @@ export interface ReplayAsyncOptions extends MatchOptions {
  * @throws {InteractionNotFoundError} When no interaction matches (synchronously).
  * @throws {InteractionValidationError} When `cassette` or `request` is malformed.
  * @throws {RangeError} When `occurrence` or the timing scale is invalid.
+ * @throws {TypeError} When `options` is not an object, or `normalize` or `sleep` not a function.
  * @throws {BlobError} From `next()`, when a chunk's blob file is missing or altered.
  *
  * @example Replay with for await
@@ -70,6 +72,7 @@ export function replayAsync(
   request: InteractionRequest,
   options?: ReplayAsyncOptions,
 ): AsyncIterableIterator<ResponseChunk> {
+  checkMatchOptions(options, "replay");
   const timed = timedChunks(options?.timing, options?.sleep, "replay");
   return timed(playListFor(cassette, request, options).chunks.values());
 }

@@ -13,7 +13,8 @@ import type { Normalizer } from "../core/types.ts";
  * become equal, integers beyond 2^53 lose precision and `1e400` becomes
  * `null`: this is a matching key, not a body to send. Any nesting depth works.
  *
- * @returns The normaliser.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
  *
  * @example Key order and whitespace stop mattering
  * ```ts

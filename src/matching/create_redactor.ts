@@ -7,7 +7,7 @@ import {
   toInteraction,
   toRequest,
 } from "../core/_model.ts";
-import { describe } from "../core/_check.ts";
+import { checkOptions, describe } from "../core/_check.ts";
 import { joinQuery, paramName, splitQuery, stringList } from "./_normalize.ts";
 import { queryInTextPattern, redactBytes, redactPairs, redactText, type Rules } from "./_redact.ts";
 import type { Interaction, Normalizer, ResponseChunk } from "../core/types.ts";
@@ -248,11 +248,7 @@ export interface Redactor {
  * ```
  */
 export function createRedactor(options?: RedactorOptions): Redactor {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new TypeError(
-      `Cannot create redactor: options must be an object, got ${describe(options)}`,
-    );
-  }
+  checkOptions(options, "create redactor");
   const defaults = options?.includeDefaults ?? true;
   if (typeof defaults !== "boolean") {
     throw new TypeError(

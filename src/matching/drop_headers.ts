@@ -1,4 +1,5 @@
 import { nameSet, withHeaders } from "./_normalize.ts";
+import { toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
@@ -6,8 +7,9 @@ import type { Normalizer } from "../core/types.ts";
  * and keeps the rest in order.
  *
  * @param names The header names to drop.
- * @returns The normaliser.
- * @throws {TypeError} When a name is not a string.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
+ * @throws {TypeError} When `names` is not an iterable of strings (a lone string is refused).
  *
  * @example Ignore a rotating request id
  * ```ts
@@ -26,6 +28,8 @@ import type { Normalizer } from "../core/types.ts";
  */
 export function dropHeaders(names: Iterable<string>): Normalizer {
   const drop = nameSet(names, "dropHeaders()");
-  return (request) =>
-    withHeaders(request, request.headers.filter(([name]) => !drop.has(name.toLowerCase())));
+  return (request) => {
+    const valid = toRequest(request, "request");
+    return withHeaders(valid, valid.headers.filter(([name]) => !drop.has(name.toLowerCase())));
+  };
 }

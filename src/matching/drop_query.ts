@@ -1,4 +1,5 @@
-import { joinQuery, paramName, splitQuery, withTarget } from "./_normalize.ts";
+import { joinQuery, paramName, splitQuery, stringList, withTarget } from "./_normalize.ts";
+import { toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
@@ -7,8 +8,9 @@ import type { Normalizer } from "../core/types.ts";
  * When no parameter is left the `?` goes too.
  *
  * @param names The parameter names to drop.
- * @returns The normaliser.
- * @throws {TypeError} When a name is not a string.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
+ * @throws {TypeError} When `names` is not an iterable of strings (a lone string is refused).
  *
  * @example Ignore a cache buster and a signature
  * ```ts
@@ -21,17 +23,12 @@ import type { Normalizer } from "../core/types.ts";
  * ```
  */
 export function dropQuery(names: Iterable<string>): Normalizer {
-  const drop = new Set<string>();
-  for (const name of names) {
-    if (typeof name !== "string") {
-      throw new TypeError(`Cannot build dropQuery(): names must be strings, got ${typeof name}`);
-    }
-    drop.add(name);
-  }
+  const drop = new Set(stringList(names, "dropQuery()", "names"));
   return (request) => {
-    const split = splitQuery(request.target);
-    if (split === undefined) return withTarget(request, request.target);
+    const valid = toRequest(request, "request");
+    const split = splitQuery(valid.target);
+    if (split === undefined) return valid;
     const params = split.params.filter((param) => !drop.has(paramName(param)));
-    return withTarget(request, joinQuery({ ...split, params }));
+    return withTarget(valid, joinQuery({ ...split, params }));
   };
 }

@@ -1,4 +1,5 @@
 import { nameSet, withHeaders } from "./_normalize.ts";
+import { toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
@@ -7,8 +8,9 @@ import type { Normalizer } from "../core/types.ts";
  * stop taking part in matching.
  *
  * @param names The header names to keep.
- * @returns The normaliser.
- * @throws {TypeError} When a name is not a string.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
+ * @throws {TypeError} When `names` is not an iterable of strings (a lone string is refused).
  *
  * @example Match on content type only
  * ```ts
@@ -27,6 +29,8 @@ import type { Normalizer } from "../core/types.ts";
  */
 export function keepHeaders(names: Iterable<string>): Normalizer {
   const keep = nameSet(names, "keepHeaders()");
-  return (request) =>
-    withHeaders(request, request.headers.filter(([name]) => keep.has(name.toLowerCase())));
+  return (request) => {
+    const valid = toRequest(request, "request");
+    return withHeaders(valid, valid.headers.filter(([name]) => keep.has(name.toLowerCase())));
+  };
 }

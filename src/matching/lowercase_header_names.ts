@@ -1,11 +1,13 @@
 import { withHeaders } from "./_normalize.ts";
+import { toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
  * A normaliser that lower-cases every header name (values are untouched), as
  * HTTP header names are case-insensitive but the fingerprint is not.
  *
- * @returns The normaliser.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
  *
  * @example Case-insensitive header names
  * ```ts
@@ -22,9 +24,11 @@ import type { Normalizer } from "../core/types.ts";
  * ```
  */
 export function lowercaseHeaderNames(): Normalizer {
-  return (request) =>
-    withHeaders(
-      request,
-      request.headers.map(([name, value]) => [name.toLowerCase(), value] as const),
+  return (request) => {
+    const valid = toRequest(request, "request");
+    return withHeaders(
+      valid,
+      valid.headers.map(([name, value]) => [name.toLowerCase(), value] as const),
     );
+  };
 }

@@ -1,4 +1,5 @@
 import { withHeaders } from "./_normalize.ts";
+import { toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
@@ -6,7 +7,8 @@ import type { Normalizer } from "../core/types.ts";
  * order does not depend on locale). The sort is stable: repeated headers of
  * one name keep their relative order, which can carry meaning.
  *
- * @returns The normaliser.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
  *
  * @example Header order stops mattering
  * ```ts
@@ -21,6 +23,8 @@ import type { Normalizer } from "../core/types.ts";
  * ```
  */
 export function sortHeaders(): Normalizer {
-  return (request) =>
-    withHeaders(request, [...request.headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return (request) => {
+    const valid = toRequest(request, "request");
+    return withHeaders(valid, [...valid.headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  };
 }

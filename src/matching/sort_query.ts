@@ -1,4 +1,5 @@
 import { joinQuery, splitQuery, withTarget } from "./_normalize.ts";
+import { toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
@@ -7,7 +8,8 @@ import type { Normalizer } from "../core/types.ts";
  * (`tag=a&tag=b`) keep their order; encodings are left exactly as they were;
  * empty pieces (`a=1&&b=2`) are dropped.
  *
- * @returns The normaliser.
+ * @returns The normaliser, which throws `InteractionValidationError` for a value that is not a
+ * request.
  *
  * @example Query order stops mattering
  * ```ts
@@ -20,8 +22,9 @@ import type { Normalizer } from "../core/types.ts";
  */
 export function sortQuery(): Normalizer {
   return (request) => {
-    const split = splitQuery(request.target);
-    if (split === undefined) return withTarget(request, request.target);
+    const valid = toRequest(request, "request");
+    const split = splitQuery(valid.target);
+    if (split === undefined) return valid;
     const name = (param: string) => {
       const equals = param.indexOf("=");
       return equals === -1 ? param : param.slice(0, equals);
@@ -31,6 +34,6 @@ export function sortQuery(): Normalizer {
       const right = name(b);
       return left < right ? -1 : left > right ? 1 : 0;
     });
-    return withTarget(request, joinQuery({ ...split, params }));
+    return withTarget(valid, joinQuery({ ...split, params }));
   };
 }

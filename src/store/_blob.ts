@@ -32,6 +32,7 @@ import {
   chunkSize,
   materializeAsync,
   sealBlobChunk,
+  toChunk,
 } from "../core/_model.ts";
 import { BlobError } from "../core/errors.ts";
 import type { BlobRef, Interaction, ResponseChunk } from "../core/types.ts";
@@ -335,7 +336,8 @@ export function externalize(
 }
 
 /** A store's `offload()`: big chunks written to their blob now, kept as blob chunks. */
-function offloadSync(reader: BlobReader, threshold: number, chunk: ResponseChunk): ResponseChunk {
+function offloadSync(reader: BlobReader, threshold: number, given: ResponseChunk): ResponseChunk {
+  const chunk = toChunk(given, 0, "chunk");
   if (!needsBlob(reader, threshold, chunk)) return chunk;
   const bytes = chunk.data;
   const sha256 = hashOf(chunk);
@@ -347,8 +349,9 @@ function offloadSync(reader: BlobReader, threshold: number, chunk: ResponseChunk
 async function offloadAsync(
   reader: BlobReader,
   threshold: number,
-  chunk: ResponseChunk,
+  given: ResponseChunk,
 ): Promise<ResponseChunk> {
+  const chunk = toChunk(given, 0, "chunk");
   if (!needsBlob(reader, threshold, chunk)) return chunk;
   const bytes = (await materializeAsync(chunk)).data;
   const sha256 = hashOf(chunk);

@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { formatFromExtension } from "../codec/_format.ts";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { describe } from "../core/_check.ts";
+import { checkOptions, describe } from "../core/_check.ts";
 import {
   createExclusive,
   discard,
@@ -161,6 +161,7 @@ export function createFileState(
       }`,
     );
   }
+  checkOptions(options, "open cassette store");
   const absolute = resolve(file);
   const format = options?.format === undefined
     ? formatFromExtension(absolute)

@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, ftruncateSync, readSync, statSync, writeSync } fr
 import { stat as statAsync } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe } from "../core/_check.ts";
+import { checkOptions, describe } from "../core/_check.ts";
 import { type DataOf, fromDocument, toDocument } from "../codec/_document.ts";
 import { externalize } from "./_blob.ts";
 import {
@@ -125,6 +125,7 @@ export function createJournalState(
   options: JournalStoreOptions | undefined,
   sync: boolean,
 ): JournalState {
+  checkOptions(options, "open journal store");
   const raw = path instanceof URL ? fileURLToPath(path) : path;
   if (typeof raw === "string" && raw !== "" && formatFromExtension(resolve(raw)) === "yaml") {
     throw new RangeError(

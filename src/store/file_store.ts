@@ -2,6 +2,7 @@ import { offloadMember } from "./_blob.ts";
 import type { FileStoreOptions } from "./_file_procedures.ts";
 import { createFileState, loadProcedure, saveProcedure } from "./_file_procedures.ts";
 import { runSync } from "./_file_run.ts";
+import { replaceOf } from "./_save_options.ts";
 import { checkCassette } from "../core/_model.ts";
 import type { CassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
@@ -112,8 +113,9 @@ export function fileStore(path: string | URL, options?: FileStoreOptions): FileC
     },
     save(cassette: Cassette, options?: SaveOptions): void {
       checkCassette(cassette);
+      const replace = replaceOf(options);
       try {
-        runSync(saveProcedure(state, cassette, options?.replace === true));
+        runSync(saveProcedure(state, cassette, replace));
       } catch (error) {
         throw error instanceof CassetteSaveError ? error : new CassetteSaveError(state.path, error);
       }

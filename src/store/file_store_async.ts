@@ -1,6 +1,7 @@
 import { offloadMemberAsync } from "./_blob.ts";
 import { createFileState, loadProcedure, saveProcedure } from "./_file_procedures.ts";
 import { runAsync } from "./_file_run.ts";
+import { replaceOf } from "./_save_options.ts";
 import { checkCassette } from "../core/_model.ts";
 import type { AsyncCassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
@@ -81,8 +82,9 @@ export function fileStoreAsync(
     },
     async save(cassette: Cassette, options?: SaveOptions): Promise<void> {
       checkCassette(cassette);
+      const replace = replaceOf(options);
       try {
-        await runAsync(saveProcedure(state, cassette, options?.replace === true));
+        await runAsync(saveProcedure(state, cassette, replace));
       } catch (error) {
         throw error instanceof CassetteSaveError ? error : new CassetteSaveError(state.path, error);
       }

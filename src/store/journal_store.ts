@@ -7,6 +7,7 @@ import {
   rewriteJournal,
   runJournalSync,
 } from "./_journal.ts";
+import { replaceOf } from "./_save_options.ts";
 import { checkCassette } from "../core/_model.ts";
 import type { CassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
@@ -105,11 +106,10 @@ export function journalStore(
     },
     save(cassette: Cassette, options?: SaveOptions): void {
       checkCassette(cassette);
+      const replace = replaceOf(options);
       try {
         runJournalSync(
-          options?.replace === true
-            ? rewriteJournal(state, cassette)
-            : appendJournal(state, cassette),
+          replace ? rewriteJournal(state, cassette) : appendJournal(state, cassette),
         );
       } catch (error) {
         throw error instanceof CassetteSaveError ? error : new CassetteSaveError(file, error);

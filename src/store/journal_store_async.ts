@@ -6,6 +6,7 @@ import {
   rewriteJournal,
   runJournalAsync,
 } from "./_journal.ts";
+import { replaceOf } from "./_save_options.ts";
 import { checkCassette } from "../core/_model.ts";
 import type { AsyncCassetteStore, SaveOptions } from "./cassette_store.ts";
 import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
@@ -84,11 +85,10 @@ export function journalStoreAsync(
     },
     async save(cassette: Cassette, options?: SaveOptions): Promise<void> {
       checkCassette(cassette);
+      const replace = replaceOf(options);
       try {
         await runJournalAsync(
-          options?.replace === true
-            ? rewriteJournal(state, cassette)
-            : appendJournal(state, cassette),
+          replace ? rewriteJournal(state, cassette) : appendJournal(state, cassette),
         );
       } catch (error) {
         throw error instanceof CassetteSaveError ? error : new CassetteSaveError(file, error);

@@ -1,3 +1,4 @@
+import { replaceOf } from "./_save_options.ts";
 import { checkCassette, sealCassette } from "../core/_model.ts";
 import { mergeCassettes } from "./_merge.ts";
 import type { CassetteStore, SaveOptions } from "./cassette_store.ts";
@@ -35,9 +36,8 @@ export function memoryStore(initial?: Cassette): CassetteStore {
       return held;
     },
     save(cassette: Cassette, options?: SaveOptions): void {
-      held = options?.replace === true
-        ? checkCassette(cassette)
-        : mergeCassettes(held, checkCassette(cassette));
+      const replace = replaceOf(options);
+      held = replace ? checkCassette(cassette) : mergeCassettes(held, checkCassette(cassette));
     },
   });
 }

@@ -1,7 +1,8 @@
-import { describe } from "../../core/_check.ts";
+import { checkOptions, describe } from "../../core/_check.ts";
 import type { AsyncLiveResponder } from "../../broker/create_async_broker.ts";
 import { liveInit, responseChunks } from "../_mapping.ts";
 import { nodeHttpChunks } from "./_node_http.ts";
+import { toRequest } from "../../core/_model.ts";
 import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
 
 /** Options for `createFetchResponder()`. */
@@ -117,6 +118,7 @@ export interface FetchResponderOptions {
  * ```
  */
 export function createFetchResponder(options?: FetchResponderOptions): AsyncLiveResponder {
+  checkOptions(options, "create fetch responder");
   const fetchFunction = options?.fetch ?? globalThis.fetch;
   if (typeof fetchFunction !== "function") {
     throw new TypeError(
@@ -188,13 +190,17 @@ export function createFetchResponder(options?: FetchResponderOptions): AsyncLive
     yield* responseChunks(response);
   }
 
-  return (request: InteractionRequest): AsyncIterable<ResponseChunk> & Iterable<never> => ({
-    [Symbol.asyncIterator]: () => answer(request),
-    [Symbol.iterator](): Iterator<never> {
-      throw new TypeError(
-        "Cannot record with createFetchResponder(): fetch is asynchronous, so it needs " +
-          "createAsyncBroker() (or openAsyncBroker()), not createBroker()",
-      );
-    },
-  });
+  return (request: InteractionRequest): AsyncIterable<ResponseChunk> & Iterable<never> => {
+    // The very object a broker hands over (its live context is keyed by it).
+    const valid = toRequest(request, "request");
+    return {
+      [Symbol.asyncIterator]: () => answer(valid),
+      [Symbol.iterator](): Iterator<never> {
+        throw new TypeError(
+          "Cannot record with createFetchResponder(): fetch is asynchronous, so it needs " +
+            "createAsyncBroker() (or openAsyncBroker()), not createBroker()",
+        );
+      },
+    };
+  };
 }

@@ -1,4 +1,4 @@
-import { describe } from "../../core/_check.ts";
+import { checkOptions, describe } from "../../core/_check.ts";
 import type { BrokerLike } from "../broker_like.ts";
 import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
 import type { ResponseChunk } from "../../core/types.ts";
@@ -109,6 +109,7 @@ export function createReplayFetch(
       }`,
     );
   }
+  checkOptions(options, "create replay fetch");
   const match = headerNames(options?.matchHeaders, "create replay fetch");
   // A broker with headerSchema reads the request headers its recordings name (ADR 0025).
   const offer = wantsOfferedHeaders(broker);
