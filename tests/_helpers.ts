@@ -181,6 +181,14 @@ function fileSubject(
   };
 }
 
+/** The four file store constructors, by name, for tests that open their own paths. */
+export const fileStoreKinds = [
+  { name: "fileStore()", open: fileStore },
+  { name: "fileStoreAsync()", open: fileStoreAsync },
+  { name: "journalStore()", open: journalStore },
+  { name: "journalStoreAsync()", open: journalStoreAsync },
+] as const;
+
 /** Every built-in store. */
 export const storeSubjects: readonly StoreSubject[] = [
   { name: "memoryStore()", sync: true, fresh: () => memoryStore(), reopen: (store) => store },

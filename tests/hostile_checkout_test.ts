@@ -26,13 +26,12 @@ import {
   createCassette,
   createInteraction,
   fileStore,
-  fileStoreAsync,
   journalStore,
   journalStoreAsync,
   replay,
   replayAsync,
 } from "@x/replay";
-import { get, texts, withFolder } from "./_helpers.ts";
+import { fileStoreKinds, get, texts, withFolder } from "./_helpers.ts";
 
 const skip = process.platform === "win32" ? "symbolic links need privileges on Windows" : false;
 
@@ -108,14 +107,7 @@ for (const { name, open } of journals) {
   });
 }
 
-const blobStores = [
-  { name: "fileStore()", open: fileStore },
-  { name: "fileStoreAsync()", open: fileStoreAsync },
-  { name: "journalStore()", open: journalStore },
-  { name: "journalStoreAsync()", open: journalStoreAsync },
-] as const;
-
-for (const { name, open } of blobStores) {
+for (const { name, open } of fileStoreKinds) {
   test(`${name} refuses to write blobs into a linked blob folder, naming it`, {
     skip,
   }, async () => {
@@ -249,14 +241,7 @@ test("main() compact --blobs removes only blob names, and links as links", { ski
   });
 });
 
-const fileStores = [
-  { name: "fileStore()", open: fileStore },
-  { name: "fileStoreAsync()", open: fileStoreAsync },
-  { name: "journalStore()", open: journalStore },
-  { name: "journalStoreAsync()", open: journalStoreAsync },
-] as const;
-
-for (const { name, open } of fileStores) {
+for (const { name, open } of fileStoreKinds) {
   test(`${name} takes over a lock that is a link at once, and leaves its target`, {
     skip,
   }, async () => {

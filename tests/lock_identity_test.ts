@@ -16,10 +16,8 @@ import {
   createInteraction,
   fileStore,
   fileStoreAsync,
-  journalStore,
-  journalStoreAsync,
 } from "@x/replay";
-import { get, withFolder } from "./_helpers.ts";
+import { fileStoreKinds, get, withFolder } from "./_helpers.ts";
 
 // Deno reads /proc only with --allow-all; the stores then go without these
 // facts (ADR 0019), and these tests run on Node and Bun, and under -A.
@@ -64,13 +62,6 @@ function identity(changes: Record<string, unknown> = {}): Record<string, unknown
 
 const one = createCassette([createInteraction(get("/one"), ["1"])]);
 
-const flavours = [
-  { name: "fileStore()", open: fileStore },
-  { name: "fileStoreAsync()", open: fileStoreAsync },
-  { name: "journalStore()", open: journalStore },
-  { name: "journalStoreAsync()", open: journalStoreAsync },
-] as const;
-
 /** Options under which only the holder's identity, never age, can free a lock. */
 const patient = { createIfMissing: true, staleLockAge: 3_600_000, lockTimeout: 1_000 };
 /** Options under which a held lock fails the save at once. */
@@ -79,7 +70,7 @@ const hasty = { createIfMissing: true, staleLockAge: 3_600_000, lockTimeout: 30 
 const isLockFailure = (error: unknown) =>
   error instanceof CassetteSaveError && error.cause instanceof CassetteLockError;
 
-for (const { name, open } of flavours) {
+for (const { name, open } of fileStoreKinds) {
   test(`${name} takes over at once a lock with its own PID but another start time`, {
     skip,
   }, async () => {

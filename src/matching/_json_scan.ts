@@ -111,6 +111,17 @@ function literalEnd(text: string, at: number): number {
   return -1;
 }
 
+/** Reads a member's name and its colon at `at`: where its value starts, or -1. */
+function memberName(text: string, at: number, visitor: JsonVisitor): number {
+  if (text.charCodeAt(at) !== QUOTE) return -1;
+  const end = stringEnd(text, at);
+  if (end === -1) return -1;
+  visitor.key(at, end);
+  const colon = skipSpace(text, end);
+  if (text.charCodeAt(colon) !== COLON) return -1;
+  return skipSpace(text, colon + 1);
+}
+
 /**
  * Reads `text` as one JSON value, reporting its tokens to `visitor`.
  * Returns `false` (after reporting some tokens, perhaps) when the text is
@@ -141,13 +152,8 @@ export function scanJson(text: string, visitor: JsonVisitor): boolean {
           continue;
         }
         if (!array) {
-          if (next !== QUOTE) return false;
-          const keyEnd = stringEnd(text, i);
-          if (keyEnd === -1) return false;
-          visitor.key(i, keyEnd);
-          i = skipSpace(text, keyEnd);
-          if (text.charCodeAt(i) !== COLON) return false;
-          i = skipSpace(text, i + 1);
+          i = memberName(text, i, visitor);
+          if (i === -1) return false;
         }
         continue;
       }
@@ -167,13 +173,8 @@ export function scanJson(text: string, visitor: JsonVisitor): boolean {
     if (code === COMMA) {
       i = skipSpace(text, i + 1);
       if (!array) {
-        if (text.charCodeAt(i) !== QUOTE) return false;
-        const keyEnd = stringEnd(text, i);
-        if (keyEnd === -1) return false;
-        visitor.key(i, keyEnd);
-        i = skipSpace(text, keyEnd);
-        if (text.charCodeAt(i) !== COLON) return false;
-        i = skipSpace(text, i + 1);
+        i = memberName(text, i, visitor);
+        if (i === -1) return false;
       }
       expectValue = true;
       continue;
