@@ -6,6 +6,7 @@ import {
   createBroker,
   createCassette,
   createInteraction,
+  createRedactor,
   createRequest,
   dropHeaders,
   lowercaseHeaderNames,
@@ -86,6 +87,51 @@ Deno.bench({
   name: "broker.replay(), normaliser chain + default redaction",
   fn: () => {
     for (const chunk of both.replay(probe)) sink += chunk.data.length;
+  },
+});
+
+// Redacting a 64 KiB JSON body (what recording pays per body or chunk, and
+// replay per request body). Baseline: parsing and re-serialising it, which
+// the redactor did before it replaced values in place (ADR 0025).
+const redactor = createRedactor();
+const items = Array.from(
+  { length: 1_100 },
+  (_, i) => ({ id: i, title: `item ${i}`, score: i / 7 }),
+);
+const clean = JSON.stringify({ items });
+const secret = JSON.stringify({ items, access_token: "at-123" });
+const body = (text: string) =>
+  createRequest({
+    protocol: "http",
+    action: "POST",
+    target: "https://api.example.com/v1",
+    body: text,
+  });
+const cleanBody = body(clean);
+const secretBody = body(secret);
+
+Deno.bench({
+  group: "redact",
+  name: "JSON.parse + JSON.stringify of a 64 KiB JSON body",
+  baseline: true,
+  fn: () => {
+    sink += JSON.stringify(JSON.parse(secret)).length;
+  },
+});
+
+Deno.bench({
+  group: "redact",
+  name: "redactor.request() of a 64 KiB JSON body without secret names",
+  fn: () => {
+    sink += redactor.request(cleanBody).body.length;
+  },
+});
+
+Deno.bench({
+  group: "redact",
+  name: "redactor.request() of a 64 KiB JSON body with one secret member",
+  fn: () => {
+    sink += redactor.request(secretBody).body.length;
   },
 });
 

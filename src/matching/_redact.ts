@@ -6,6 +6,12 @@ import type { Pairs } from "../core/types.ts";
 import { paramName } from "./_normalize.ts";
 import { scanJson, stringValue } from "./_json_scan.ts";
 
+/** A pattern (with the `g` flag) and, when known, texts one of which every match holds. */
+export interface Pattern {
+  readonly regex: RegExp;
+  readonly hints: readonly string[] | undefined;
+}
+
 /** Everything a redactor replaces, compiled once. */
 export interface Rules {
   /** Header and metadata names, lower-cased. */
@@ -16,8 +22,11 @@ export interface Rules {
   readonly fields: ReadonlySet<string>;
   /** Form field names (`application/x-www-form-urlencoded`): the JSON and query names. */
   readonly form: ReadonlySet<string>;
-  /** Patterns replaced wherever text appears, all with the `g` flag. */
-  readonly patterns: readonly RegExp[];
+  /** `namesTest()` of `fields` and of `form`. */
+  readonly fieldsTest: RegExp | undefined;
+  readonly formTest: RegExp | undefined;
+  /** Patterns replaced wherever text appears. */
+  readonly patterns: readonly Pattern[];
   /** Whether the password of `scheme://user:password@` is replaced wherever text appears. */
   readonly userInfo: boolean;
   /** Matches `?name=value` for the secret query names inside text, or `undefined`. */
@@ -60,21 +69,28 @@ export function redactText(text: string, rules: Rules, inJson = false): string {
   const placeholder = inJson ? rules.escaped : rules.placeholder;
   // A function, so that "$" in a placeholder is not a replacement pattern.
   const replacement = () => placeholder;
-  for (const pattern of rules.patterns) {
-    pattern.lastIndex = 0;
-    out = out.replace(pattern, replacement);
+  for (const { regex, hints } of rules.patterns) {
+    if (hints !== undefined && !hints.some((hint) => out.includes(hint))) continue;
+    regex.lastIndex = 0;
+    out = out.replace(regex, replacement);
   }
   return out;
 }
 
-/** Whether any of the names can occur in the text (a quick test before scanning). */
-function mayHold(text: string, names: ReadonlySet<string>): boolean {
-  if (names.size === 0) return false;
+/**
+ * A test of whether any of the names can occur in a text, in any case: one
+ * regular expression, much cheaper than scanning the text once per name.
+ * `undefined` when there are no names.
+ */
+export function namesTest(names: ReadonlySet<string>): RegExp | undefined {
+  if (names.size === 0) return undefined;
   // An escape can spell any name; names are compared after decoding.
-  if (text.includes("\\u")) return true;
-  const lower = text.toLowerCase();
-  for (const name of names) if (lower.includes(name)) return true;
-  return false;
+  return new RegExp(`\\\\u|${[...names].map(escapeRegExp).join("|")}`, "i");
+}
+
+/** Whether a text may hold one of the names `test` looks for (a quick test before scanning). */
+function mayHold(text: string, test: RegExp | undefined): boolean {
+  return test !== undefined && test.test(text);
 }
 
 /**
@@ -182,13 +198,13 @@ export function redactBytes(
   if (text === undefined) return bytes;
   let out = text;
   let json: string | undefined;
-  if (mayHold(text, rules.fields)) {
+  if (mayHold(text, rules.fieldsTest)) {
     json = redactJson(text, rules);
     out = json ?? redactSseJson(text, rules);
-    if (json === undefined && out === text && mayHold(text, rules.form)) {
+    if (json === undefined && out === text && mayHold(text, rules.formTest)) {
       out = redactForm(text, rules);
     }
-  } else if (mayHold(text, rules.form)) {
+  } else if (mayHold(text, rules.formTest)) {
     out = redactForm(text, rules);
   }
   // Scanning a body only to learn that it is JSON is paid only by a

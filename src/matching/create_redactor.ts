@@ -9,7 +9,15 @@ import {
 } from "../core/_model.ts";
 import { checkOptions, describe } from "../core/_check.ts";
 import { joinQuery, paramName, splitQuery, stringList } from "./_normalize.ts";
-import { queryInTextPattern, redactBytes, redactPairs, redactText, type Rules } from "./_redact.ts";
+import {
+  namesTest,
+  type Pattern,
+  queryInTextPattern,
+  redactBytes,
+  redactPairs,
+  redactText,
+  type Rules,
+} from "./_redact.ts";
 import type { Interaction, Normalizer, ResponseChunk } from "../core/types.ts";
 
 /**
@@ -88,6 +96,39 @@ export const DEFAULT_REDACTED_JSON_FIELDS: readonly string[] = Object.freeze([
   "authorization",
 ]);
 
+// Each pattern with texts one of which every match holds: a pattern runs
+// only on text that holds one, since a substring search costs far less than
+// a regular expression over a long body.
+const DEFAULT_PATTERN_TABLE: readonly (readonly [RegExp, readonly string[]])[] = [
+  // OpenAI (sk-…, sk-proj-…) and Anthropic (sk-ant-…): at least one digit,
+  // which every real key has and hyphenated words do not.
+  [/\bsk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}/, ["sk-"]],
+  [/\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/, ["gh", "github_pat_"]],
+  [/\bxox[abposre]-[A-Za-z0-9-]{10,}/, ["xox"]],
+  [/\bxapp-[0-9]-[A-Za-z0-9-]{10,}/, ["xapp-"]],
+  [/(?<=hooks\.slack\.com\/services\/)[A-Za-z0-9/]{20,}/, ["hooks.slack.com"]],
+  [/\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}/, ["_live_", "_test_"]],
+  [/\bwhsec_[A-Za-z0-9+/=]{20,}/, ["whsec_"]],
+  [/\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/, ["AKIA", "ASIA", "ABIA", "ACCA"]],
+  [/\b(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{20,}/, [
+    "IQoJb3JpZ2lu",
+    "FwoGZXIvYXdz",
+    "FQoGZXIvYXdz",
+  ]],
+  [/(?<=<(?:SecretAccessKey|SessionToken)>)[^<]+/, ["<SecretAccessKey>", "<SessionToken>"]],
+  [/\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/, ["AIza"]],
+  [/\bya29\.[0-9A-Za-z_-]{20,}/, ["ya29."]],
+  [/\bglpat-[A-Za-z0-9_-]{20,}/, ["glpat-"]],
+  [/\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/, ["npm_"]],
+  [/\bhf_[A-Za-z0-9]{30,}/, ["hf_"]],
+  [/\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/, ["SG."]],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/, ["eyJ"]],
+  [/(?<=\b[Bb]earer\s+)[A-Za-z0-9._~+/-]{16,}=*/, ["earer"]],
+  [/-----BEGIN[A-Z ]* PRIVATE KEY-----[\s\S]*?-----END[A-Z ]* PRIVATE KEY-----/, [
+    "PRIVATE KEY-----",
+  ]],
+];
+
 /**
  * Well-known token formats, redacted wherever text appears (targets, header
  * and metadata values, UTF-8 bodies and chunks) unless `includeDefaults` is
@@ -97,29 +138,9 @@ export const DEFAULT_REDACTED_JSON_FIELDS: readonly string[] = Object.freeze([
  * OAuth tokens, GitLab, npm, Hugging Face and SendGrid tokens, JWTs, bearer
  * tokens in text, and PEM private keys.
  */
-export const DEFAULT_REDACTED_PATTERNS: readonly RegExp[] = Object.freeze([
-  // OpenAI (sk-…, sk-proj-…) and Anthropic (sk-ant-…): at least one digit,
-  // which every real key has and hyphenated words do not.
-  /\bsk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}/,
-  /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/,
-  /\bxox[abposre]-[A-Za-z0-9-]{10,}/,
-  /\bxapp-[0-9]-[A-Za-z0-9-]{10,}/,
-  /(?<=hooks\.slack\.com\/services\/)[A-Za-z0-9/]{20,}/,
-  /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}/,
-  /\bwhsec_[A-Za-z0-9+/=]{20,}/,
-  /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/,
-  /\b(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{20,}/,
-  /(?<=<(?:SecretAccessKey|SessionToken)>)[^<]+/,
-  /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/,
-  /\bya29\.[0-9A-Za-z_-]{20,}/,
-  /\bglpat-[A-Za-z0-9_-]{20,}/,
-  /\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/,
-  /\bhf_[A-Za-z0-9]{30,}/,
-  /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/,
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
-  /(?<=\b[Bb]earer\s+)[A-Za-z0-9._~+/-]{16,}=*/,
-  /-----BEGIN[A-Z ]* PRIVATE KEY-----[\s\S]*?-----END[A-Z ]* PRIVATE KEY-----/,
-]);
+export const DEFAULT_REDACTED_PATTERNS: readonly RegExp[] = Object.freeze(
+  DEFAULT_PATTERN_TABLE.map(([pattern]) => pattern),
+);
 
 /** Options for `createRedactor()`. */
 export interface RedactorOptions {
@@ -282,16 +303,21 @@ export function createRedactor(options?: RedactorOptions): Redactor {
       }`,
     );
   }
-  const patterns = [...(defaults ? DEFAULT_REDACTED_PATTERNS : []), ...(given ?? [])].map(
-    (pattern: unknown) => {
+  const globalOf = (pattern: RegExp) =>
+    new RegExp(pattern.source, pattern.global ? pattern.flags : `${pattern.flags}g`);
+  const patterns: Pattern[] = [
+    ...(defaults
+      ? DEFAULT_PATTERN_TABLE.map(([pattern, hints]) => ({ regex: globalOf(pattern), hints }))
+      : []),
+    ...[...(given ?? [])].map((pattern: unknown) => {
       if (!(pattern instanceof RegExp)) {
         throw new TypeError(
           `Cannot create redactor: patterns must be RegExp objects, got ${describe(pattern)}`,
         );
       }
-      return new RegExp(pattern.source, pattern.global ? pattern.flags : `${pattern.flags}g`);
-    },
-  );
+      return { regex: globalOf(pattern), hints: undefined };
+    }),
+  ];
   const placeholder = options?.placeholder ?? "[REDACTED]";
   if (typeof placeholder !== "string") {
     throw new TypeError(
@@ -304,11 +330,14 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     );
   }
   const encoded = encodeURIComponent(placeholder);
+  const form = new Set([...fields, ...query]);
   const rules: Rules = {
     headers,
     query,
     fields,
-    form: new Set([...fields, ...query]),
+    form,
+    fieldsTest: namesTest(fields),
+    formTest: namesTest(form),
     patterns,
     userInfo: defaults,
     queryInText: queryInTextPattern(query),
