@@ -13,6 +13,8 @@ import * as replayApi from "@x/replay";
 import * as fetchApi from "@x/replay/fetch";
 import * as serverApi from "@x/replay/server";
 import * as cliApi from "@x/replay/cli";
+import * as harApi from "@x/replay/har";
+import * as interceptApi from "@x/replay/intercept";
 
 const {
   createBroker,
@@ -100,7 +102,13 @@ test.after(() => rmSync(folder, { recursive: true, force: true }));
 
 /** Every exported function (not classes) of every entry point. */
 function exportedFunctions(): [string, AnyFunction][] {
-  const entries = { "@x/replay": replayApi, "./fetch": fetchApi, "./server": serverApi };
+  const entries = {
+    "@x/replay": replayApi,
+    "./fetch": fetchApi,
+    "./server": serverApi,
+    "./har": harApi,
+    "./intercept": interceptApi,
+  };
   const found: [string, AnyFunction][] = [];
   for (const [entry, names] of Object.entries(entries)) {
     for (const [name, value] of Object.entries(names as Record<string, unknown>)) {
@@ -121,6 +129,11 @@ test("every exported function throws its own typed error for arguments of the wr
         const result = await probe(`${name}(${args.length} arguments)`, () => fn(...args));
         // installFetch() with a function installs it: put the real fetch back.
         if (name.endsWith("installFetch") && typeof result === "function") result();
+        // An interception that somehow started is stopped at once.
+        const stop = (result as { stop?: unknown } | undefined)?.stop;
+        if (name.endsWith("interceptHttp") && typeof stop === "function") {
+          await (stop as () => Promise<void>).call(result);
+        }
         // What a normaliser factory returns is a function of a request.
         if (typeof result === "function" && !name.endsWith("withCassette")) {
           if (name.endsWith("installFetch")) return;
