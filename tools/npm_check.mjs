@@ -254,8 +254,10 @@ if (install) {
     );
     const builtins = new Set(builtinModules);
     const used = new Map();
+    // No ";" before "from": a statement that ends first is not an import
+    // (an export followed by a doc comment whose example imports the package).
     const specifier =
-      /^\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
+      /^\s*(?:import|export)\b[^'";]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
     for (const file of walk(installed).filter((file) => file.endsWith(".js"))) {
       for (const match of readFileSync(join(installed, file), "utf8").matchAll(specifier)) {
         const spec = match[1] ?? match[2] ?? match[3];
