@@ -20,7 +20,8 @@ import {
 import { fileStoreKinds, get, withFolder } from "./_helpers.ts";
 
 // Deno reads /proc only with --allow-all; the stores then go without these
-// facts (ADR 0019), and these tests run on Node and Bun, and under -A.
+// facts (ADR 0019). These tests run on Node and Bun, and on Deno under
+// --allow-all (the last command of the test:deno task).
 function procReadable(): boolean {
   try {
     return process.platform === "linux" && readFileSync("/proc/self/stat", "latin1") !== "";
