@@ -27,6 +27,13 @@ export interface Rules {
   readonly formTest: RegExp | undefined;
   /** Patterns replaced wherever text appears. */
   readonly patterns: readonly Pattern[];
+  /**
+   * Whether a text may hold a match of any pattern: the patterns without
+   * hints always may; the others only where one of their hints is. One
+   * search instead of one per hint, so the many texts without any (most
+   * targets, header values and bodies) skip the patterns at once.
+   */
+  readonly mayMatch: (text: string) => boolean;
   /** Whether the password of `scheme://user:password@` is replaced wherever text appears. */
   readonly userInfo: boolean;
   /** Matches `?name=value` for the secret query names inside text, or `undefined`. */
@@ -59,13 +66,14 @@ export function queryInTextPattern(names: ReadonlySet<string>): RegExp | undefin
  */
 export function redactText(text: string, rules: Rules, inJson = false): string {
   let out = text;
-  if (rules.userInfo && out.includes("://")) {
+  if (rules.userInfo && out.includes("://") && out.includes("@")) {
     out = out.replace(USERINFO, (_, head: string) => `${head}:${rules.encoded}@`);
   }
   if (rules.queryInText !== undefined && out.includes("=")) {
     rules.queryInText.lastIndex = 0;
     out = out.replace(rules.queryInText, (_, head: string) => `${head}${rules.encoded}`);
   }
+  if (!rules.mayMatch(out)) return out;
   const placeholder = inJson ? rules.escaped : rules.placeholder;
   // A function, so that "$" in a placeholder is not a replacement pattern.
   const replacement = () => placeholder;
@@ -75,6 +83,15 @@ export function redactText(text: string, rules: Rules, inJson = false): string {
     out = out.replace(regex, replacement);
   }
   return out;
+}
+
+/** The `mayMatch` of a list of patterns (see `Rules`). */
+export function patternsFilter(patterns: readonly Pattern[]): (text: string) => boolean {
+  if (patterns.some(({ hints }) => hints === undefined)) return () => true;
+  const hints = patterns.flatMap(({ hints }) => hints ?? []);
+  if (hints.length === 0) return () => false;
+  const any = new RegExp(hints.map(escapeRegExp).join("|"));
+  return (text) => any.test(text);
 }
 
 /**

@@ -12,6 +12,7 @@ import { joinQuery, paramName, splitQuery, stringList } from "./_normalize.ts";
 import {
   namesTest,
   type Pattern,
+  patternsFilter,
   queryInTextPattern,
   redactBytes,
   redactPairs,
@@ -339,6 +340,7 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     fieldsTest: namesTest(fields),
     formTest: namesTest(form),
     patterns,
+    mayMatch: patternsFilter(patterns),
     userInfo: defaults,
     queryInText: queryInTextPattern(query),
     placeholder,
@@ -348,10 +350,12 @@ export function createRedactor(options?: RedactorOptions): Redactor {
 
   const redactTarget = (target: string): string => {
     const split = splitQuery(target);
-    const withQuery = split === undefined ? target : joinQuery({
+    const secret = (param: string) => query.has(paramName(param).toLowerCase());
+    // Most targets hold no secret parameter: they are kept, not rebuilt.
+    const withQuery = split === undefined || !split.params.some(secret) ? target : joinQuery({
       ...split,
       params: split.params.map((param) => {
-        if (!query.has(paramName(param).toLowerCase())) return param;
+        if (!secret(param)) return param;
         const equals = param.indexOf("=");
         return `${equals === -1 ? param : param.slice(0, equals)}=${encoded}`;
       }),
