@@ -23,6 +23,7 @@ import {
   journalStoreAsync,
   openBroker,
   parseCassette,
+  type Redactor,
   replay,
   replayAsync,
   type ResponseChunk,
@@ -397,6 +398,49 @@ test("createAsyncBroker() redacts a streamed chunk before its bytes reach a blob
     }
     assert.equal(readdirSync(`${path}.blobs`).length, 1);
   });
+});
+
+test("createAsyncBroker() does not read streamed blob chunks back to redact them when it commits", async () => {
+  const parts = [noise(3000), noise(3000), '{"token":"t-42"}'];
+  for (const open of [fileStoreAsync, journalStoreAsync]) {
+    await withFolder(async (folder) => {
+      const path = join(folder, "cassette.json");
+      const redactor = createRedactor({ jsonFields: ["token"] });
+      let bytesSeen = 0;
+      const watched: Redactor = {
+        request: redactor.request,
+        chunk: redactor.chunk!,
+        interaction(interaction) {
+          for (const chunk of interaction.responseChunks) bytesSeen += chunk.data.length;
+          return redactor.interaction(interaction);
+        },
+      };
+      const broker = createAsyncBroker({
+        cassette: createCassette(),
+        mode: "record",
+        recording: "streaming",
+        store: open(path, { createIfMissing: true, blobThreshold: 1024 }),
+        redact: watched,
+        liveResponder: async function* () {
+          yield* parts;
+        },
+      });
+      const delivered = await collect(broker.replay(request));
+      assert.deepEqual(delivered.map(text).slice(2), [parts[2]], "the caller gets the live bytes");
+      // Every chunk was redacted as it passed (the big ones then went to blob
+      // files), so committing reads none of them back.
+      assert.equal(bytesSeen, 0, open.name);
+      const kept = broker.cassette.interactions[0]!.responseChunks;
+      assert.deepEqual(kept.slice(0, 2).map((chunk) => chunk.blob?.sha256), [
+        sha(parts[0] as Uint8Array),
+        sha(parts[1] as Uint8Array),
+      ]);
+      assert.equal(text(kept[2]!), '{"token":"[REDACTED]"}');
+      assert.ok(kept.every((chunk) => chunk.metadata.some(([key]) => key === "offset_ms")));
+      const reloaded = await open(path).load();
+      assert.deepEqual(contentOf(reloaded.interactions), contentOf(broker.cassette.interactions));
+    });
+  }
 });
 
 test("fileStore() offload() leaves small chunks alone and is absent without blobThreshold", async () => {

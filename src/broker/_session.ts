@@ -128,6 +128,12 @@ export interface Session {
    * redactor cannot redact one chunk at a time (then it must stay in memory).
    */
   redactChunk(chunk: ResponseChunk): ResponseChunk | undefined;
+  /**
+   * Marks a chunk that holds what `redactChunk` returned (the same chunk,
+   * or the store's blob chunk of its bytes): `finish` keeps it as it is
+   * instead of reading its bytes back to redact them again.
+   */
+  redacted(chunk: ResponseChunk): ResponseChunk;
   /** The interaction to store for a recording started at `start`: `recorded_at` added, then redacted. */
   finish(interaction: Interaction, start: number): Interaction;
   /** Marks an interaction as used in this session. */
@@ -141,6 +147,7 @@ export interface Session {
 }
 
 const RECORDED_AT = "recorded_at";
+const EMPTY_BYTES = new Uint8Array(0);
 
 function defaultNow(): number {
   return performance.timeOrigin + performance.now();
@@ -230,6 +237,7 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
   const redactor = redact === false ? undefined : redact ?? createRedactor();
   const counters = new Map<string, number>();
   const used = new WeakSet<Interaction>();
+  const final = new WeakSet<ResponseChunk>();
 
   const ageOf = (interaction: Interaction): number | undefined => {
     const stamp = interaction.metadata.find(([key]) => key === RECORDED_AT)?.[1];
@@ -398,10 +406,23 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
       if (redactor === undefined) return chunk;
       return redactor.chunk === undefined ? undefined : redactor.chunk(chunk);
     },
+    redacted(chunk) {
+      final.add(chunk);
+      return chunk;
+    },
     finish(interaction, start) {
+      const chunks = interaction.responseChunks;
+      const kept = redactor !== undefined && chunks.some((chunk) => final.has(chunk));
       const stamped = sealInteraction(
         interaction.request,
-        interaction.responseChunks,
+        // A chunk already redacted (and perhaps in a blob file, ADR 0041)
+        // goes to the redactor as an empty stand-in with its sequence and
+        // metadata, so its bytes are not read back; it returns below.
+        kept
+          ? chunks.map((chunk) =>
+            final.has(chunk) ? sealChunk(EMPTY_BYTES, chunk.sequence, chunk.metadata) : chunk
+          )
+          : chunks,
         Object.freeze([
           ...interaction.metadata,
           Object.freeze([RECORDED_AT, new Date(start).toISOString()] as const),
@@ -410,7 +431,17 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
         "",
         CODE_NAMING,
       );
-      return redactor === undefined ? stamped : redactor.interaction(stamped);
+      if (redactor === undefined) return stamped;
+      const redacted = redactor.interaction(stamped);
+      if (!kept) return redacted;
+      return sealInteraction(
+        redacted.request,
+        redacted.responseChunks.map((chunk, at) => final.has(chunks[at]!) ? chunks[at]! : chunk),
+        redacted.metadata,
+        redacted.fingerprint,
+        "",
+        CODE_NAMING,
+      );
     },
     use(interaction) {
       used.add(interaction);

@@ -357,7 +357,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
     const redacted = session.redactChunk(chunk);
     if (redacted === undefined) return chunk;
     try {
-      return await offload!(redacted);
+      return session.redacted(await offload!(redacted));
     } catch (error) {
       throw asSaveError(store, error);
     }
