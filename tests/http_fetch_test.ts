@@ -658,3 +658,75 @@ test("createReplayFetch() answers fetch(url) like fetch(new Request(url)), and e
     }
   }
 });
+
+/** A recorded answer: status, headers as chunk-0 metadata, and a body. */
+function answer(
+  method: string,
+  target: string,
+  status: number,
+  headers: Record<string, string>,
+  body = "",
+  request: { headers?: [string, string][]; body?: string } = {},
+) {
+  return createInteraction(
+    createRequest({ protocol: "http", action: method, target, ...request }),
+    [
+      createChunk(body, 0, [
+        ["status_code", String(status)],
+        ...Object.entries(headers).map(([name, value]) => [`header:${name}`, value] as const),
+      ]),
+    ],
+  );
+}
+
+test("createReplayFetch() follows a recorded redirect as fetch follows a live one", async () => {
+  const cassette = createCassette([
+    answer("GET", "https://a.example/old", 301, { location: "/new" }),
+    answer("GET", "https://a.example/new", 200, { "content-type": "text/plain" }, "moved here"),
+    answer("POST", "https://a.example/form", 303, { location: "https://a.example/done" }, "", {
+      body: "x=1",
+    }),
+    answer("GET", "https://a.example/done", 200, {}, "thanks"),
+    answer("GET", "https://a.example/loop", 302, { location: "/loop" }),
+  ]);
+  for (const broker of [createBroker({ cassette }), createAsyncBroker({ cassette })]) {
+    const replayFetch = createReplayFetch(broker);
+    const followed = await replayFetch("https://a.example/old");
+    assert.equal(followed.status, 200);
+    assert.equal(followed.redirected, true);
+    assert.equal(followed.url, "https://a.example/new");
+    assert.equal(await followed.text(), "moved here");
+    // 303 after a POST: the next request is a GET without the body.
+    const posted = await replayFetch("https://a.example/form", { method: "POST", body: "x=1" });
+    assert.equal(await posted.text(), "thanks");
+    const manual = await replayFetch("https://a.example/old", { redirect: "manual" });
+    assert.equal(manual.status, 301);
+    assert.equal(manual.headers.get("location"), "/new");
+    assert.equal(manual.redirected, false);
+    await assert.rejects(
+      replayFetch("https://a.example/old", { redirect: "error" }),
+      (error: unknown) => error instanceof TypeError && /redirect/.test(String(error.cause)),
+    );
+    await assert.rejects(
+      replayFetch("https://a.example/loop"),
+      (error: unknown) =>
+        error instanceof TypeError && /redirect count exceeded/.test(String(error.cause)),
+    );
+  }
+});
+
+test("createReplayFetch() drops authorization on a redirect to another origin", async () => {
+  const cassette = createCassette([
+    answer("GET", "https://a.example/me", 302, { location: "https://b.example/me" }, "", {
+      headers: [["authorization", "Bearer t"]],
+    }),
+    answer("GET", "https://b.example/me", 200, {}, "b"),
+  ]);
+  const replayFetch = createReplayFetch(createBroker({ cassette, redact: false }), {
+    matchHeaders: ["authorization"],
+  });
+  const response = await replayFetch("https://a.example/me", {
+    headers: { authorization: "Bearer t" },
+  });
+  assert.equal(await response.text(), "b");
+});

@@ -35,6 +35,14 @@ export interface ReplayFetchOptions {
  * stream). A `FormData` body gets a boundary derived from its content instead
  * of a random one, so the same form matches on every run.
  *
+ * A recorded redirect (301, 302, 303, 307, 308 with a `location`) is
+ * followed as `fetch` follows a live one, up to 20 hops, unless the request
+ * asks for `redirect: "manual"` (the 3xx is returned) or `"error"` (a
+ * `TypeError`): 303, and 301/302 after a POST, continue as a GET without the
+ * body, and `authorization` is not sent to another origin. Our own
+ * recordings hold the final answer already (the live `fetch` followed);
+ * imported HAR files and `"manual"` recordings hold the redirects.
+ *
  * The response has the recorded status, status text and headers, and a body
  * stream that pulls the recorded chunks one at a time, as the consumer reads
  * them, each a copy of the recorded bytes. An `AbortSignal` rejects the call
@@ -114,31 +122,17 @@ export function createReplayFetch(
   // A broker with headerSchema reads the request headers its recordings name (ADR 0025).
   const offer = wantsOfferedHeaders(broker);
 
-  async function replayFetch(
-    input: Parameters<typeof fetch>[0],
-    init?: Parameters<typeof fetch>[1],
+  /** One exchange with the broker: the recorded response, not yet following redirects. */
+  async function send(
+    method: string,
+    target: string,
+    headers: [string, string][],
+    body: Uint8Array<ArrayBuffer>,
+    redirect: RequestInit["redirect"],
+    signal: AbortSignal | undefined,
   ): Promise<Response> {
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ??
-      undefined;
-    if (signal?.aborted) throw signal.reason;
     // A replaying broker never goes live: skip what only a live call needs.
-    const mayGoLive = broker.mode !== "replay";
-    const plain = init === undefined ? plainGet(input) : undefined;
-    let method = "GET";
-    let target: string;
-    let headers: [string, string][] = [];
-    let body = EMPTY_BODY;
-    let redirect: RequestInit["redirect"] = "follow";
-    if (plain !== undefined) target = plain;
-    else {
-      const request = new Request(input, init);
-      method = request.method;
-      target = targetOf(request.url);
-      headers = readHeaders(request.headers, match, mayGoLive || offer);
-      body = new Uint8Array(await request.arrayBuffer());
-      redirect = request.redirect;
-    }
-    const live = mayGoLive ? liveSignal(signal) : undefined;
+    const live = broker.mode !== "replay" ? liveSignal(signal) : undefined;
     const interaction = toInteractionRequest(
       method,
       target,
@@ -167,10 +161,95 @@ export function createReplayFetch(
     return response;
   }
 
+  async function replayFetch(
+    input: Parameters<typeof fetch>[0],
+    init?: Parameters<typeof fetch>[1],
+  ): Promise<Response> {
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ??
+      undefined;
+    if (signal?.aborted) throw signal.reason;
+    const plain = init === undefined ? plainGet(input) : undefined;
+    let method = "GET";
+    let target: string;
+    let headers: [string, string][] = [];
+    let body = EMPTY_BODY;
+    let redirect: RequestInit["redirect"] = "follow";
+    if (plain !== undefined) target = plain;
+    else {
+      const request = new Request(input, init);
+      method = request.method;
+      target = targetOf(request.url);
+      headers = readHeaders(request.headers, match, broker.mode !== "replay" || offer);
+      body = new Uint8Array(await request.arrayBuffer());
+      redirect = request.redirect;
+    }
+    let response = await send(method, target, headers, body, redirect, signal);
+    // A recorded redirect is followed as fetch follows a live one: a cassette
+    // of our own holds the final answer (the live fetch followed), but an
+    // imported HAR or a "manual" recording holds the 3xx itself.
+    for (let hops = 0;; hops++) {
+      const next = redirectTarget(response, target);
+      if (next === undefined || redirect === "manual") break;
+      await response.body?.cancel();
+      if (redirect === "error") {
+        throw new TypeError("fetch failed", {
+          cause: new TypeError(`unexpected redirect to ${next} (redirect: "error")`),
+        });
+      }
+      if (hops === MAX_REDIRECTS) {
+        throw new TypeError("fetch failed", { cause: new TypeError("redirect count exceeded") });
+      }
+      // 303, and 301/302 after a POST, turn into a GET without a body.
+      const status = response.status;
+      if (
+        status === 303 ? method !== "GET" && method !== "HEAD" : status <= 302 && method === "POST"
+      ) {
+        method = "GET";
+        body = EMPTY_BODY;
+        headers = headers.filter(([name]) => !BODY_HEADERS.has(name.toLowerCase()));
+      }
+      // Credentials stay with the origin they were given to.
+      if (new URL(next).origin !== new URL(target).origin) {
+        headers = headers.filter(([name]) => name.toLowerCase() !== "authorization");
+      }
+      target = next;
+      response = await send(method, target, headers, body, redirect, signal);
+      Object.defineProperty(response, "redirected", { value: true });
+    }
+    return response;
+  }
+
   return replayFetch as typeof fetch;
 }
 
 const EMPTY_BODY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+
+/** How many redirects fetch follows before it gives up (the Fetch standard's 20). */
+const MAX_REDIRECTS = 20;
+
+/** The request headers that describe a body, dropped when a redirect turns a request into a GET. */
+const BODY_HEADERS: ReadonlySet<string> = new Set([
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "content-type",
+  "content-length",
+]);
+
+/** Where a redirect response sends the request (its `location` against `base`), else `undefined`. */
+function redirectTarget(response: Response, base: string): string | undefined {
+  const status = response.status;
+  if (status !== 301 && status !== 302 && status !== 303 && status !== 307 && status !== 308) {
+    return undefined;
+  }
+  const location = response.headers.get("location");
+  if (location === null) return undefined;
+  try {
+    return targetOf(new URL(location, base));
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The target of `fetch(url)` with no init: a GET with no headers and no
