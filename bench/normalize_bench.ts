@@ -92,7 +92,7 @@ Deno.bench({
 
 // Redacting a 64 KiB JSON body (what recording pays per body or chunk, and
 // replay per request body). Baseline: parsing and re-serialising it, which
-// the redactor did before it replaced values in place (ADR 0025).
+// the redactor did before it replaced values in place (ADR 0026).
 const redactor = createRedactor();
 const items = Array.from(
   { length: 1_100 },

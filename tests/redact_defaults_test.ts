@@ -1,5 +1,5 @@
 // What the default redactor covers (ADR 0021), and how it changes a body:
-// in place, only where a secret was (ADR 0025).
+// in place, only where a secret was (ADR 0026).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";

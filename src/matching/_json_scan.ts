@@ -1,4 +1,4 @@
-// A JSON reader without recursion (ADR 0025): one pass over the text that
+// A JSON reader without recursion (ADR 0026): one pass over the text that
 // checks it is JSON (RFC 8259, as `JSON.parse` accepts it) and reports its
 // tokens with their positions, whatever the nesting depth. Redaction uses
 // the positions to replace values in place; `canonicalJsonBody()` builds

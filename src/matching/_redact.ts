@@ -1,5 +1,5 @@
 // The pieces of redaction that work on plain values (ADR 0021). Bodies are
-// redacted in place (ADR 0025): only the bytes of a secret change, so a
+// redacted in place (ADR 0026): only the bytes of a secret change, so a
 // replayed body differs from the live one in nothing but its secrets.
 import { decodeUtf8, encodeUtf8 } from "../core/_bytes.ts";
 import type { Pairs } from "../core/types.ts";
