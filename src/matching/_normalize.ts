@@ -1,12 +1,13 @@
 // Shared pieces of the ready-made normalisers.
 import { sealRequest } from "../core/_model.ts";
-import { toRequest } from "../core/_model.ts";
 import { describe } from "../core/_check.ts";
 import type { InteractionRequest, Pairs } from "../core/types.ts";
 
-/** A request with new headers; the same object when nothing changed. */
-export function withHeaders(request: InteractionRequest, headers: Pairs): InteractionRequest {
-  const valid = toRequest(request, "request");
+// The normalisers check their argument (`toRequest`) before reading it, so
+// these take a request that is already checked.
+
+/** A checked request with new headers; the same object when nothing changed. */
+export function withHeaders(valid: InteractionRequest, headers: Pairs): InteractionRequest {
   const same = headers.length === valid.headers.length &&
     headers.every((pair, i) =>
       pair[0] === valid.headers[i]![0] && pair[1] === valid.headers[i]![1]
@@ -25,19 +26,17 @@ export function withHeaders(request: InteractionRequest, headers: Pairs): Intera
   );
 }
 
-/** A request with a new target; the same object when nothing changed. */
-export function withTarget(request: InteractionRequest, target: string): InteractionRequest {
-  const valid = toRequest(request, "request");
+/** A checked request with a new target; the same object when nothing changed. */
+export function withTarget(valid: InteractionRequest, target: string): InteractionRequest {
   if (target === valid.target) return valid;
   return sealRequest(valid.protocol, valid.action, target, valid.headers, valid.body);
 }
 
-/** A request with a new body (owned by the caller of this function). */
+/** A checked request with a new body (owned by the caller of this function). */
 export function withBody(
-  request: InteractionRequest,
+  valid: InteractionRequest,
   body: Uint8Array<ArrayBuffer>,
 ): InteractionRequest {
-  const valid = toRequest(request, "request");
   return sealRequest(valid.protocol, valid.action, valid.target, valid.headers, body);
 }
 
