@@ -91,7 +91,7 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-/** Refuses a link at `path` before it is opened (`before`) or an opened file it does not name now. */
+/** Refuses an opened file that `path` does not name now (`now` from lstat, after the open). */
 function checkName(path: string, opened: Stats, now: Stats | undefined, doing: string): void {
   if (now === undefined || now.isSymbolicLink() || !sameFile(now, opened)) {
     throw linkRefused(path, doing);
@@ -99,21 +99,22 @@ function checkName(path: string, opened: Stats, now: Stats | undefined, doing: s
 }
 
 /**
- * Opens a regular file for reading. With `follow`, a link to a regular file
- * is read; without, a link is refused with `LINK_REFUSED`.
+ * Opens the regular file at `path` with `flags`. With `follow`, a link to a
+ * regular file is opened; without, a link is refused with `LINK_REFUSED`
+ * before anything is opened or created through it.
  */
-export function openReadSync(path: string, follow: boolean): number {
-  if (!follow && lstatIfExists(path)?.isSymbolicLink() === true) throw linkRefused(path, "read");
+function openRegularSync(path: string, flags: number, follow: boolean, doing: string): number {
+  if (!follow && lstatIfExists(path)?.isSymbolicLink() === true) throw linkRefused(path, doing);
   let descriptor: number;
   try {
-    descriptor = openSync(path, READ | (follow ? 0 : NO_FOLLOW));
+    descriptor = openSync(path, flags | (follow ? 0 : NO_FOLLOW));
   } catch (error) {
-    throw translate(error, path, follow, "read");
+    throw translate(error, path, follow, doing);
   }
   try {
     const opened = fstatSync(descriptor);
     checkRegular(path, opened);
-    if (!follow) checkName(path, opened, lstatIfExists(path), "read");
+    if (!follow) checkName(path, opened, lstatIfExists(path), doing);
   } catch (error) {
     closeSync(descriptor);
     throw error;
@@ -121,21 +122,26 @@ export function openReadSync(path: string, follow: boolean): number {
   return descriptor;
 }
 
-/** The asynchronous twin of `openReadSync()`. */
-export async function openRead(path: string, follow: boolean): Promise<FileHandle> {
+/** The asynchronous twin of `openRegularSync()`. */
+async function openRegular(
+  path: string,
+  flags: number,
+  follow: boolean,
+  doing: string,
+): Promise<FileHandle> {
   if (!follow && (await lstatIfExistsAsync(path))?.isSymbolicLink() === true) {
-    throw linkRefused(path, "read");
+    throw linkRefused(path, doing);
   }
   let handle: FileHandle;
   try {
-    handle = await open(path, READ | (follow ? 0 : NO_FOLLOW));
+    handle = await open(path, flags | (follow ? 0 : NO_FOLLOW));
   } catch (error) {
-    throw translate(error, path, follow, "read");
+    throw translate(error, path, follow, doing);
   }
   try {
     const opened = await handle.stat();
     checkRegular(path, opened);
-    if (!follow) checkName(path, opened, await lstatIfExistsAsync(path), "read");
+    if (!follow) checkName(path, opened, await lstatIfExistsAsync(path), doing);
   } catch (error) {
     await handle.close();
     throw error;
@@ -144,48 +150,29 @@ export async function openRead(path: string, follow: boolean): Promise<FileHandl
 }
 
 /**
+ * Opens a regular file for reading. With `follow`, a link to a regular file
+ * is read; without, a link is refused with `LINK_REFUSED`.
+ */
+export function openReadSync(path: string, follow: boolean): number {
+  return openRegularSync(path, READ, follow, "read");
+}
+
+/** The asynchronous twin of `openReadSync()`. */
+export function openRead(path: string, follow: boolean): Promise<FileHandle> {
+  return openRegular(path, READ, follow, "read");
+}
+
+/**
  * Opens a regular file for appending, creating it; a link is refused with
  * `LINK_REFUSED` before anything is opened or created through it.
  */
 export function openAppendSync(path: string): number {
-  if (lstatIfExists(path)?.isSymbolicLink() === true) throw linkRefused(path, "write");
-  let descriptor: number;
-  try {
-    descriptor = openSync(path, APPEND | NO_FOLLOW);
-  } catch (error) {
-    throw translate(error, path, false, "write");
-  }
-  try {
-    const opened = fstatSync(descriptor);
-    checkRegular(path, opened);
-    checkName(path, opened, lstatIfExists(path), "write");
-  } catch (error) {
-    closeSync(descriptor);
-    throw error;
-  }
-  return descriptor;
+  return openRegularSync(path, APPEND, false, "write");
 }
 
 /** The asynchronous twin of `openAppendSync()`. */
-export async function openAppend(path: string): Promise<FileHandle> {
-  if ((await lstatIfExistsAsync(path))?.isSymbolicLink() === true) {
-    throw linkRefused(path, "write");
-  }
-  let handle: FileHandle;
-  try {
-    handle = await open(path, APPEND | NO_FOLLOW);
-  } catch (error) {
-    throw translate(error, path, false, "write");
-  }
-  try {
-    const opened = await handle.stat();
-    checkRegular(path, opened);
-    checkName(path, opened, await lstatIfExistsAsync(path), "write");
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-  return handle;
+export function openAppend(path: string): Promise<FileHandle> {
+  return openRegular(path, APPEND, false, "write");
 }
 
 /**
