@@ -28,7 +28,8 @@ function statusOf(value: { mtimeMs: number; mode: number }): FileStatus {
   return { mtimeMs: value.mtimeMs, mode: value.mode };
 }
 
-function performSync(op: FileOp): unknown {
+/** Performs one file step synchronously. */
+export function performSync(op: FileOp): unknown {
   switch (op.kind) {
     case "read": {
       const descriptor = openReadSync(op.path, op.follow);
@@ -120,7 +121,8 @@ function performSync(op: FileOp): unknown {
   }
 }
 
-async function performAsync(op: FileOp): Promise<unknown> {
+/** Performs one file step with promises. */
+export async function performAsync(op: FileOp): Promise<unknown> {
   switch (op.kind) {
     case "read": {
       const handle = await openRead(op.path, op.follow);
@@ -231,13 +233,19 @@ function keepMode(apply: () => void): void {
   }
 }
 
-/** Runs a procedure with synchronous file calls. */
-export function runSync<T>(procedure: Procedure<T>): T {
+/**
+ * Runs a procedure, performing each step it yields with `perform` and
+ * handing back the result, or throwing the step's error into it.
+ */
+export function driveSync<S, T>(
+  procedure: Generator<S, T, unknown>,
+  perform: (step: S) => unknown,
+): T {
   let step = procedure.next();
   while (!step.done) {
     let result: unknown;
     try {
-      result = performSync(step.value);
+      result = perform(step.value);
     } catch (error) {
       step = procedure.throw(error);
       continue;
@@ -247,13 +255,16 @@ export function runSync<T>(procedure: Procedure<T>): T {
   return step.value;
 }
 
-/** Runs a procedure with promise-based file calls. */
-export async function runAsync<T>(procedure: Procedure<T>): Promise<T> {
+/** The asynchronous twin of `driveSync()`: each step's result is awaited. */
+export async function driveAsync<S, T>(
+  procedure: Generator<S, T, unknown>,
+  perform: (step: S) => Promise<unknown>,
+): Promise<T> {
   let step = procedure.next();
   while (!step.done) {
     let result: unknown;
     try {
-      result = await performAsync(step.value);
+      result = await perform(step.value);
     } catch (error) {
       step = procedure.throw(error);
       continue;
@@ -261,4 +272,14 @@ export async function runAsync<T>(procedure: Procedure<T>): Promise<T> {
     step = procedure.next(result);
   }
   return step.value;
+}
+
+/** Runs a procedure with synchronous file calls. */
+export function runSync<T>(procedure: Procedure<T>): T {
+  return driveSync(procedure, performSync);
+}
+
+/** Runs a procedure with promise-based file calls. */
+export function runAsync<T>(procedure: Procedure<T>): Promise<T> {
+  return driveAsync(procedure, performAsync);
 }

@@ -15,7 +15,6 @@ import {
   errorCode,
   type FileOp,
   mkdirp,
-  type Procedure,
   readIfExists,
   rename,
   stat,
@@ -34,7 +33,7 @@ import {
   renderCassette,
   uniqueName,
 } from "./_file_procedures.ts";
-import { runAsync, runSync } from "./_file_run.ts";
+import { driveAsync, driveSync, performAsync, performSync } from "./_file_run.ts";
 import { LINK_REFUSED, openAppend, openAppendSync, openRead, openReadSync } from "./_safe_fs.ts";
 import { formatFromExtension } from "../codec/_format.ts";
 import { identityOf } from "./_merge.ts";
@@ -702,42 +701,18 @@ function isJournalOp(step: Step): step is JournalOp {
   return step.kind === "jstat" || step.kind === "readFrom" || step.kind === "append";
 }
 
-function* single(op: FileOp): Procedure<unknown> {
-  return yield op;
-}
-
 /** Runs a journal procedure with synchronous file calls. */
 export function runJournalSync<T>(procedure: JournalProcedure<T>): T {
-  let step = procedure.next();
-  while (!step.done) {
-    let result: unknown;
-    try {
-      result = isJournalOp(step.value)
-        ? performJournalSync(step.value)
-        : runSync(single(step.value));
-    } catch (error) {
-      step = procedure.throw(error);
-      continue;
-    }
-    step = procedure.next(result);
-  }
-  return step.value;
+  return driveSync(
+    procedure,
+    (step) => isJournalOp(step) ? performJournalSync(step) : performSync(step),
+  );
 }
 
 /** Runs a journal procedure with promise-based file calls. */
-export async function runJournalAsync<T>(procedure: JournalProcedure<T>): Promise<T> {
-  let step = procedure.next();
-  while (!step.done) {
-    let result: unknown;
-    try {
-      result = isJournalOp(step.value)
-        ? await performJournalAsync(step.value)
-        : await runAsync(single(step.value));
-    } catch (error) {
-      step = procedure.throw(error);
-      continue;
-    }
-    step = procedure.next(result);
-  }
-  return step.value;
+export function runJournalAsync<T>(procedure: JournalProcedure<T>): Promise<T> {
+  return driveAsync(
+    procedure,
+    (step) => isJournalOp(step) ? performJournalAsync(step) : performAsync(step),
+  );
 }
