@@ -94,22 +94,16 @@ export const BLOB_TEMPORARY_NAME: RegExp = /^\.[0-9a-f]{64}\.\d+\.[0-9a-f]+\.tmp
 // A blob is read only from a regular file directly inside a real blob
 // folder (ADR 0042): a link in a checkout must not make replay read, hash
 // and describe files elsewhere.
-function checkReadable(folder: string, ref: BlobRef): string {
-  if (!BLOB_NAME.test(ref.sha256)) {
-    throw corrupt(join(folder, ref.sha256), ref, "its name is not a SHA-256");
-  }
+function checkReadable(folder: string, path: string, ref: BlobRef): void {
+  if (!BLOB_NAME.test(ref.sha256)) throw corrupt(path, ref, "its name is not a SHA-256");
   const status = lstatIfExists(folder);
   if (status !== undefined) checkFolder(folder, status, "read blobs");
-  return join(folder, ref.sha256);
 }
 
-async function checkReadableAsync(folder: string, ref: BlobRef): Promise<string> {
-  if (!BLOB_NAME.test(ref.sha256)) {
-    throw corrupt(join(folder, ref.sha256), ref, "its name is not a SHA-256");
-  }
+async function checkReadableAsync(folder: string, path: string, ref: BlobRef): Promise<void> {
+  if (!BLOB_NAME.test(ref.sha256)) throw corrupt(path, ref, "its name is not a SHA-256");
   const status = await lstatIfExistsAsync(folder);
   if (status !== undefined) checkFolder(folder, status, "read blobs");
-  return join(folder, ref.sha256);
 }
 
 /** A reader of the blobs in `folder`. */
@@ -117,9 +111,9 @@ export function blobReader(folder: string): BlobReader {
   return Object.freeze({
     folder,
     readSync(ref: BlobRef): Uint8Array<ArrayBuffer> {
-      let path = join(folder, ref.sha256);
+      const path = join(folder, ref.sha256);
       try {
-        path = checkReadable(folder, ref);
+        checkReadable(folder, path, ref);
         const descriptor = openReadSync(path, false);
         try {
           const bytes = new Uint8Array(ref.size);
@@ -140,9 +134,9 @@ export function blobReader(folder: string): BlobReader {
       }
     },
     async read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>> {
-      let path = join(folder, ref.sha256);
+      const path = join(folder, ref.sha256);
       try {
-        path = await checkReadableAsync(folder, ref);
+        await checkReadableAsync(folder, path, ref);
         const handle = await openRead(path, false);
         try {
           const bytes = new Uint8Array(ref.size);
