@@ -94,9 +94,10 @@ With --blobs it then removes the files in <cassette>.blobs/ that no chunk of
 the cassette refers to (blobs of pruned or abandoned recordings, temporary
 files left by a crash). It removes only names it writes itself (64-hex blob
 names and its temporary files) and never follows a link: a <cassette>.blobs
-that is a link is refused, and other entries are left and counted. Run that only while nothing records into the
-cassette: a streamed recording writes its blobs before the cassette refers to
-them. --blobs also works on YAML cassettes and on cassettes without a journal.
+that is a link is refused, and other entries are left and counted. Run that
+only while nothing records into the cassette: a streamed recording writes its
+blobs before the cassette refers to them. --blobs also works on YAML
+cassettes and on cassettes without a journal.
 
 Options:
   --blobs     also remove blob files no interaction refers to
