@@ -102,6 +102,24 @@ test("createRedactor() defaults cover form bodies with the same names", () => {
   assert.equal(text(chunk.data), `access_token=${E}&scope=repo&token_type=bearer`);
 });
 
+test("createRedactor() redacts form fields named by either list alone, in any case", () => {
+  const body = (redactor: ReturnType<typeof createRedactor>, form: string) =>
+    text(redactor.request(createRequest({ ...base, body: form })).body);
+  // Names only DEFAULT_REDACTED_QUERY holds, with no JSON name anywhere in the
+  // body. The first field has no "&" before it, so only the form rule sees it.
+  for (const name of ["Sig", "KEY", "X-Amz-Signature"]) {
+    assert.equal(body(createRedactor(), `${name}=s-1&b=2`), `${name}=${E}&b=2`, name);
+  }
+  // Each list alone, without the defaults.
+  const onlyQuery = createRedactor({ includeDefaults: false, query: ["pin"] });
+  assert.equal(body(onlyQuery, "PIN=1234&user=ada"), `PIN=${E}&user=ada`);
+  const onlyJson = createRedactor({ includeDefaults: false, jsonFields: ["pin"] });
+  assert.equal(body(onlyJson, "PIN=1234&user=ada"), `PIN=${E}&user=ada`);
+  // A name in both lists, once.
+  const both = createRedactor({ includeDefaults: false, query: ["pin"], jsonFields: ["pin"] });
+  assert.equal(body(both, "pin=1234"), `pin=${E}`);
+});
+
 test("createRedactor() defaults cover user:password@ in URLs, in the target and in text", () => {
   const redactor = createRedactor();
   const redacted = redactor.request(createRequest({

@@ -22,9 +22,14 @@ export interface Rules {
   readonly fields: ReadonlySet<string>;
   /** Form field names (`application/x-www-form-urlencoded`): the JSON and query names. */
   readonly form: ReadonlySet<string>;
-  /** `namesTest()` of `fields` and of `form`. */
+  /** `namesTest()` of `fields`. */
   readonly fieldsTest: RegExp | undefined;
-  readonly formTest: RegExp | undefined;
+  /**
+   * `namesTest()` of the `form` names that are not `fields` names: a text
+   * that `fieldsTest` passes holds a form name already, and one it fails
+   * holds a form name only if it holds one of these.
+   */
+  readonly formOnlyTest: RegExp | undefined;
   /** Patterns replaced wherever text appears. */
   readonly patterns: readonly Pattern[];
   /**
@@ -215,13 +220,13 @@ export function redactBytes(
   if (text === undefined) return bytes;
   let out = text;
   let json: string | undefined;
+  // Each names test reads the whole text: a text that fails the first is
+  // tested only for the form names the first did not look for.
   if (mayHold(text, rules.fieldsTest)) {
     json = redactJson(text, rules);
     out = json ?? redactSseJson(text, rules);
-    if (json === undefined && out === text && mayHold(text, rules.formTest)) {
-      out = redactForm(text, rules);
-    }
-  } else if (mayHold(text, rules.formTest)) {
+    if (json === undefined && out === text) out = redactForm(text, rules);
+  } else if (mayHold(text, rules.formOnlyTest)) {
     out = redactForm(text, rules);
   }
   // Scanning a body only to learn that it is JSON is paid only by a

@@ -338,7 +338,7 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     fields,
     form,
     fieldsTest: namesTest(fields),
-    formTest: namesTest(form),
+    formOnlyTest: namesTest(new Set([...query].filter((name) => !fields.has(name)))),
     patterns,
     mayMatch: patternsFilter(patterns),
     userInfo: defaults,
