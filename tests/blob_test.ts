@@ -29,7 +29,7 @@ import {
   type ResponseChunk,
   stringifyCassette,
 } from "@x/replay";
-import { collectGarbage, contentOf, get, text, withFolder } from "./_helpers.ts";
+import { collectGarbage, contentOf, fileStoreKinds, get, text, withFolder } from "./_helpers.ts";
 
 const sha = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 
@@ -164,14 +164,7 @@ for (const damage of ["altered", "truncated", "extended", "missing"] as const) {
   });
 }
 
-for (
-  const [name, open] of [
-    ["fileStore()", fileStore],
-    ["fileStoreAsync()", fileStoreAsync],
-    ["journalStore()", journalStore],
-    ["journalStoreAsync()", journalStoreAsync],
-  ] as const
-) {
+for (const { name, open } of fileStoreKinds) {
   test(`${name} rewrites a blob of the right size but wrong bytes when those bytes are saved again`, async () => {
     await withFolder(async (folder) => {
       const path = join(folder, "cassette.json");

@@ -26,8 +26,6 @@ import {
   createCassette,
   createInteraction,
   fileStore,
-  journalStore,
-  journalStoreAsync,
   replay,
   replayAsync,
 } from "@x/replay";
@@ -48,10 +46,7 @@ function withCheckout(body: (checkout: string, outside: string) => Promise<void>
   });
 }
 
-const journals = [
-  { name: "journalStore()", open: journalStore },
-  { name: "journalStoreAsync()", open: journalStoreAsync },
-] as const;
+const journals = fileStoreKinds.filter(({ name }) => name.startsWith("journal"));
 
 for (const { name, open } of journals) {
   test(`${name} replaces a linked journal with a regular file and leaves its target untouched`, {
