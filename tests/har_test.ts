@@ -346,6 +346,20 @@ test("fromHar() names the place of every bad value", () => {
   assert.throws(() => fromHar(42 as unknown as string), TypeError);
 });
 
+test("fromHar() refuses options that are not an object", () => {
+  const har = '{"log": {"version": "1.2", "entries": []}}';
+  for (const [options, shown] of [["x", 'string "x"'], [[], "an array"], [null, "null"]] as const) {
+    assert.throws(
+      () => fromHar(har, options as never),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        error.message.startsWith(`Cannot read HAR: options must be an object, got ${shown}`),
+      String(options),
+    );
+  }
+  assert.equal(fromHar(har, undefined).interactions.length, 0);
+});
+
 // --- export ----------------------------------------------------------------------
 
 // har-schema's files are draft-06 JSON Schema with two keywords of its own

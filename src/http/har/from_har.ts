@@ -1,4 +1,4 @@
-import { describe } from "../../core/_check.ts";
+import { checkOptions, describe } from "../../core/_check.ts";
 import { encodeUtf8 } from "../../core/_bytes.ts";
 import { formatOffset, OFFSET_KEY } from "../../core/_timing.ts";
 import { createCassette } from "../../core/create_cassette.ts";
@@ -120,8 +120,8 @@ interface Context {
  * @throws {HarFormatError} When the text is not JSON, a value has the wrong
  * shape, a side file is unsafe or cannot be read, or `toHar()`'s extension
  * fields contradict the entry.
- * @throws {TypeError} When `text` is not a string or `matchHeaders` is not
- * an array of names.
+ * @throws {TypeError} When `text` is not a string, `options` not an object,
+ * or `matchHeaders` not an array of names.
  *
  * @example Replay a HAR through fetch
  * ```ts
@@ -158,6 +158,7 @@ export function fromHar(text: string, options?: FromHarOptions): Cassette {
   if (typeof text !== "string") {
     throw new TypeError(`Cannot read HAR: expected text, got ${describe(text)}`);
   }
+  checkOptions(options, "read HAR");
   const readFile = options?.readFile;
   if (readFile !== undefined && typeof readFile !== "function") {
     throw new TypeError(`Cannot read HAR: readFile must be a function, got ${describe(readFile)}`);
