@@ -34,12 +34,8 @@ export function lookup(
   readonly found: Interaction | undefined;
 } {
   const checked = checkCassette(cassette);
+  // Its callers have checked the options (checkMatchOptions()).
   const occurrence = options?.occurrence ?? 0;
-  if (!Number.isSafeInteger(occurrence) || occurrence < 0) {
-    throw new RangeError(
-      `Cannot match: occurrence must be a non-negative integer, got ${String(occurrence)}`,
-    );
-  }
   const normalized = options?.normalize === undefined ? request : options.normalize(request);
   const key = fingerprint(normalized);
   const position = checked.index.get(key)?.[occurrence];
@@ -68,16 +64,11 @@ export function playListFor(
 }
 
 /** The interaction for a request, or `InteractionNotFoundError`. */
-export function lookupOrThrow(
+function lookupOrThrow(
   cassette: Cassette,
   request: InteractionRequest,
   options: MatchOptions | undefined,
 ): Interaction {
-  // The hot path of replay(): no options, a hit. No result object is built.
-  if (options === undefined) {
-    const positions = checkCassette(cassette).index.get(fingerprint(request));
-    if (positions !== undefined) return cassette.interactions[positions[0]!]!;
-  }
   const { request: normalized, key, found } = lookup(cassette, request, options);
   if (found === undefined) {
     throw new InteractionNotFoundError(normalized, key, {
