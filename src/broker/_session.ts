@@ -104,19 +104,27 @@ export type Choice =
     readonly recorded: number;
   };
 
+/**
+ * A request as the caller made it (validated; what a live responder gets)
+ * and as it is matched and recorded (normalised, then redacted).
+ */
+export interface Prepared {
+  readonly live: InteractionRequest;
+  readonly matched: InteractionRequest;
+}
+
 /** The per-broker state behind `BrokerSessionOptions`. */
 export interface Session {
+  /** The request as the caller made it and as it is matched and recorded. */
+  prepare(request: InteractionRequest): Prepared;
   /**
-   * The request as the caller made it (validated; what a live responder
-   * gets) and as it is matched and recorded (normalised, then redacted).
+   * Picks the interaction for a prepared request (matched; with
+   * `headerSchema`, also valued from the live one's offered headers),
+   * advancing sequential counters.
    */
-  prepare(
-    request: InteractionRequest,
-  ): { readonly live: InteractionRequest; readonly matched: InteractionRequest };
-  /** Picks the interaction for a prepared request, advancing sequential counters. */
   choose(
     cassette: Cassette,
-    request: InteractionRequest,
+    prepared: Prepared,
     mode: "replay" | "record" | "auto",
   ): Choice;
   /** The error for a miss in replay mode. */
@@ -298,16 +306,15 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
     return { kind: "hit", interaction };
   };
 
-  // Header-schema matching (ADR 0025): the prepared request's live twin,
-  // whose offered headers fill in the names each recording holds.
-  const liveOf = new WeakMap<InteractionRequest, InteractionRequest>();
+  // Header-schema matching (ADR 0025): the live request's offered headers
+  // fill in the names each recording holds.
   const chooseBySchema = (
     cassette: Cassette,
-    request: InteractionRequest,
+    { live, matched: request }: Prepared,
     mode: "replay" | "record" | "auto",
   ): Choice => {
     if (mode !== "record") {
-      const candidates = schemaCandidates(cassette, request, liveOf.get(request) ?? request);
+      const candidates = schemaCandidates(cassette, request, live);
       for (const key of candidates) {
         const positions = cassette.index.get(key);
         if (positions === undefined) continue;
@@ -379,13 +386,11 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
   return {
     prepare(request) {
       const live = toRequest(request, "request");
-      const matched = matchedOf(live);
-      if (headerSchema) liveOf.set(matched, live);
-      return { live, matched };
+      return { live, matched: matchedOf(live) };
     },
     choose: headerSchema
       ? chooseBySchema
-      : (cassette, request, mode) => chooseKey(cassette, fingerprint(request), mode),
+      : (cassette, { matched }, mode) => chooseKey(cassette, fingerprint(matched), mode),
     notFound(request, miss) {
       return new InteractionNotFoundError(request, miss.key, {
         occurrence: miss.occurrence,

@@ -1,5 +1,5 @@
 import { checkCassette, sealCassette } from "../core/_model.ts";
-import { type BrokerSessionOptions, createSession } from "./_session.ts";
+import { type BrokerSessionOptions, createSession, type Prepared } from "./_session.ts";
 import { wantOfferedHeaders } from "./_offered_headers.ts";
 import { type Sleep, timedChunks, type Timing, untimed } from "../core/_timing.ts";
 import {
@@ -157,9 +157,6 @@ type Outcome =
   | { readonly kind: "abandoned" };
 
 type Settle = (outcome: Outcome) => void;
-
-/** A request as the caller made it (for the live responder) and as matched and stored. */
-type Prepared = { readonly live: InteractionRequest; readonly matched: InteractionRequest };
 
 const ignore = (): void => {};
 
@@ -413,7 +410,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
     },
     replay(request: InteractionRequest): AsyncIterableIterator<ResponseChunk> {
       const prepared = session.prepare(request);
-      const choice = session.choose(current, prepared.matched, mode);
+      const choice = session.choose(current, prepared, mode);
       if (choice.kind === "hit") return timed(playback(session.use(choice.interaction)));
       if (mode === "replay") throw session.notFound(prepared.matched, choice);
       if (mode === "record") return recordOnce(prepared, ignore);

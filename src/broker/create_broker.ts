@@ -249,11 +249,11 @@ export function createBroker(options: CreateBrokerOptions): Broker {
       return current;
     },
     replay(request: InteractionRequest): IterableIterator<ResponseChunk> {
-      const { live, matched } = session.prepare(request);
-      const choice = session.choose(current, matched, mode);
+      const prepared = session.prepare(request);
+      const choice = session.choose(current, prepared, mode);
       if (choice.kind === "hit") return playbackSync(session.use(choice.interaction));
-      if (mode === "replay") throw session.notFound(matched, choice);
-      return record(live, matched);
+      if (mode === "replay") throw session.notFound(prepared.matched, choice);
+      return record(prepared.live, prepared.matched);
     },
     unused(): readonly Interaction[] {
       return session.unused(current);
