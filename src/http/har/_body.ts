@@ -79,13 +79,6 @@ export function sideFile(
   return copy;
 }
 
-/** The content codings of a `content-encoding` value, in the order they were applied. */
-export function codings(value: string): string[] {
-  return value.split(",").map((coding) => coding.trim().toLowerCase()).filter((coding) =>
-    coding !== "" && coding !== "identity"
-  );
-}
-
 /**
  * Undoes content codings (gzip, deflate, br), last applied first; `undefined`
  * when one is unknown or the bytes do not decode.

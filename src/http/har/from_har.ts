@@ -7,6 +7,7 @@ import { createInteraction } from "../../core/create_interaction.ts";
 import { createRequest } from "../../core/create_request.ts";
 import type { Cassette, Interaction, Pairs } from "../../core/types.ts";
 import {
+  codingsOf,
   headerNames,
   HTTP_PROTOCOL,
   readHeaders,
@@ -14,7 +15,6 @@ import {
   toInteractionRequest,
 } from "../_mapping.ts";
 import {
-  codings,
   decodeBase64,
   decodeCodings,
   formBody,
@@ -304,7 +304,7 @@ function foreignEntry(
   const content = object(response.content, contentPath);
   let headers = head.headers;
   const encoding = headerValue(headers, "content-encoding");
-  const applied = encoding === undefined ? [] : codings(encoding);
+  const applied = encoding === undefined ? [] : codingsOf([encoding]);
   const withoutCoding = (): (readonly [string, string])[] =>
     headers.filter(([name]) => name !== "content-encoding" && name !== "content-length");
   // HAR holds decoded bodies, except Polly.js's raw compressed pieces.
