@@ -1,13 +1,11 @@
 // The collecting mode of the cassette parser, for `x-replay validate` (ADR
 // 0031): parseCassetteText()'s own checks, noting every problem instead of
 // throwing at the first.
-import { LineCounter, parseDocument } from "yaml";
 import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 import type { Collected } from "./_document.ts";
 import { parseCassetteText } from "./parse_cassette.ts";
-import { locateYamlPath } from "./_yaml_locate.ts";
 
 /** A problem that `checkCassetteText()` found. */
 export interface TextProblem {
@@ -48,18 +46,14 @@ export function checkCassetteText(
     }
     collected.problems.push(error);
   }
-  let locate: ((path: string) => { line: number; column: number } | undefined) | undefined;
-  const problems = collected.problems.map((error): TextProblem => {
-    if (!(error instanceof InteractionValidationError) || format !== "yaml") return { error };
-    // Rule breaches carry no position; the text is read again, only for a
-    // YAML cassette that has some.
-    if (locate === undefined) {
-      const lineCounter = new LineCounter();
-      const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-      locate = (path) => locateYamlPath(document, lineCounter, path);
-    }
-    return { error, position: locate(error.path) };
-  });
+  // Rule breaches carry no position; the YAML parser left a way to find one
+  // in the document it read.
+  const { locate } = collected;
+  const problems = collected.problems.map((error): TextProblem =>
+    error instanceof InteractionValidationError && locate !== undefined
+      ? { error, position: locate(error.path) }
+      : { error }
+  );
   return {
     problems,
     interactions: collected.interactions,

@@ -165,6 +165,12 @@ export interface Collected {
   readonly problems: Error[];
   /** How many interactions the document lists (0 when it lists none or cannot be read). */
   interactions: number;
+  /**
+   * Where the value at an error path starts in the text, set by the YAML
+   * parser once it holds the document (rule breaches carry no position of
+   * their own); unset for JSON.
+   */
+  locate?: ((path: string) => { line: number; column: number } | undefined) | undefined;
 }
 
 /**

@@ -280,11 +280,10 @@ function parseYamlWhole(
       }, { cause: error }),
     );
   }
+  const locate = (path: string) => locateYamlPath(document, lineCounter, path);
+  if (collected !== undefined) collected.locate = locate;
   const fail: Fail = (path, expected, found) =>
-    failWith(
-      collected,
-      shapeError("yaml", path, expected, found, locateYamlPath(document, lineCounter, path)),
-    );
+    failWith(collected, shapeError("yaml", path, expected, found, locate(path)));
   return fromDocument(value, fail, blobs, collected);
 }
 
