@@ -1,7 +1,8 @@
 // parseCassette() of a realistic 10,000-interaction JSON cassette against a
-// bare JSON.parse of the same text. parseCassette also validates every value,
-// copies bodies and chunk data into bytes, freezes everything, recomputes and
-// checks every fingerprint, and builds the index. Target: <= 3x.
+// bare JSON.parse of the same text. parseCassette also validates every value
+// (chunk data included, whose bytes are made on first read: ADR 0050),
+// copies bodies into bytes, freezes everything, recomputes and checks every
+// fingerprint, and builds the index. Target: <= 3x.
 //
 // Informational: YAML parse (against the yaml package's own parse) and both
 // stringify formats (against JSON.stringify of the plain document).

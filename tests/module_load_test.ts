@@ -1,5 +1,5 @@
 // Which modules a bare `import "@x/replay"` (with "@x/replay/fetch") loads
-// (issue 14, ADR 0042): not the yaml package until a YAML cassette is read
+// (issue 14, ADR 0009): not the yaml package until a YAML cassette is read
 // or written, and never the CLI, the server, the interception adapter or
 // @mswjs/interceptors. On Node and Bun this checks the npm build, on Deno
 // the sources. Nothing here is timed; bench/peers/cold_start.mjs measures.

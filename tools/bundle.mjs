@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Second half of `npm run build` (ADR 0042): joins the per-file JavaScript
+// Second half of `npm run build` (ADR 0009): joins the per-file JavaScript
 // that tsc wrote into dist/ into one file per entry of package.json
 // `exports` (plus the `bin`), with the code that several entries share in
 // dist/_chunks/. A cold `import "@x/replay"` then reads a handful of files
 // instead of about seventy; Node 20's loader pays roughly 0.8 ms per module.
 //
 // - Each shared module lands in exactly one chunk, so module state (the
-//   WeakSet of valid values, the live-context WeakMap, classes checked with
-//   instanceof) is one instance for all entries, as with separate files.
+//   class whose private field marks valid values, the live-context WeakMap,
+//   classes checked with instanceof) is one instance for all entries, as with
+//   separate files.
 // - Packages (`yaml`, `@mswjs/interceptors`, ...) and `node:` built-ins stay
 //   imports: they are the consumer's to install, and lazy loads stay lazy.
 // - The .d.ts files that tsc wrote stay where they are; only the .js files

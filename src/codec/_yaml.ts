@@ -1,5 +1,5 @@
 // The yaml package, loaded on the first YAML parse or stringify instead of
-// with the library (ADR 0042): most users never read a YAML cassette, and
+// with the library (ADR 0009): most users never read a YAML cassette, and
 // loading yaml costs about 30 ms on every runtime.
 //
 // parseCassette() and stringifyCassette() are synchronous, so the load must

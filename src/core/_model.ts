@@ -1,5 +1,6 @@
 // The one place that builds frozen model values. Everything it returns is
-// remembered as valid, so re-wrapping a valid value costs a WeakSet lookup.
+// marked as valid (a private field, ADR 0050), so re-wrapping a valid value
+// costs one field test.
 import { decodeBase64, encodeUtf8 } from "./_bytes.ts";
 import {
   breach,
