@@ -731,17 +731,21 @@ async function parent() {
       `of about ${rec.at(-1).journalLine} bytes and left the snapshot untouched)`,
   );
 
-  // Part 4 runs its own fresh processes (one per scenario), so it is a
-  // separate script; it is still part of this one command and run.
-  log("");
-  log("Part 4: memory (bench/peers/memory.mjs)");
-  const memory = spawnSync(process.execPath, [join(root, "bench/peers/memory.mjs")], {
-    cwd: root,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  if (memory.status !== 0) throw new Error(`memory.mjs failed with ${memory.status}`);
-  log(memory.stdout.trimEnd());
+  // Parts 4, 6 and 7 run their own fresh processes (one per scenario or
+  // start), so each is a separate script; they are still part of this one
+  // command and run.
+  const part = (title, script) => {
+    log("");
+    log(title);
+    const result = spawnSync(process.execPath, [join(root, "bench/peers", script)], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (result.status !== 0) throw new Error(`${script} failed with ${result.status}`);
+    log(result.stdout.trimEnd());
+  };
+  part("Part 4: memory (bench/peers/memory.mjs)", "memory.mjs");
 
   // Part 5 also runs its own fresh processes (bench/peers/intercept.mjs).
   log("");
@@ -753,23 +757,8 @@ async function parent() {
   if (intercept.status !== 0) throw new Error(`intercept.mjs failed with ${intercept.status}`);
   log(intercept.stdout.trimEnd());
 
-  // Parts 6 and 7 run their own fresh processes too.
-  for (
-    const [title, script] of [
-      ["Part 6: cold start (bench/peers/cold_start.mjs)", "cold_start.mjs"],
-      ["Part 7: load memory (bench/peers/load_memory.mjs)", "load_memory.mjs"],
-    ]
-  ) {
-    log("");
-    log(title);
-    const part = spawnSync(process.execPath, [join(root, "bench/peers", script)], {
-      cwd: root,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    if (part.status !== 0) throw new Error(`${script} failed with ${part.status}`);
-    log(part.stdout.trimEnd());
-  }
+  part("Part 6: cold start (bench/peers/cold_start.mjs)", "cold_start.mjs");
+  part("Part 7: load memory (bench/peers/load_memory.mjs)", "load_memory.mjs");
 
   log("");
   log(
