@@ -515,6 +515,29 @@ test("main() convert writes HAR and reads it back to the same cassette", async (
   });
 });
 
+test("main() convert replaces an existing HAR only with --force, keeping its permissions", async () => {
+  await withFolder(async (folder) => {
+    const http = createCassette(
+      parseCassette(FIXTURE).interactions.filter(({ request }) => request.protocol === "http"),
+    );
+    writeFileSync(join(folder, "c.json"), stringifyCassette(http));
+    const target = join(folder, "c.har");
+    writeFileSync(target, "{}\n");
+    chmodSync(target, 0o640);
+    assertOneLineFailure(
+      await run(["convert", "c.json", "c.har"], { cwd: folder }),
+      1,
+      'x-replay: convert: "c.har" already exists (pass --force to replace it)',
+    );
+    assert.equal(readFileSync(target, "utf8"), "{}\n");
+    const forced = await run(["convert", "c.json", "c.har", "--force"], { cwd: folder });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(JSON.parse(readFileSync(target, "utf8")).log.version, "1.2");
+    if (process.platform !== "win32") assert.equal(statSync(target).mode & 0o777, 0o640);
+    assert.deepEqual(strayFiles(folder, "c.json", "c.har"), []);
+  });
+});
+
 test("main() convert refuses a HAR side file that is a link or outside its folder", async () => {
   await withFolder(async (folder) => {
     const entry = (file: string) => ({

@@ -19,19 +19,10 @@ import {
 } from "./_cassette_file.ts";
 import type { Command } from "./_command.ts";
 import { CliFailure, oneLine, usageFailure } from "./_output.ts";
-import { harFile, loadHar, writeHar } from "./_har_file.ts";
+import { type HarFile, harFile, loadHar } from "./_har_file.ts";
 import { toHar } from "../http/har/to_har.ts";
 
-async function existing(path: string): Promise<{ mode: number } | undefined> {
-  try {
-    return await stat(path);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-function writeFailure(file: CassetteFile, error: unknown): CliFailure {
+function writeFailure(file: { readonly name: string }, error: unknown): CliFailure {
   // The store wraps the file system's error; its cause says what happened.
   const cause = error instanceof CassetteSaveError && error.cause !== undefined
     ? error.cause
@@ -39,6 +30,64 @@ function writeFailure(file: CassetteFile, error: unknown): CliFailure {
   return new CliFailure(`cannot write ${JSON.stringify(file.name)}: ${fileReason(cause)}`, 1, {
     cause: error,
   });
+}
+
+/** The file that `file` would replace (its mode), or `undefined`; without `replace`, there must be none. */
+async function replaced(
+  file: { readonly name: string; readonly path: string },
+  replace: boolean,
+): Promise<{ mode: number } | undefined> {
+  let before: { mode: number } | undefined;
+  try {
+    before = await stat(file.path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ENOENT") throw writeFailure(file, error);
+  }
+  if (before !== undefined && !replace) {
+    throw new CliFailure(
+      `${JSON.stringify(file.name)} already exists (pass --force to replace it)`,
+      1,
+    );
+  }
+  return before;
+}
+
+/**
+ * Writes `file` through a temporary file beside it: `save(temporary)` writes
+ * it whole, it takes the permissions of the file it replaces (`mode`), and
+ * is renamed over `file`, so a reader never sees half a file. On failure the
+ * temporary file, and any blob folder saved beside it, is removed.
+ */
+async function writeBeside(
+  file: { readonly name: string; readonly path: string },
+  mode: number | undefined,
+  save: (temporary: string) => Promise<void>,
+): Promise<void> {
+  const folder = dirname(file.path);
+  const temporary = join(
+    folder,
+    `.${basename(file.path)}.x-replay-convert.${randomBytes(6).toString("hex")}.tmp`,
+  );
+  try {
+    await save(temporary);
+    if (mode !== undefined) await chmod(temporary, mode & 0o7777);
+    await rename(temporary, file.path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    await rm(blobFolderOf(temporary), { recursive: true, force: true }).catch(() => {});
+    throw writeFailure(file, error);
+  }
+  // Makes the rename itself durable where the platform allows opening a folder.
+  try {
+    const handle = await open(folder, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Not supported here (Windows); the data itself was flushed.
+  }
 }
 
 /**
@@ -64,9 +113,7 @@ async function write(
       1,
     );
   }
-  const before = await existing(file.path).catch((error) => {
-    throw writeFailure(file, error);
-  });
+  const before = await replaced(file, replace);
   if (before === undefined) {
     try {
       await fileStoreAsync(file.path, { format: file.format, blobThreshold }).save(cassette);
@@ -75,40 +122,27 @@ async function write(
     }
     return;
   }
-  if (!replace) {
-    throw new CliFailure(
-      `${JSON.stringify(file.name)} already exists (pass --force to replace it)`,
-      1,
-    );
-  }
-  const folder = dirname(file.path);
-  const temporary = join(
-    folder,
-    `.${basename(file.path)}.x-replay-convert.${randomBytes(6).toString("hex")}.tmp`,
-  );
-  try {
+  await writeBeside(file, before.mode, async (temporary) => {
     await fileStoreAsync(temporary, { format: file.format, blobThreshold }).save(cassette);
     // The blobs went beside the temporary file: move them beside <out>
     // before <out> refers to them.
     await moveBlobs(blobFolderOf(temporary), blobFolderOf(file.path));
-    await chmod(temporary, before.mode & 0o7777);
-    await rename(temporary, file.path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => {});
-    await rm(blobFolderOf(temporary), { recursive: true, force: true }).catch(() => {});
-    throw writeFailure(file, error);
-  }
-  // Makes the rename itself durable where the platform allows opening a folder.
-  try {
-    const handle = await open(folder, "r");
+  });
+}
+
+/** Writes HAR text as `file`, atomically, replacing an existing file only with `replace`. */
+async function writeHar(file: HarFile, text: string, replace: boolean): Promise<void> {
+  const before = await replaced(file, replace);
+  await writeBeside(file, before?.mode, async (temporary) => {
+    await mkdir(dirname(temporary), { recursive: true });
+    const handle = await open(temporary, "wx");
     try {
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
     }
-  } catch {
-    // Not supported here (Windows); the data itself was flushed by the store.
-  }
+  });
 }
 
 /** Moves blob files into `to`; a blob already there has the same bytes (its name says so). */

@@ -1,16 +1,14 @@
 // HAR files for `x-replay convert`: reading one with the side files it
-// names (`_file`, beside it), and writing one atomically. A HAR comes from
+// names (`_file`, beside it); _convert.ts writes them. A HAR comes from
 // elsewhere like any cassette folder: its side files are opened only as
 // regular files in the HAR's own folder, never through a link.
-import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { fromHar, type HarSkip } from "../http/har/from_har.ts";
 import { HarFormatError } from "../http/har/har_format_error.ts";
 import type { Cassette } from "../core/types.ts";
 import type { OptionValue } from "./_args.ts";
-import { fileReason, readCassetteText } from "./_cassette_file.ts";
+import { readCassetteText } from "./_cassette_file.ts";
 import { CliFailure, oneLine } from "./_output.ts";
 
 /** A HAR file named on the command line. */
@@ -68,43 +66,5 @@ export async function loadHar(
       1,
       { cause: error },
     );
-  }
-}
-
-/**
- * Writes HAR text to a temporary file beside `file`, flushed, then renamed
- * over it: a reader never sees half a file. An existing file is replaced
- * only with `replace`.
- */
-export async function writeHar(file: HarFile, text: string, replace: boolean): Promise<void> {
-  const existing = await stat(file.path).then(() => true, (error) => {
-    if ((error as { code?: unknown }).code === "ENOENT") return false;
-    throw new CliFailure(`cannot write ${JSON.stringify(file.name)}: ${fileReason(error)}`, 1);
-  });
-  if (existing && !replace) {
-    throw new CliFailure(
-      `${JSON.stringify(file.name)} already exists (pass --force to replace it)`,
-      1,
-    );
-  }
-  const temporary = join(
-    dirname(file.path),
-    `.${basename(file.path)}.x-replay-convert.${randomBytes(6).toString("hex")}.tmp`,
-  );
-  try {
-    await mkdir(dirname(file.path), { recursive: true });
-    const handle = await open(temporary, "wx");
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file.path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => {});
-    throw new CliFailure(`cannot write ${JSON.stringify(file.name)}: ${fileReason(error)}`, 1, {
-      cause: error,
-    });
   }
 }
