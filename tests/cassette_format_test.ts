@@ -247,6 +247,30 @@ test("parseCassette() YAML equals JSON for the same cassette", () => {
   );
 });
 
+test("parseCassette() YAML reads values shared through anchors and aliases in every place", () => {
+  const request = (target: string) => createRequest({ protocol: "http", action: "GET", target });
+  const cassette = createCassette([
+    createInteraction(request("/a"), ["one", "two"]),
+    createInteraction(request("/b"), ["one", "two"]),
+    createInteraction(request("/a"), ["one", "two"]),
+  ]);
+  const fingerprints = cassette.interactions.map(({ fingerprint }) => fingerprint);
+  // Hand-written YAML: /b shares /a's chunk list, and the third item is /a again.
+  const text = `interactions:
+  - &first
+    request: { protocol: http, action: GET, target: /a, headers: &none [] }
+    fingerprint: { value: ${fingerprints[0]} }
+    response_chunks: &chunks
+      - { data: one, sequence: 0, metadata: *none }
+      - { data: two, sequence: 1, metadata: *none }
+  - request: { protocol: http, action: GET, target: /b, headers: *none }
+    fingerprint: { value: ${fingerprints[1]} }
+    response_chunks: *chunks
+  - *first
+`;
+  assert.deepEqual(parseCassette(text, { format: "yaml" }), cassette);
+});
+
 test("parseCassette() returns deeply frozen values and defaults absent headers, body and metadata", () => {
   const cassette = parseCassette(JSON.stringify({
     interactions: [{

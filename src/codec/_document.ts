@@ -178,8 +178,8 @@ export interface Collected {
  * problems go to `fail`; data-rule breaches (fingerprint, chunk order) throw
  * `InteractionValidationError`. With `collected`, checking goes on after a
  * problem and the cassette holds only the valid interactions. The document is
- * handed over: its pair arrays and chunk lists become the cassette's, frozen
- * in place.
+ * handed over: its pair arrays become the cassette's, frozen in place (a pair
+ * array that YAML aliases share is valid, or not, for each place alike).
  */
 export function fromDocument(
   document: unknown,
@@ -257,8 +257,10 @@ function readInteraction(
   let chunks: ResponseChunk[] | undefined;
   if (!Array.isArray(rawChunks)) fail(at(i, ".response_chunks"), "an array", rawChunks);
   else {
-    // The document's own array becomes the interaction's, chunk by chunk.
-    chunks = rawChunks as unknown[] as ResponseChunk[];
+    // A fresh array, not the document's own: YAML aliases can make one list
+    // the chunks of several interactions, and it must still read as raw
+    // chunks for each of them.
+    chunks = new Array(rawChunks.length);
     for (let j = 0; j < rawChunks.length; j++) {
       const rawChunk: unknown = rawChunks[j];
       if (!isRecord(rawChunk)) {
