@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ import {
   fileStore,
   fileStoreAsync,
 } from "@x/replay";
-import { fileStoreKinds, get, withFolder } from "./_helpers.ts";
+import { fileStoreKinds, get, strayFiles, withFolder } from "./_helpers.ts";
 
 // Deno reads /proc only with --allow-all; the stores then go without these
 // facts (ADR 0019). These tests run on Node and Bun, and on Deno under
@@ -83,6 +84,27 @@ for (const { name, open } of fileStoreKinds) {
       await open(path, patient).save(one);
       assert.equal(existsSync(`${path}.lock`), false);
       assert.equal((await open(path).load()).interactions.length, 1);
+    });
+  });
+
+  test(`${name} removes at once the fresh temporary file of the holder whose lock it took over`, {
+    skip,
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      // The crashed writer had this PID (a restarted container) and was
+      // killed while writing: its temporary file is younger than any age.
+      const start = String(Number(startOf("self")) - 1);
+      writeFileSync(`${path}.lock`, JSON.stringify(identity({ start })));
+      const host = hostName();
+      const tag = host === null
+        ? "nohost"
+        : createHash("sha256").update(host).digest("hex").slice(0, 8);
+      const leftover = join(folder, `.c.json.${tag}.${process.pid}.0123456789ab.tmp`);
+      writeFileSync(leftover, "half a cassette");
+      await open(path, patient).save(one);
+      assert.equal(existsSync(leftover), false, "the predecessor's temporary file is gone");
+      assert.deepEqual(strayFiles(folder, "c.json", "c.json.journal"), []);
     });
   });
 

@@ -30,6 +30,7 @@ import { checkFormat } from "../codec/_format.ts";
 import {
   HELD_LOCKS,
   HOST_TAG,
+  hostTag,
   judgeHolder,
   processAlive,
   type ProcessIdentity,
@@ -125,6 +126,12 @@ export interface FileStoreState {
   readonly sync: boolean;
   /** The text last read or written and its cassette, to skip re-parsing an unchanged file. */
   last: { readonly text: string; readonly cassette: Cassette } | undefined;
+  /**
+   * The holders (`<host tag>.<pid>`) whose stale locks the last acquisition
+   * broke: their temporary files are removed whatever their age, even when
+   * the PID is this process's own (a restarted container).
+   */
+  predecessors: ReadonlySet<string>;
 }
 
 function escapeRegExp(text: string): string {
@@ -216,6 +223,7 @@ export function createFileState(
     blobThreshold: threshold,
     sync,
     last: undefined,
+    predecessors: new Set(),
   };
 }
 
@@ -418,6 +426,7 @@ export function* acquireLock(
 ): Procedure<string> {
   const token = randomUUID();
   const me = selfIdentity();
+  const predecessors = new Set<string>();
   let backoff = 2;
   for (;;) {
     const content = JSON.stringify({
@@ -440,7 +449,10 @@ export function* acquireLock(
     } finally {
       if (!created) HELD_LOCKS.delete(token);
     }
-    if (created) return token;
+    if (created) {
+      state.predecessors = predecessors;
+      return token;
+    }
     const seen = yield* readLock(state.lockPath);
     if (seen === undefined) {
       // Released between our two steps: try again at once, within the deadline.
@@ -452,6 +464,7 @@ export function* acquireLock(
     const holder = seen === FOREIGN ? undefined : parseLock(seen);
     if (!ours && (seen === FOREIGN || (yield* isStale(state, holder, me)))) {
       yield* breakLock(state, seen);
+      if (holder !== undefined) predecessors.add(`${hostTag(holder.host)}.${holder.pid}`);
       continue;
     }
     const now = Date.now();
@@ -553,6 +566,11 @@ export function* removeOrphans(state: FileStoreState): Procedure<void> {
     const tag = found[1]!;
     const pid = Number(found[2]);
     const path = join(state.folder, name);
+    // Left by the holder of a lock just taken over as stale: it is gone.
+    if (state.predecessors.has(`${tag}.${pid}`)) {
+      yield* discard(path);
+      continue;
+    }
     let age = state.staleLockAge;
     // Our own PID may be a predecessor's (a restarted container): age tells.
     if (tag === HOST_TAG && tag !== "nohost" && pid !== process.pid) {

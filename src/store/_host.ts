@@ -50,10 +50,15 @@ export const HOST_NAME: string | undefined = granted({ name: "sys", kind: "hostn
   ? attempt(hostname)
   : undefined;
 
-/** Eight hex characters naming this host in file names; `nohost` when unknown. */
-export const HOST_TAG: string = HOST_NAME === undefined
-  ? "nohost"
-  : createHash("sha256").update(HOST_NAME).digest("hex").slice(0, 8);
+/** Eight hex characters naming a host in file names; `nohost` when unknown. */
+export function hostTag(name: string | null | undefined): string {
+  return name === undefined || name === null
+    ? "nohost"
+    : createHash("sha256").update(name).digest("hex").slice(0, 8);
+}
+
+/** This host's `hostTag()`. */
+export const HOST_TAG: string = hostTag(HOST_NAME);
 
 /**
  * A process's start time in clock ticks since boot (field 22 of
