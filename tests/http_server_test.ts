@@ -347,6 +347,20 @@ test("createHandler() builds targets from origin, the cassette, or the ancestor'
   assert.equal(await (await explicit(new Request("http://127.0.0.1/v1/a?b=1"))).text(), "found");
   const guessing = createHandler({ broker: createBroker({ cassette: mixed }) });
   assert.equal((await guessing(new Request("http://127.0.0.1/v1/a?b=1"))).status, 500);
+  // Bare paths beside an absolute URL are not the ancestor's style: the incoming URL is the target.
+  const halfBare = createHandler({
+    broker: createBroker({
+      cassette: createCassette([
+        createInteraction(pathOnly, answer),
+        createInteraction(absolute, answer),
+      ]),
+    }),
+  });
+  assert.equal((await halfBare(new Request("http://localhost/v1/a?b=1"))).status, 500);
+  assert.equal(
+    await (await halfBare(new Request("https://api.example.com/v1/a?b=1"))).text(),
+    "found",
+  );
 });
 
 test("createHandler() matches the headers named in matchHeaders, keeps a true length and leaves out hop-by-hop headers", async () => {

@@ -15,7 +15,7 @@ import {
 import type { Cassette } from "../../core/types.ts";
 import { DEFAULT_BODY_LIMIT, readLimited } from "./_body.ts";
 import { missBody } from "./_explain.ts";
-import { ancestorTargets } from "./_ancestor_target.ts";
+import { ancestorTargets, hasBarePathTargets } from "./_ancestor_target.ts";
 import { failure } from "./_failure.ts";
 import { frame } from "./_framing.ts";
 
@@ -96,29 +96,37 @@ function plain(response: Response): Answer {
   return { response, lines: undefined };
 }
 
-/** How targets are built when no origin is given, decided from the cassette. */
-function inferTarget(cassette: Cassette): TargetOf {
-  const origins = new Set<string>();
-  let paths = 0;
-  let others = 0;
+/**
+ * The one origin of the cassette's HTTP targets, or `undefined` when there
+ * is none, more than one, or a target that is not an absolute URL.
+ */
+function singleOrigin(cassette: Cassette): string | undefined {
+  let origin: string | undefined;
   for (const { request } of cassette.interactions) {
     if (request.protocol !== HTTP_PROTOCOL) continue;
-    if (request.target.startsWith("/")) {
-      paths++;
-      continue;
-    }
+    let found: string;
     try {
-      origins.add(new URL(request.target).origin);
+      found = new URL(request.target).origin;
     } catch {
-      others++;
+      return undefined;
     }
+    if (origin !== undefined && found !== origin) return undefined;
+    origin = found;
   }
-  if (origins.size === 1 && paths === 0 && others === 0) {
-    const [origin] = origins;
-    return (url) => `${origin!}${url.pathname}${url.search}`;
-  }
-  if (paths > 0 && origins.size === 0 && others === 0) return ancestorTargets(cassette);
-  return (url) => `${url.origin}${url.pathname}${url.search}`;
+  return origin;
+}
+
+/**
+ * How targets are built when no origin is given, decided from the cassette:
+ * the ancestor's bare paths (the same test as `x-replay serve`'s
+ * header-schema default), else its single origin, else the incoming URL's.
+ */
+function inferTarget(cassette: Cassette): TargetOf {
+  if (hasBarePathTargets(cassette)) return ancestorTargets(cassette);
+  const origin = singleOrigin(cassette);
+  return origin === undefined
+    ? (url) => `${url.origin}${url.pathname}${url.search}`
+    : (url) => `${origin}${url.pathname}${url.search}`;
 }
 
 /** Builds the handler; `track` lets a server end open response streams when it closes. */
