@@ -118,14 +118,13 @@ async function run(
       createIfMissing: mode !== "replay",
       blobThreshold,
     });
+  const options = { ...session, mode, timing: settings.timing };
   let broker;
   try {
     broker = await openAsyncBroker(
       store,
-      mode === "replay" ? { ...session, mode, timing: settings.timing } : {
-        ...session,
-        mode,
-        timing: settings.timing,
+      mode === "replay" ? options : {
+        ...options,
         // node:http, not fetch: the client gets, and the cassette keeps,
         // each header line, the reason phrase and the length as sent (ADR 0030).
         liveResponder: createFetchResponder({
@@ -145,16 +144,16 @@ async function run(
   // it holds, and its cassettes are the ones whose targets are bare paths:
   // such a cassette replays as it did there unless the settings say
   // otherwise (ADR 0025). Recording modes keep what the settings say.
-  if (mode === "replay" && settings.headerSchema === undefined) {
-    if (hasBarePathTargets(broker.cassette)) {
-      broker = createAsyncBroker({
-        ...session,
-        mode,
-        timing: settings.timing,
-        cassette: broker.cassette,
-        headerSchema: true,
-      });
-    }
+  if (
+    mode === "replay" && settings.headerSchema === undefined &&
+    hasBarePathTargets(broker.cassette)
+  ) {
+    broker = createAsyncBroker({
+      ...options,
+      cassette: broker.cassette,
+      store,
+      headerSchema: true,
+    });
   }
   let server;
   try {
