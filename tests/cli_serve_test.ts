@@ -392,6 +392,12 @@ test("x-replay serve --config reads settings from JSON, and flags replace them",
       ],
       [{ redact: { secrets: [] } }, /x-replay\.json: redact: unknown key "secrets"/],
       [{ bodyLimit: "lots" }, /bodyLimit must be a size in bytes/],
+      [{ mode: 5 }, /x-replay\.json: mode must be "replay", "record" or "auto", got 5/],
+      [
+        { blobThreshold: 0 },
+        /x-replay\.json: blobThreshold must be a whole number of bytes >= 1, got 0 /,
+      ],
+      [{ blobThreshold: "1k" }, /blobThreshold must be a whole number of bytes >= 1, got "1k"/],
       [[1, 2], /expected a JSON object of settings/],
     ];
     for (const [config, message] of failures) {

@@ -106,6 +106,11 @@ function failMissing(missing: readonly string[]): never {
   );
 }
 
+/** The allowed values as a message lists them: `"a", "b" or "c"`. */
+export function alternatives(allowed: readonly string[]): string {
+  return allowed.map((item) => JSON.stringify(item)).join(", ").replace(/, ([^,]*)$/, " or $1");
+}
+
 /** A string option restricted to a few values. */
 export function choice<T extends string>(
   value: OptionValue,
@@ -114,20 +119,27 @@ export function choice<T extends string>(
 ): T | undefined {
   if (typeof value !== "string") return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw usageFailure(
-    `${flag} must be ${
-      allowed.map((item) => JSON.stringify(item)).join(", ").replace(/, ([^,]*)$/, " or $1")
-    }, got ${JSON.stringify(value)}`,
-  );
+  throw usageFailure(`${flag} must be ${alternatives(allowed)}, got ${JSON.stringify(value)}`);
 }
 
-/** The value of `--blob-threshold`: a whole number of bytes >= 1, or `undefined`. */
-export function blobThresholdOption(value: OptionValue): number | undefined {
+/**
+ * A blob threshold, a whole number of bytes >= 1, or `undefined`: the text
+ * of `--blob-threshold`, or a number from `serve`'s config file (`where`
+ * names it in the message).
+ */
+export function blobThresholdOption(
+  value: unknown,
+  where = "--blob-threshold",
+): number | undefined {
   if (value === undefined) return undefined;
-  const bytes = typeof value === "string" && /^[1-9][0-9]*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(bytes)) {
+  const bytes = typeof value === "number"
+    ? value
+    : typeof value === "string" && /^[1-9][0-9]*$/.test(value)
+    ? Number(value)
+    : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
     throw usageFailure(
-      `--blob-threshold must be a whole number of bytes >= 1, got ${JSON.stringify(value)}`,
+      `${where} must be a whole number of bytes >= 1, got ${JSON.stringify(value)}`,
     );
   }
   return bytes;

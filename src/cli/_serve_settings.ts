@@ -17,7 +17,7 @@ import { keepHeaders } from "../matching/keep_headers.ts";
 import { lowercaseHeaderNames } from "../matching/lowercase_header_names.ts";
 import { sortHeaders } from "../matching/sort_headers.ts";
 import { sortQuery } from "../matching/sort_query.ts";
-import type { OptionValue } from "./_args.ts";
+import { alternatives, blobThresholdOption, choice, type OptionValue } from "./_args.ts";
 import { fileReason } from "./_cassette_file.ts";
 import { CliFailure, usageFailure } from "./_output.ts";
 
@@ -70,14 +70,8 @@ function text(value: unknown, where: Where): string {
 }
 
 function oneOf<T extends string>(value: unknown, where: Where, allowed: readonly T[]): T {
-  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
-    return value as T;
-  }
-  return fail(
-    where,
-    allowed.map((item) => JSON.stringify(item)).join(", ").replace(/, ([^,]*)$/, " or $1"),
-    value,
-  );
+  if (typeof value !== "string") fail(where, alternatives(allowed), value);
+  return choice(value, where, allowed)!;
 }
 
 function integer(value: unknown, where: Where, min: number, max: number): number {
@@ -270,13 +264,7 @@ const KEYS: {
   origin: httpUrl,
   matchHeaders: (value, where) => headerList(value, where, typeof value === "string"),
   missStatus: (value, where) => integer(value, where, 200, 599),
-  blobThreshold: (value, where) => {
-    const size = typeof value === "string" && /^[1-9][0-9]*$/.test(value) ? Number(value) : value;
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1) {
-      fail(where, "a whole number of bytes >= 1", value);
-    }
-    return size;
-  },
+  blobThreshold: blobThresholdOption,
   format: (value, where) => oneOf(value, where, ["json", "yaml"]),
   timing,
   playback: (value, where) => oneOf(value, where, ["first", "sequential"] as const),
