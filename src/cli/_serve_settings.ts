@@ -17,6 +17,7 @@ import { keepHeaders } from "../matching/keep_headers.ts";
 import { lowercaseHeaderNames } from "../matching/lowercase_header_names.ts";
 import { sortHeaders } from "../matching/sort_headers.ts";
 import { sortQuery } from "../matching/sort_query.ts";
+import { TOKEN } from "../http/_mapping.ts";
 import { alternatives, blobThresholdOption, choice, type OptionValue } from "./_args.ts";
 import { fileReason } from "./_cassette_file.ts";
 import { CliFailure, usageFailure } from "./_output.ts";
@@ -56,9 +57,6 @@ export interface RedactSettings {
 
 /** Where a value came from, for messages: a flag (`--port`) or a config path (`x.json: port`). */
 type Where = string;
-
-/** HTTP header names (RFC 9110 tokens). */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function fail(where: Where, expected: string, value: unknown): never {
   throw usageFailure(`${where} must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`);

@@ -402,7 +402,7 @@ export function statusOf(chunk: ResponseChunk | undefined): number {
 }
 
 /** Header names (RFC 9110 tokens). */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const TOKEN: RegExp = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What every runtime accepts in a header value and a status text (RFC 9110 field-value, reason-phrase). */
 const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 
