@@ -7,6 +7,7 @@ import { journalStoreAsync } from "../store/journal_store_async.ts";
 import { openAsyncBroker } from "../broker/open_async_broker.ts";
 import { serve } from "../http/server/mod.ts";
 import { hasBarePathTargets } from "../http/server/_ancestor_target.ts";
+import { urlHost } from "../http/server/_host.ts";
 import { createAsyncBroker } from "../broker/create_async_broker.ts";
 import type { OptionValue } from "./_args.ts";
 import { cassetteFile, hasJournal, loadFailure } from "./_cassette_file.ts";
@@ -31,8 +32,9 @@ function listenFailure(hostname: string, port: number, error: unknown): CliFailu
   } else if (code === "EACCES" || name === "PermissionDenied" || name === "NotCapable") {
     reason = `permission denied${error instanceof Error ? ` (${oneLine(error.message)})` : ""}`;
   } else reason = oneLine(error instanceof Error ? error.message : String(error));
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return new CliFailure(`cannot listen on ${host}:${port}: ${reason}`, 1, { cause: error });
+  return new CliFailure(`cannot listen on ${urlHost(hostname)}:${port}: ${reason}`, 1, {
+    cause: error,
+  });
 }
 
 /**

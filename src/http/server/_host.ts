@@ -5,6 +5,11 @@
 import { isIP } from "node:net";
 import { describe } from "../../core/_check.ts";
 
+/** A hostname as a URL writes it: an IPv6 address in brackets. */
+export function urlHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
 /** The host name of a Host header, without its port, lower-cased, without a trailing dot. */
 export function hostName(header: string): string {
   let name = header.trim().toLowerCase();

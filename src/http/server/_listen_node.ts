@@ -6,11 +6,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HeaderLine } from "../_mapping.ts";
 import type { Answer } from "./_handler.ts";
 import { failure } from "./_failure.ts";
+import { urlHost } from "./_host.ts";
 
 /** A listening server: the port it got and how to stop it. */
 export interface Listening {
   /** The port, resolved when 0 was asked for. */
   readonly port: number;
+  /** `http://<host>:<port>`, the base of the URLs it answers. */
+  readonly origin: string;
   /** Stops accepting connections and closes the open ones. */
   close(): Promise<void>;
 }
@@ -198,9 +201,10 @@ export async function listenNode(
   });
   const address = server.address();
   const actual = typeof address === "object" && address !== null ? address.port : port;
-  base = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${actual}`;
+  base = `http://${urlHost(hostname)}:${actual}`;
   return {
     port: actual,
+    origin: base,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -125,9 +125,8 @@ export async function serve(options: ServeOptions): Promise<ReplayServer> {
     onError,
     closing: () => closing !== undefined,
   });
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return Object.freeze({
-    url: new URL(`http://${host}:${listening.port}/`),
+    url: new URL(listening.origin),
     port: listening.port,
     close(): Promise<void> {
       if (closing === undefined) {
