@@ -40,16 +40,20 @@ function recordedSizes(cassette: Cassette): WeakMap<Pairs, number> {
   return sizes;
 }
 
+/** A `content-length` value as a number of bytes, when it is a plain number. */
+export function lengthOf(value: string): number | undefined {
+  const text = value.trim();
+  return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+}
+
 /** The one length the content-length pairs agree on, or `undefined`. */
 function declaredLength(metadata: Pairs): number | undefined {
   let length: number | undefined;
   for (const [key, value] of metadata) {
     if (key !== LENGTH_KEY) continue;
-    const text = value.trim();
-    if (!/^\d{1,15}$/.test(text) || (length !== undefined && length !== Number(text))) {
-      return undefined;
-    }
-    length = Number(text);
+    const found = lengthOf(value);
+    if (found === undefined || (length !== undefined && length !== found)) return undefined;
+    length = found;
   }
   return length;
 }

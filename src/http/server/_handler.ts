@@ -17,7 +17,7 @@ import { DEFAULT_BODY_LIMIT, readLimited } from "./_body.ts";
 import { missBody } from "./_explain.ts";
 import { ancestorTargets, hasBarePathTargets } from "./_ancestor_target.ts";
 import { failure } from "./_failure.ts";
-import { frame } from "./_framing.ts";
+import { frame, lengthOf } from "./_framing.ts";
 
 /** Options for `createHandler()`. */
 export interface HandlerOptions {
@@ -89,7 +89,7 @@ const TEXT = "text/plain; charset=utf-8";
 /** The `content-length` a request declares, when it is a plain number. */
 function declaredLength(headers: Headers): number | undefined {
   const value = headers.get("content-length");
-  return value !== null && /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : undefined;
+  return value === null ? undefined : lengthOf(value);
 }
 
 function plain(response: Response): Answer {
