@@ -102,13 +102,13 @@ async function write(
   options: NodeServerOptions,
 ): Promise<void> {
   const { response } = answer;
-  const lines: HeaderLine[] = [...(answer.lines ?? linesOf(response.headers))];
+  // writeHead() takes mutable pairs: copied once, and free to take one more.
+  const lines = (answer.lines ?? linesOf(response.headers)).map(([name, value]) => [name, value]);
   // A body the handler did not read (refused, or not needed) is not read
   // now either: the connection closes after this answer.
   if (!incoming.complete) lines.push(["connection", "close"]);
-  const flat = lines.map(([name, value]) => [name, value]) as [string, string][];
-  if (response.statusText === "") outgoing.writeHead(response.status, flat);
-  else outgoing.writeHead(response.status, response.statusText, flat);
+  if (response.statusText === "") outgoing.writeHead(response.status, lines);
+  else outgoing.writeHead(response.status, response.statusText, lines);
   if (response.body === null || incoming.method === "HEAD") {
     await response.body?.cancel();
     outgoing.end();
