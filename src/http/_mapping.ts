@@ -586,9 +586,7 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 function stop(iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>): void {
   try {
     const result = iterator.return?.();
-    if (result !== undefined && typeof (result as Promise<unknown>).then === "function") {
-      (result as Promise<unknown>).then(undefined, () => undefined);
-    }
+    if (isPromise(result)) result.then(undefined, () => undefined);
   } catch {
     // The iterator failed while closing; the caller already has its answer.
   }
