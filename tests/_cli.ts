@@ -77,3 +77,17 @@ export async function startServe(args: readonly string[], cwd: string): Promise<
     },
   };
 }
+
+/** Serves in-process, runs `body`, and always stops (expecting exit code 0). */
+export async function serving<T>(
+  args: readonly string[],
+  folder: string,
+  body: (server: RunningServe) => Promise<T>,
+): Promise<T> {
+  const server = await startServe(args, folder);
+  try {
+    return await body(server);
+  } finally {
+    assert.equal(await server.stop(), 0, server.stderr());
+  }
+}

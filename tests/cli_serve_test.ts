@@ -19,7 +19,7 @@ import {
   stringifyCassette,
 } from "@x/replay";
 import { withFolder } from "./_helpers.ts";
-import { assertOneLineFailure, run, type RunningServe, startServe } from "./_cli.ts";
+import { assertOneLineFailure, run, type RunningServe, serving } from "./_cli.ts";
 import { rawRequest, type RawResponse, rawUpstream, values } from "./_raw_http.ts";
 
 const ORIGIN = "https://api.example.com";
@@ -58,20 +58,6 @@ function get(server: RunningServe, path: string, extra = ""): Promise<RawRespons
 }
 
 const text = (response: RawResponse): string => Buffer.from(response.body).toString();
-
-/** Serves, runs `body`, and always stops (expecting exit code 0). */
-async function serving<T>(
-  args: readonly string[],
-  folder: string,
-  body: (server: RunningServe) => Promise<T>,
-): Promise<T> {
-  const server = await startServe(args, folder);
-  try {
-    return await body(server);
-  } finally {
-    assert.equal(await server.stop(), 0, server.stderr());
-  }
-}
 
 test("x-replay serve --help lists every setting with its default", async () => {
   const help = await run(["serve", "--help"]);

@@ -34,7 +34,7 @@ import {
   stringifyCassette,
 } from "@x/replay";
 import { strayFiles, withFolder } from "./_helpers.ts";
-import { assertOneLineFailure, run, startServe } from "./_cli.ts";
+import { assertOneLineFailure, run, serving, startServe } from "./_cli.ts";
 
 const FIXTURE = readFileSync(
   new URL("./fixtures/interposition-0.6-cassette.json", import.meta.url),
@@ -942,16 +942,11 @@ test("main() serve --mode auto is a recording proxy whose cassette then replays"
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
   try {
     await withFolder(async (folder) => {
-      const recorder = await startServe(
+      const live = await serving(
         ["cassettes/proxy.yaml", "--mode", "auto", "--upstream", upstreamUrl],
         folder,
+        (recorder) => httpRequest(`${recorder.url}/v1/stream?x=1`),
       );
-      let live: HttpAnswer;
-      try {
-        live = await httpRequest(`${recorder.url}/v1/stream?x=1`);
-      } finally {
-        assert.equal(await recorder.stop(), 0);
-      }
       assert.equal(live.status, 200);
       assert.equal(live.body, "data: GET /v1/stream?x=1\n\ndata: [DONE]\n\n");
       const recorded = parseCassette(
@@ -964,15 +959,12 @@ test("main() serve --mode auto is a recording proxy whose cassette then replays"
       // The upstream is no longer needed: replay mode answers from the file.
       upstream.closeAllConnections();
       await new Promise((resolve) => upstream.close(resolve));
-      const player = await startServe(["cassettes/proxy.yaml"], folder);
-      try {
+      await serving(["cassettes/proxy.yaml"], folder, async (player) => {
         const replayed = await httpRequest(`${player.url}/v1/stream?x=1`);
         assert.equal(replayed.status, 200);
         assert.equal(replayed.headers["content-type"], "text/event-stream");
         assert.equal(replayed.body, live.body);
-      } finally {
-        assert.equal(await player.stop(), 0);
-      }
+      });
     });
   } finally {
     upstream.closeAllConnections();
@@ -999,40 +991,35 @@ test("main() serve passes --origin, --miss-status and --match-header to the serv
       ),
     );
     // Two recorded hosts: without --origin the request's own origin is used, which misses.
-    const plain = await startServe(["two-hosts.yaml", "--miss-status", "404"], folder);
-    try {
+    await serving(["two-hosts.yaml", "--miss-status", "404"], folder, async (plain) => {
       const miss = await httpRequest(`${plain.url}/who`);
       assert.equal(miss.status, 404);
       assert.match(miss.body, /^Interaction Not Found\n/);
-    } finally {
-      assert.equal(await plain.stop(), 0);
-    }
-    const b = await startServe(
+    });
+    await serving(
       ["two-hosts.yaml", "--origin", "https://b.example.com", "--match-header", "X-Tenant"],
       folder,
+      async (b) => {
+        const hit = await httpRequest(`${b.url}/who`);
+        assert.equal(hit.status, 200);
+        assert.equal(hit.body, "b");
+        // The header takes part in matching: without it the private answer is a miss.
+        assert.equal((await httpRequest(`${b.url}/private`)).status, 500);
+        const withKey = await new Promise<HttpAnswer>((resolve, reject) => {
+          request(`${b.url}/private`, { headers: { "x-tenant": "k1" } }, (response) => {
+            let body = "";
+            response.setEncoding("utf8");
+            response.on("data", (piece: string) => (body += piece));
+            response.on(
+              "end",
+              () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+            );
+          }).on("error", reject).end();
+        });
+        assert.equal(withKey.status, 200);
+        assert.equal(withKey.body, "secret");
+      },
     );
-    try {
-      const hit = await httpRequest(`${b.url}/who`);
-      assert.equal(hit.status, 200);
-      assert.equal(hit.body, "b");
-      // The header takes part in matching: without it the private answer is a miss.
-      assert.equal((await httpRequest(`${b.url}/private`)).status, 500);
-      const withKey = await new Promise<HttpAnswer>((resolve, reject) => {
-        request(`${b.url}/private`, { headers: { "x-tenant": "k1" } }, (response) => {
-          let body = "";
-          response.setEncoding("utf8");
-          response.on("data", (piece: string) => (body += piece));
-          response.on(
-            "end",
-            () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
-          );
-        }).on("error", reject).end();
-      });
-      assert.equal(withKey.status, 200);
-      assert.equal(withKey.body, "secret");
-    } finally {
-      assert.equal(await b.stop(), 0);
-    }
   });
 });
 
@@ -1329,14 +1316,11 @@ test("main() serve replays a journal cassette and records by appending to the jo
       const snapshot = readFileSync(path, "utf8");
       assert.equal(parseCassette(snapshot).interactions.length, 0);
 
-      const player = await startServe(["c.json"], folder);
-      try {
+      await serving(["c.json"], folder, async (player) => {
         assert.equal((await httpRequest(`${player.url}/v1/greeting`)).body, "Hello");
-      } finally {
-        assert.equal(await player.stop(), 0);
-      }
+      });
 
-      const recorder = await startServe(
+      await serving(
         [
           "c.json",
           "--mode",
@@ -1347,13 +1331,11 @@ test("main() serve replays a journal cassette and records by appending to the jo
           "https://api.example.com",
         ],
         folder,
+        async (recorder) => {
+          assert.equal((await httpRequest(`${recorder.url}/v1/greeting`)).body, "Hello");
+          assert.equal((await httpRequest(`${recorder.url}/v1/new`)).body, "live /v1/new");
+        },
       );
-      try {
-        assert.equal((await httpRequest(`${recorder.url}/v1/greeting`)).body, "Hello");
-        assert.equal((await httpRequest(`${recorder.url}/v1/new`)).body, "live /v1/new");
-      } finally {
-        assert.equal(await recorder.stop(), 0);
-      }
       // Appended as one more journal line; the snapshot was not rewritten.
       assert.equal(readFileSync(path, "utf8"), snapshot);
       assert.equal(readFileSync(store.journalPath, "utf8").split("\n").length, 3);
@@ -1519,15 +1501,13 @@ test("main() serve --blob-threshold records big streamed chunks into blob files"
         2,
         /--blob-threshold is only used with --mode record or auto/,
       );
-      const recorder = await startServe(
+      await serving(
         ["big.json", "--mode", "record", "--upstream", upstreamUrl, "--blob-threshold", "1024"],
         folder,
+        async (recorder) => {
+          assert.equal((await httpRequest(`${recorder.url}/file`)).body, big);
+        },
       );
-      try {
-        assert.equal((await httpRequest(`${recorder.url}/file`)).body, big);
-      } finally {
-        assert.equal(await recorder.stop(), 0);
-      }
       // However the body was split on its way, no big piece is in the file:
       // each is a blob file.
       const text = readFileSync(join(folder, "big.json"), "utf8");
@@ -1539,12 +1519,9 @@ test("main() serve --blob-threshold records big streamed chunks into blob files"
       }
       upstream.closeAllConnections();
       await new Promise((resolve) => upstream.close(resolve));
-      const player = await startServe(["big.json"], folder);
-      try {
+      await serving(["big.json"], folder, async (player) => {
         assert.equal((await httpRequest(`${player.url}/file`)).body, big);
-      } finally {
-        assert.equal(await player.stop(), 0);
-      }
+      });
     });
   } finally {
     upstream.closeAllConnections();
