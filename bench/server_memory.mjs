@@ -131,6 +131,16 @@ function stop({ child }) {
   });
 }
 
+/** Starts a server process, runs `work` against it, and always stops it. */
+async function serving(args, work, env) {
+  const server = await start(args, env);
+  try {
+    return await work(server);
+  } finally {
+    await stop(server);
+  }
+}
+
 /** GETs `url`, hashing every byte; resolves with the time to the last byte. */
 function download(url) {
   return new Promise((resolvePromise, reject) => {
@@ -267,9 +277,8 @@ async function main() {
 
     const rows = [];
     const cassette = join(folder, "big.json");
-    const plain = await start([self], { X_REPLAY_PLAIN_SERVER: file });
     let uploadRow;
-    try {
+    await serving([self], async (plain) => {
       rows.push(
         await measure(
           "plain node:http from a file",
@@ -279,62 +288,44 @@ async function main() {
         ),
       );
       const recordArgs = ["--mode", "record", "--upstream", plain.url];
-      const proxy = await start([
-        cli,
-        "serve",
-        cassette,
-        ...recordArgs,
-        "--blob-threshold",
-        "65536",
-      ]);
-      try {
-        rows.push(
-          await measure(
-            "x-replay serve --mode record --blob-threshold 65536",
-            proxy,
-            () => download(`${proxy.url}/big`),
-            same,
-          ),
-        );
-      } finally {
-        await stop(proxy);
-      }
+      rows.push(
+        await serving(
+          [cli, "serve", cassette, ...recordArgs, "--blob-threshold", "65536"],
+          (proxy) =>
+            measure(
+              "x-replay serve --mode record --blob-threshold 65536",
+              proxy,
+              () => download(`${proxy.url}/big`),
+              same,
+            ),
+        ),
+      );
       // A build from before --body-limit reads any body.
       const help = execSync(`"${process.execPath}" "${cli}" serve --help`, { encoding: "utf8" });
       const limit = help.includes("--body-limit") ? ["--body-limit", String(UPLOAD + MiB)] : [];
-      const uploads = await start([
-        cli,
-        "serve",
-        join(folder, "upload.json"),
-        ...recordArgs,
-        ...limit,
-      ]);
-      try {
-        uploadRow = await measure(
-          `x-replay serve --mode record, POST of ${UPLOAD / MiB} MiB`,
-          uploads,
-          () => upload(`${uploads.url}/upload`, UPLOAD),
-          (result) => result.status === 200 && result.body === String(UPLOAD),
-        );
-      } finally {
-        await stop(uploads);
-      }
-    } finally {
-      await stop(plain);
-    }
-    const player = await start([cli, "serve", cassette]);
-    try {
-      rows.push(
-        await measure(
-          "x-replay serve (replay from the blob cassette)",
-          player,
-          () => download(`${player.url}/big`),
-          same,
-        ),
+      uploadRow = await serving(
+        [cli, "serve", join(folder, "upload.json"), ...recordArgs, ...limit],
+        (uploads) =>
+          measure(
+            `x-replay serve --mode record, POST of ${UPLOAD / MiB} MiB`,
+            uploads,
+            () => upload(`${uploads.url}/upload`, UPLOAD),
+            (result) => result.status === 200 && result.body === String(UPLOAD),
+          ),
       );
-    } finally {
-      await stop(player);
-    }
+    }, { X_REPLAY_PLAIN_SERVER: file });
+    rows.push(
+      await serving(
+        [cli, "serve", cassette],
+        (player) =>
+          measure(
+            "x-replay serve (replay from the blob cassette)",
+            player,
+            () => download(`${player.url}/big`),
+            same,
+          ),
+      ),
+    );
     const floorMs = floor(file, join(folder, "floor"));
 
     const base = rows[0].ms;
