@@ -51,15 +51,17 @@ export interface FetchResponderOptions {
 
 /**
  * Creates a live responder that answers HTTP interaction requests with the
- * real `fetch`, for `createAsyncBroker()` in `record` or `auto` mode.
+ * real `fetch` (or `node:http`, with `client`), for `createAsyncBroker()` in
+ * `record` or `auto` mode.
  *
  * It yields chunk 0 as soon as the response headers and the first piece of
  * the body have arrived (empty data when the body is empty), with the status
  * code, status text and headers in its metadata, then one chunk for each
- * piece the body stream delivers, so chunk boundaries are the live ones.
- * With `recording: "streaming"` the broker hands each chunk on as it
- * arrives: the caller reads a server-sent-event stream live while it is
- * being recorded.
+ * piece the body stream delivers, so chunk boundaries are the live ones
+ * (with `client: "node:http"`, a body announced at 1 MiB or more, a
+ * download, comes in chunks of 1 MiB instead). With `recording:
+ * "streaming"` the broker hands each chunk on as it arrives: the caller
+ * reads a server-sent-event stream live while it is being recorded.
  *
  * Requests made through `createReplayFetch()` or the replay server are sent
  * with all their headers (also those that take no part in matching, such as
@@ -75,14 +77,16 @@ export interface FetchResponderOptions {
  * asynchronous, and iterating the responder's answer synchronously throws a
  * `TypeError` saying so.
  *
- * @param options The `fetch` to use and an optional upstream.
+ * @param options The `fetch` or the `node:http` client to use, an optional
+ * upstream, and whether `node:http` keeps content encodings.
  * @returns The live responder.
  * @throws {TypeError} When `fetch` is not a function, `upstream` is not an
- * absolute URL, `client` is neither `"fetch"` nor `"node:http"`, or
- * `keepEncoding` is asked of fetch (which always decodes) or given `fetch` with
- * `client: "node:http"`. Its answers fail with `TypeError` for a target that is not
- * an absolute URL (and no `upstream` is given), and with whatever `fetch`
- * rejects with (network errors, aborts).
+ * absolute URL, `client` is neither `"fetch"` nor `"node:http"`,
+ * `keepEncoding` is not a boolean or is asked of fetch (which always
+ * decodes), or a `fetch` is given with `client: "node:http"`. Its answers
+ * fail with `TypeError` for a target that is not an absolute URL (and no
+ * `upstream` is given), and with whatever `fetch` or `node:http` fails with
+ * (network errors, aborts).
  *
  * @example Record a live response, then replay it offline
  * ```ts
