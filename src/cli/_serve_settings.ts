@@ -328,8 +328,8 @@ export function flagSettings(values: Readonly<Record<string, OptionValue>>): Ser
   take("playback", "playback");
   take("afterLast", "after-last");
   take("bodyLimit", "body-limit");
-  if (values["header-schema"] === true) settings.headerSchema = true;
-  if (values["keep-encoding"] === true) settings.keepEncoding = true;
+  take("headerSchema", "header-schema");
+  take("keepEncoding", "keep-encoding");
   const headers = [
     ...headerList(values["match-header"] ?? [], "--match-header", false),
     ...headerList(values["match-headers"] ?? [], "--match-headers", true),
@@ -337,9 +337,7 @@ export function flagSettings(values: Readonly<Record<string, OptionValue>>): Ser
   if (values["match-header"] !== undefined || values["match-headers"] !== undefined) {
     settings.matchHeaders = headers;
   }
-  if (values.normalize !== undefined) {
-    settings.normalize = KEYS.normalize(values.normalize, "--normalize");
-  }
+  take("normalize", "normalize");
   const hosts = values["allowed-hosts"];
   if (hosts !== undefined) {
     const names = list(hosts, "--allowed-hosts", true);
