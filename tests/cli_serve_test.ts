@@ -213,6 +213,11 @@ test("x-replay serve --match-headers and --normalize decide what matches", async
       const [args, message] of [
         [["--normalize", "bogus"], /--normalize must be one of sort-query, /],
         [["--normalize", "drop-query"], /--normalize must be one of/],
+        [["--normalize", "sort-query="], /--normalize must be one of/],
+        [
+          ["--normalize", "drop-query=a,,b"],
+          /: --normalize must be a list without empty names, got "a,,b"/,
+        ],
         [["--match-headers", "a,b c"], /--match-headers must be a header name, got "b c"/],
       ] as const
     ) {
@@ -378,6 +383,10 @@ test("x-replay serve --config reads settings from JSON, and flags replace them",
       ],
       [{ redact: { secrets: [] } }, /x-replay\.json: redact: unknown key "secrets"/],
       [{ bodyLimit: "lots" }, /bodyLimit must be a size in bytes/],
+      [
+        { normalize: ["keep-headers=a,"] },
+        /x-replay\.json: normalize must be a list without empty names, got "a,"/,
+      ],
       [{ mode: 5 }, /x-replay\.json: mode must be "replay", "record" or "auto", got 5/],
       [
         { blobThreshold: 0 },

@@ -195,26 +195,33 @@ export const NORMALIZER_NAMES: readonly string[] = Object.keys(NORMALIZERS).map(
   WITH_NAMES.has(name) ? `${name}=<a,b>` : name
 );
 
+/** A `--normalize` spec's normaliser name and what follows its `=`, if any. */
+function specParts(spec: string): { name: string; names: string | undefined } {
+  const equals = spec.indexOf("=");
+  return equals === -1
+    ? { name: spec, names: undefined }
+    : { name: spec.slice(0, equals), names: spec.slice(equals + 1) };
+}
+
+/** Checks a `--normalize` spec, its list of names too, so a problem is named `where` it was given. */
 function normalizeSpec(value: unknown, where: Where): string {
   const spec = text(value, where);
-  const equals = spec.indexOf("=");
-  const name = equals === -1 ? spec : spec.slice(0, equals);
-  const hasNames = equals !== -1 && spec.slice(equals + 1).trim() !== "";
-  if (NORMALIZERS[name] === undefined || WITH_NAMES.has(name) !== hasNames) {
-    fail(where, `one of ${NORMALIZER_NAMES.join(", ")}`, spec);
-  }
+  const { name, names } = specParts(spec);
+  // A list for the normalisers that take one, and for no other.
+  const valid = NORMALIZERS[name] !== undefined &&
+    (WITH_NAMES.has(name) ? names !== undefined && names.trim() !== "" : names === undefined);
+  if (!valid) fail(where, `one of ${NORMALIZER_NAMES.join(", ")}`, spec);
+  if (names !== undefined) list(names, where, true);
   return spec;
 }
 
-/** The normaliser of the specs, in their order, or `undefined` for none. */
+/** The normaliser of the specs (checked by `normalizeSpec()`), in their order, or `undefined` for none. */
 export function normalizerOf(specs: readonly string[] | undefined): Normalizer | undefined {
   if (specs === undefined || specs.length === 0) return undefined;
   return composeNormalizers(
     ...specs.map((spec) => {
-      const equals = spec.indexOf("=");
-      const name = equals === -1 ? spec : spec.slice(0, equals);
-      const names = equals === -1 ? undefined : list(spec.slice(equals + 1), name, true);
-      return NORMALIZERS[name]!(names);
+      const { name, names } = specParts(spec);
+      return NORMALIZERS[name]!(names === undefined ? undefined : list(names, "--normalize", true));
     }),
   );
 }
