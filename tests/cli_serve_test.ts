@@ -373,6 +373,10 @@ test("x-replay serve --config reads settings from JSON, and flags replace them",
     });
     const failures: [unknown, RegExp][] = [
       [{ upstrem: "http://x" }, /x-replay\.json: unknown key "upstrem"/],
+      // Names every object inherits are unknown keys too.
+      [{ toString: 1 }, /x-replay\.json: unknown key "toString"/],
+      [{ valueOf: 1 }, /x-replay\.json: unknown key "valueOf"/],
+      [JSON.parse('{"__proto__": {"mode": "record"}}'), /x-replay\.json: unknown key "__proto__"/],
       [
         { playback: "random" },
         /x-replay\.json: playback must be "first" or "sequential", got "random"/,
@@ -398,7 +402,11 @@ test("x-replay serve --config reads settings from JSON, and flags replace them",
     for (const [config, message] of failures) {
       writeFileSync(join(folder, "x-replay.json"), JSON.stringify(config));
       assertOneLineFailure(
-        await run(["serve", "c.json", "--config", "x-replay.json"], { cwd: folder }),
+        // Already stopped: a config accepted by mistake serves, exits 0 and fails here.
+        await run(["serve", "c.json", "--config", "x-replay.json"], {
+          cwd: folder,
+          signal: AbortSignal.abort(),
+        }),
         2,
         message,
       );

@@ -305,8 +305,11 @@ export async function readConfig(name: string, cwd: string): Promise<ServeSettin
   }
   const settings: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    const read = (KEYS as Record<string, (value: unknown, where: Where) => unknown>)[key];
-    if (read === undefined || key === "__proto__") {
+    // Own keys only: `toString`, `__proto__` and the rest of what every object has are unknown.
+    const read = Object.hasOwn(KEYS, key)
+      ? (KEYS as Record<string, (value: unknown, where: Where) => unknown>)[key]
+      : undefined;
+    if (read === undefined) {
       throw usageFailure(
         `${name}: unknown key ${JSON.stringify(key)} (see "x-replay serve --help")`,
       );
