@@ -214,6 +214,8 @@ test("x-replay serve --match-headers and --normalize decide what matches", async
         [["--normalize", "bogus"], /--normalize must be one of sort-query, /],
         [["--normalize", "drop-query"], /--normalize must be one of/],
         [["--normalize", "sort-query="], /--normalize must be one of/],
+        [["--normalize", "toString"], /--normalize must be one of/],
+        [["--normalize", "constructor"], /--normalize must be one of/],
         [
           ["--normalize", "drop-query=a,,b"],
           /: --normalize must be a list without empty names, got "a,,b"/,

@@ -208,7 +208,7 @@ function normalizeSpec(value: unknown, where: Where): string {
   const spec = text(value, where);
   const { name, names } = specParts(spec);
   // A list for the normalisers that take one, and for no other.
-  const valid = NORMALIZERS[name] !== undefined &&
+  const valid = Object.hasOwn(NORMALIZERS, name) &&
     (WITH_NAMES.has(name) ? names !== undefined && names.trim() !== "" : names === undefined);
   if (!valid) fail(where, `one of ${NORMALIZER_NAMES.join(", ")}`, spec);
   if (names !== undefined) list(names, where, true);
