@@ -641,6 +641,11 @@ test("main() reports wrong usage as one line on stderr with exit code 2", async 
       ["inspect", "a.json", "-z"],
       'x-replay: inspect: unknown option "-z" (see "x-replay inspect --help")',
     ],
+    // A name every object inherits is no option either.
+    [
+      ["inspect", "a.json", "--toString"],
+      'x-replay: inspect: unknown option "--toString" (see "x-replay inspect --help")',
+    ],
     [
       ["inspect", "a.json", "--format"],
       'x-replay: inspect: option --format needs a value (see "x-replay inspect --help")',

@@ -66,7 +66,8 @@ function lenientTokens(args: readonly string[], config: OptionSpecs) {
 function explain(tokens: readonly Token[], config: OptionSpecs, error: unknown): string {
   for (const token of tokens) {
     if (token.kind !== "option") continue;
-    const spec = config[token.name];
+    // Own names only: `--toString` is not an option because every object has one.
+    const spec = Object.hasOwn(config, token.name) ? config[token.name] : undefined;
     if (spec === undefined) return `unknown option ${JSON.stringify(token.rawName)}`;
     if (
       spec.type === "string" &&
