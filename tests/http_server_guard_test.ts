@@ -264,6 +264,8 @@ test("serve() answers only IP addresses, localhost and allowedHosts in Host (DNS
     const text = Buffer.from(refused.body).toString();
     assert.match(text, /^Forbidden Host\n/);
     assert.match(text, /allowedHosts/);
+    // The flag it names is one x-replay serve takes.
+    assert.match(text, /x-replay serve --allowed-hosts /);
   });
   await closing(serve({ broker, allowedHosts: ["replay.test", ".corp.test"] }), async (server) => {
     for (const host of ["replay.test:8080", "corp.test", "a.b.corp.test"]) {

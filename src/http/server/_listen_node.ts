@@ -147,7 +147,7 @@ async function bridge(
   if (!options.allowHost(host)) {
     const refusal = new RangeError(
       `Host ${JSON.stringify(host)} is not one this server answers: it answers IP addresses, ` +
-        "localhost and the names given as allowedHosts (x-replay serve --allowed-host <name>)",
+        "localhost and the names given as allowedHosts (x-replay serve --allowed-hosts <a,b>)",
     );
     await write(incoming, outgoing, {
       response: failure(403, "Forbidden Host", refusal, { host }),
