@@ -880,9 +880,13 @@ interface HttpAnswer {
 }
 
 /** A plain node:http request, as any HTTP client would make it. */
-function httpRequest(url: string, method = "GET"): Promise<HttpAnswer> {
+function httpRequest(
+  url: string,
+  method = "GET",
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method }, (response) => {
+    const outgoing = request(url, { method, headers }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (piece: string) => (body += piece));
@@ -1010,17 +1014,7 @@ test("main() serve passes --origin, --miss-status and --match-header to the serv
         assert.equal(hit.body, "b");
         // The header takes part in matching: without it the private answer is a miss.
         assert.equal((await httpRequest(`${b.url}/private`)).status, 500);
-        const withKey = await new Promise<HttpAnswer>((resolve, reject) => {
-          request(`${b.url}/private`, { headers: { "x-tenant": "k1" } }, (response) => {
-            let body = "";
-            response.setEncoding("utf8");
-            response.on("data", (piece: string) => (body += piece));
-            response.on(
-              "end",
-              () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
-            );
-          }).on("error", reject).end();
-        });
+        const withKey = await httpRequest(`${b.url}/private`, "GET", { "x-tenant": "k1" });
         assert.equal(withKey.status, 200);
         assert.equal(withKey.body, "secret");
       },
