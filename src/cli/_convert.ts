@@ -21,6 +21,7 @@ import type { Command } from "./_command.ts";
 import { CliFailure, oneLine, usageFailure } from "./_output.ts";
 import { type HarFile, harFile, loadHar } from "./_har_file.ts";
 import { toHar } from "../http/har/to_har.ts";
+import { TOKEN } from "../http/_mapping.ts";
 
 function writeFailure(file: { readonly name: string }, error: unknown): CliFailure {
   // The store wraps the file system's error; its cause says what happened.
@@ -249,7 +250,7 @@ Options:
       throw usageFailure("--blob-threshold does not apply to a HAR <out>, which holds every body");
     }
     const matchHeaders = values["match-header"] as readonly string[] | undefined;
-    const badHeader = matchHeaders?.find((header) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header));
+    const badHeader = matchHeaders?.find((header) => !TOKEN.test(header));
     if (badHeader !== undefined) {
       throw usageFailure(`--match-header must be a header name, got ${JSON.stringify(badHeader)}`);
     }
