@@ -25,7 +25,7 @@ export const HEADER_PREFIX = "header:";
  * Headers that describe one connection, not the resource: never recorded,
  * never replayed. `content-length` is handled separately.
  */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",

@@ -7,6 +7,7 @@
 // the `Response` back through undici's handler callbacks. Requests that pass
 // through go to the dispatcher that was there before, untouched.
 import { Buffer } from "node:buffer";
+import { HOP_BY_HOP } from "../_mapping.ts";
 import type { PassthroughRequest } from "./_passthrough.ts";
 
 /** The symbols undici keeps its global dispatcher under (version 1 is read, both are written). */
@@ -197,19 +198,13 @@ function urlOf(options: DispatchOptions): string {
 }
 
 /**
- * Headers a `Request` built from undici's options must not carry: they
- * describe undici's connection and framing (the `Request` frames its own
- * body), and undici itself refuses `expect`. Kept apart from the mapping's
- * list of headers not forwarded live, which may change for other reasons.
+ * Headers a `Request` built from undici's options must not carry: the
+ * hop-by-hop ones, which describe undici's connection, `host` and
+ * `content-length` (the `Request` frames its own body), and `expect`, which
+ * undici itself refuses.
  */
 const CONNECTION_HEADERS: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
+  ...HOP_BY_HOP,
   "host",
   "content-length",
   "expect",
