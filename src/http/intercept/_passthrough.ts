@@ -44,11 +44,7 @@ export function compilePassthrough(option: unknown): Passes {
         try {
           prefix = new URL(rule).href;
         } catch {
-          throw new TypeError(
-            `Cannot intercept HTTP: ${where} must be a host, an absolute URL prefix, a RegExp or a function, got ${
-              describe(rule)
-            }`,
-          );
+          throw badRule(where, rule);
         }
         // "http://host:1/" and "http://host:1" name the same origin.
         if (!rule.endsWith("/") && prefix.endsWith("/") && new URL(prefix).pathname === "/") {
@@ -62,12 +58,17 @@ export function compilePassthrough(option: unknown): Passes {
         return url.host === host || url.hostname === host;
       };
     }
-    throw new TypeError(
-      `Cannot intercept HTTP: ${where} must be a host, an absolute URL prefix, a RegExp or a function, got ${
-        describe(rule)
-      }`,
-    );
+    throw badRule(where, rule);
   });
   if (tests.length === 0) return NEVER;
   return (request) => tests.some((test) => test(request));
+}
+
+/** The error for a rule that is none of the four kinds (or a URL that does not parse). */
+function badRule(where: string, rule: unknown): TypeError {
+  return new TypeError(
+    `Cannot intercept HTTP: ${where} must be a host, an absolute URL prefix, a RegExp or a function, got ${
+      describe(rule)
+    }`,
+  );
 }
