@@ -253,13 +253,23 @@ export function withCassette(
   // A rest parameter keeps the function's length 0, so runners that look at
   // it (bun:test) do not take it for a callback-style test.
   return async (...context: unknown[]): Promise<void> => {
-    const name = options?.name ?? testName(context[0]);
+    const {
+      name: named,
+      dir,
+      format: formatOption,
+      mode: modeOption,
+      prune,
+      env,
+      blobThreshold,
+      intercept,
+      ...brokerOptions
+    } = options ?? {};
+    const name = named ?? testName(context[0]);
     if (typeof name !== "string" || name === "") {
       throw new TypeError(
         "Cannot use cassette: no test name; pass { name } (bun:test does not give the test body a context)",
       );
     }
-    const intercept = options?.intercept;
     if (
       intercept !== undefined && typeof intercept !== "boolean" &&
       (typeof intercept !== "object" || intercept === null)
@@ -270,22 +280,13 @@ export function withCassette(
         }`,
       );
     }
-    const env = options?.env ?? process.env;
-    const mode = resolveMode(options?.mode, env);
-    const format = options?.format ?? "json";
-    const dir = options?.dir ?? "cassettes";
-    const path = join(dir instanceof URL ? fileURLToPath(dir) : dir, fileName(name, format));
-    const {
-      name: _name,
-      dir: _dir,
-      format: _format,
-      mode: _mode,
-      prune,
-      env: _env,
-      blobThreshold,
-      intercept: _intercept,
-      ...brokerOptions
-    } = options ?? {};
+    const mode = resolveMode(modeOption, env ?? process.env);
+    const format = formatOption ?? "json";
+    const folder = dir ?? "cassettes";
+    const path = join(
+      folder instanceof URL ? fileURLToPath(folder) : folder,
+      fileName(name, format),
+    );
     // Loaded only when asked for: `@x/replay` alone never loads @mswjs/interceptors.
     const interception = intercept === undefined || intercept === false
       ? undefined
