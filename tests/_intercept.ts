@@ -37,6 +37,19 @@ async function readerPieces(body: ReadableStream<Uint8Array> | null): Promise<Ui
   return out;
 }
 
+/** What a client saw of a fetch-style response (the global one, undici's, node-fetch's). */
+function seenOf(
+  response: { readonly status: number; readonly statusText: string; readonly headers: unknown },
+  pieces: Uint8Array[],
+): Seen {
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: normalizeHeaders(response.headers as Headers),
+    pieces,
+  };
+}
+
 /** A client under test: GETs a URL and reports what it saw. */
 export interface Client {
   readonly name: string;
@@ -87,12 +100,7 @@ export const CLIENTS: readonly Client[] = [
     name: "node-fetch",
     get: async (url) => {
       const response = await nodeFetch(url);
-      return {
-        status: response.status,
-        statusText: response.statusText,
-        headers: normalizeHeaders(response.headers as unknown as Headers),
-        pieces: await piecesOf(response.body as AsyncIterable<Uint8Array> | null),
-      };
+      return seenOf(response, await piecesOf(response.body as AsyncIterable<Uint8Array> | null));
     },
   },
   {
@@ -129,24 +137,17 @@ export const CLIENTS: readonly Client[] = [
     name: "undici.fetch",
     get: async (url) => {
       const response = await undici.fetch(url);
-      return {
-        status: response.status,
-        statusText: response.statusText,
-        headers: normalizeHeaders(response.headers as unknown as Headers),
-        pieces: await readerPieces(response.body as ReadableStream<Uint8Array> | null),
-      };
+      return seenOf(
+        response,
+        await readerPieces(response.body as ReadableStream<Uint8Array> | null),
+      );
     },
   },
   {
     name: "fetch",
     get: async (url) => {
       const response = await fetch(url);
-      return {
-        status: response.status,
-        statusText: response.statusText,
-        headers: normalizeHeaders(response.headers),
-        pieces: await readerPieces(response.body),
-      };
+      return seenOf(response, await readerPieces(response.body));
     },
   },
 ];
