@@ -181,6 +181,17 @@ export function seenKey(client: string, path: string): string {
   return `${client} ${path}`;
 }
 
+/** What every caught client saw of every path, one after the other, keyed by `seenKey()`. */
+export async function seeEveryPath(origin: string): Promise<Map<string, Seen>> {
+  const seen = new Map<string, Seen>();
+  for (const client of CAUGHT_CLIENTS) {
+    for (const path of PATHS) {
+      seen.set(seenKey(client.name, path), await client.get(urlFor(origin, client.name, path)));
+    }
+  }
+  return seen;
+}
+
 /** The events of the SSE route; the server pauses between them. */
 export const SSE_EVENTS: readonly string[] = [
   'data: {"delta":"Record"}\n\n',

@@ -9,14 +9,11 @@ import { createReplayFetch } from "@x/replay/fetch";
 import { interceptHttp } from "@x/replay/intercept";
 import {
   anthropicDeltas,
-  CAUGHT_CLIENTS,
   normalizeHeaders,
   openaiDeltas,
-  PATHS,
   s3RoundTrip,
-  seenKey,
+  seeEveryPath,
   seenToJson,
-  urlFor,
 } from "./_intercept.ts";
 
 const [command, path, origin] = process.argv.slice(2);
@@ -29,13 +26,7 @@ const broker = await openAsyncBroker(fileStoreAsync(path), { timing: "recorded" 
 const seen: Record<string, unknown> = {};
 const interception = interceptHttp(broker);
 try {
-  for (const client of CAUGHT_CLIENTS) {
-    for (const where of PATHS) {
-      seen[seenKey(client.name, where)] = seenToJson(
-        await client.get(urlFor(origin, client.name, where)),
-      );
-    }
-  }
+  for (const [key, one] of await seeEveryPath(origin)) seen[key] = seenToJson(one);
   seen.s3 = await s3RoundTrip(origin);
   seen.openai = await openaiDeltas(origin);
   seen.anthropic = await anthropicDeltas(origin);

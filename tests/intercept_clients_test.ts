@@ -21,6 +21,7 @@ import {
   route,
   RUNTIME,
   s3RoundTrip,
+  seeEveryPath,
   type Seen,
   seenFromJson,
   seenKey as key,
@@ -59,17 +60,13 @@ test(
       const path = join(folder, "clients.json");
       const server = await startServer(route);
       const origin = server.origin;
-      const live = new Map<string, Seen>();
-      const recorded = new Map<string, Seen>();
+      let live: Map<string, Seen>;
+      let recorded: Map<string, Seen>;
       let liveS3: unknown;
       let recordedS3: unknown;
       try {
         // What each client sees from the server itself, nothing intercepted.
-        for (const client of CAUGHT_CLIENTS) {
-          for (const where of PATHS) {
-            live.set(key(client.name, where), await client.get(urlFor(origin, client.name, where)));
-          }
-        }
+        live = await seeEveryPath(origin);
         liveS3 = await s3RoundTrip(origin);
         const recorder = createAsyncBroker({
           cassette: createCassette(),
@@ -80,14 +77,7 @@ test(
         });
         const interception = interceptHttp(recorder);
         try {
-          for (const client of CAUGHT_CLIENTS) {
-            for (const where of PATHS) {
-              recorded.set(
-                key(client.name, where),
-                await client.get(urlFor(origin, client.name, where)),
-              );
-            }
-          }
+          recorded = await seeEveryPath(origin);
           recordedS3 = await s3RoundTrip(origin);
           assert.deepEqual(await openaiDeltas(origin), WORDS);
           assert.deepEqual(await anthropicDeltas(origin), WORDS);
