@@ -14,6 +14,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import type { Route } from "./_http.ts";
+import { chatDeltas } from "./_openai.ts";
 import { httpGet, normalizeHeaders, RUNTIME, type Seen } from "./_intercept_basics.ts";
 
 export { httpGet, normalizeHeaders, RUNTIME, type Seen };
@@ -355,19 +356,8 @@ export async function s3RoundTrip(
 export const WORDS: readonly string[] = ["Record", " once,", " replay", " forever."];
 
 /** Streams a chat completion through the openai SDK with no custom fetch; the deltas. */
-export async function openaiDeltas(origin: string): Promise<string[]> {
-  const client = new OpenAI({ apiKey: "sk-test", baseURL: `${origin}/v1`, maxRetries: 0 });
-  const stream = await client.chat.completions.create({
-    model: "m",
-    messages: [{ role: "user", content: "Say the motto." }],
-    stream: true,
-  });
-  const out: string[] = [];
-  for await (const part of stream) {
-    const content = part.choices[0]?.delta?.content;
-    if (content) out.push(content);
-  }
-  return out;
+export function openaiDeltas(origin: string): Promise<string[]> {
+  return chatDeltas(new OpenAI({ apiKey: "sk-test", baseURL: `${origin}/v1`, maxRetries: 0 }));
 }
 
 /** Streams a message through the Anthropic SDK with no custom fetch; the text deltas. */

@@ -7,6 +7,7 @@ import { createAsyncBroker, createCassette, fileStoreAsync, openAsyncBroker } fr
 import { createFetchResponder, createReplayFetch } from "@x/replay/fetch";
 import { type LiveServer, startServer } from "./_http.ts";
 import { withFolder } from "./_helpers.ts";
+import { chatDeltas } from "./_openai.ts";
 
 const WORDS = ["Record", " once", ",", " replay", " forever", "."];
 
@@ -44,20 +45,6 @@ function fakeOpenAI(): Promise<LiveServer> {
   });
 }
 
-async function deltas(client: OpenAI): Promise<string[]> {
-  const stream = await client.chat.completions.create({
-    model: "gpt-test",
-    messages: [{ role: "user", content: "Say the motto." }],
-    stream: true,
-  });
-  const out: string[] = [];
-  for await (const part of stream) {
-    const content = part.choices[0]?.delta?.content;
-    if (content) out.push(content);
-  }
-  return out;
-}
-
 test("createReplayFetch() lets the openai client replay a recorded streamed chat completion", {
   timeout: 30_000,
 }, async () => {
@@ -68,7 +55,7 @@ test("createReplayFetch() lets the openai client replay a recorded streamed chat
     let live: string[];
     let recorded: string[];
     try {
-      live = await deltas(new OpenAI({ apiKey: "sk-live-key", baseURL, maxRetries: 0 }));
+      live = await chatDeltas(new OpenAI({ apiKey: "sk-live-key", baseURL, maxRetries: 0 }));
       const recorder = createAsyncBroker({
         cassette: createCassette(),
         mode: "record",
@@ -76,7 +63,7 @@ test("createReplayFetch() lets the openai client replay a recorded streamed chat
         liveResponder: createFetchResponder(),
         store: fileStoreAsync(path, { createIfMissing: true }),
       });
-      recorded = await deltas(
+      recorded = await chatDeltas(
         new OpenAI({
           apiKey: "sk-live-key",
           baseURL,
@@ -94,7 +81,7 @@ test("createReplayFetch() lets the openai client replay a recorded streamed chat
 
     // The server is gone; another key and the client's own headers do not matter.
     const player = await openAsyncBroker(fileStoreAsync(path));
-    const replayed = await deltas(
+    const replayed = await chatDeltas(
       new OpenAI({ apiKey: "sk-other", baseURL, maxRetries: 0, fetch: createReplayFetch(player) }),
     );
     assert.deepEqual(replayed, live);
