@@ -92,6 +92,24 @@ async function intercepting<T>(
   }
 }
 
+/**
+ * Records what `body` sends to a fresh echo server, under interception; the
+ * server is closed after, so what replays next cannot reach it.
+ */
+async function recordEcho<T>(
+  body: (origin: string) => Promise<T>,
+  options?: Parameters<typeof interceptHttp>[1],
+): Promise<{ broker: AsyncBroker; origin: string; result: T }> {
+  const server = await echoServer();
+  try {
+    const broker = recorder();
+    const result = await intercepting(broker, () => body(server.origin), options);
+    return { broker, origin: server.origin, result };
+  } finally {
+    await server.close();
+  }
+}
+
 /** A raw node:http request: writes the body with `write`, returns status and body. */
 function send(
   url: string,
@@ -272,7 +290,6 @@ test("interceptHttp() records request bodies byte-exact: several writes, a piped
 });
 
 test("interceptHttp() gives a multipart form a stable boundary, so it matches on every run", async () => {
-  const server = await echoServer();
   const form = () => {
     const data = new FormData();
     data.append("name", "Ada");
@@ -283,131 +300,96 @@ test("interceptHttp() gives a multipart form a stable boundary, so it matches on
     );
     return data;
   };
-  let broker: AsyncBroker;
-  let live: { type: string; length: number };
-  try {
-    broker = recorder();
-    live = await intercepting(
-      broker,
-      async () => (await axios.post(`${server.origin}/upload`, form())).data,
-    );
-  } finally {
-    await server.close();
-  }
+  const { broker, origin, result: live } = await recordEcho(
+    async (origin): Promise<{ type: string; length: number }> =>
+      (await axios.post(`${origin}/upload`, form())).data,
+  );
   assert.match(live.type, /^multipart\/form-data; boundary=x-replay-[0-9a-f]{32}$/);
   const body = utf8(broker.cassette.interactions[0]!.request.body);
   assert.match(body, /name="file"; filename="a.bin"/);
   // A new form, with the new random boundary axios picks: still a hit.
   const replayed = await intercepting(
     createAsyncBroker({ cassette: broker.cassette }),
-    async () => (await axios.post(`${server.origin}/upload`, form())).data,
+    async () => (await axios.post(`${origin}/upload`, form())).data,
   );
   assert.deepEqual(replayed, live);
 });
 
 test("interceptHttp() sends every header live but matches and stores only matchHeaders", async () => {
-  const server = await echoServer();
-  let broker: AsyncBroker;
-  try {
-    broker = recorder();
-    await intercepting(broker, async () => {
-      for (const tenant of ["a", "b"]) {
-        const { data } = await axios.get(`${server.origin}/who`, {
-          headers: { "x-tenant": tenant, authorization: "Bearer live-secret" },
-        });
-        assert.equal(data.tenant, tenant);
-        assert.equal(data.authorization, "Bearer live-secret");
-      }
-    }, { matchHeaders: ["X-Tenant"] });
-  } finally {
-    await server.close();
-  }
+  const { broker, origin } = await recordEcho(async (origin) => {
+    for (const tenant of ["a", "b"]) {
+      const { data } = await axios.get(`${origin}/who`, {
+        headers: { "x-tenant": tenant, authorization: "Bearer live-secret" },
+      });
+      assert.equal(data.tenant, tenant);
+      assert.equal(data.authorization, "Bearer live-secret");
+    }
+  }, { matchHeaders: ["X-Tenant"] });
   const stored = broker.cassette.interactions.map((interaction) => interaction.request.headers);
   assert.deepEqual(stored, [[["x-tenant", "a"]], [["x-tenant", "b"]]]);
   await intercepting(createAsyncBroker({ cassette: broker.cassette }), async () => {
-    const { data } = await axios.get(`${server.origin}/who`, { headers: { "x-tenant": "b" } });
+    const { data } = await axios.get(`${origin}/who`, { headers: { "x-tenant": "b" } });
     assert.equal(data.tenant, "b");
-    await assert.rejects(axios.get(`${server.origin}/who`, { headers: { "x-tenant": "c" } }));
+    await assert.rejects(axios.get(`${origin}/who`, { headers: { "x-tenant": "c" } }));
   }, { matchHeaders: ["x-tenant"] });
 });
 
 test("interceptHttp() lets a client see and follow redirects itself, live and replayed", async () => {
-  const server = await echoServer();
-  let broker: AsyncBroker;
-  try {
-    broker = recorder();
-    await intercepting(broker, async () => {
-      const manual = await axios.get(`${server.origin}/redirect`, {
-        maxRedirects: 0,
-        validateStatus: () => true,
-      });
-      assert.equal(manual.status, 302);
-      assert.equal(manual.headers.location, "/target");
-      const followed = await axios.get(`${server.origin}/redirect`);
-      assert.equal(followed.data.url, "/target");
+  const { broker, origin } = await recordEcho(async (origin) => {
+    const manual = await axios.get(`${origin}/redirect`, {
+      maxRedirects: 0,
+      validateStatus: () => true,
     });
-  } finally {
-    await server.close();
-  }
+    assert.equal(manual.status, 302);
+    assert.equal(manual.headers.location, "/target");
+    const followed = await axios.get(`${origin}/redirect`);
+    assert.equal(followed.data.url, "/target");
+  });
   assert.deepEqual(
     broker.cassette.interactions.map((interaction) => new URL(interaction.request.target).pathname),
     // The request that saw the 302 and the one that followed it are recorded in turn.
     ["/redirect", "/redirect", "/target"],
   );
   await intercepting(createAsyncBroker({ cassette: broker.cassette }), async () => {
-    assert.equal((await axios.get(`${server.origin}/redirect`)).data.url, "/target");
+    assert.equal((await axios.get(`${origin}/redirect`)).data.url, "/target");
   });
 });
 
 test("interceptHttp() answers HEAD and 204 with no body", async () => {
-  const server = await echoServer();
-  let broker: AsyncBroker;
-  try {
-    broker = recorder();
-    await intercepting(broker, async () => {
-      assert.equal((await httpGet(`${server.origin}/empty`)).status, 204);
-      assert.equal(
-        (await axios.head(`${server.origin}/head`)).headers["content-type"],
-        "application/json",
-      );
-    });
-  } finally {
-    await server.close();
-  }
+  const { broker, origin } = await recordEcho(async (origin) => {
+    assert.equal((await httpGet(`${origin}/empty`)).status, 204);
+    assert.equal(
+      (await axios.head(`${origin}/head`)).headers["content-type"],
+      "application/json",
+    );
+  });
   await intercepting(createAsyncBroker({ cassette: broker.cassette }), async () => {
-    const empty = await httpGet(`${server.origin}/empty`);
+    const empty = await httpGet(`${origin}/empty`);
     assert.equal(empty.status, 204);
     assert.equal(empty.pieces.length, 0);
-    const head = await axios.head(`${server.origin}/head`);
+    const head = await axios.head(`${origin}/head`);
     assert.equal(head.status, 200);
     assert.equal(head.data, "");
   });
 });
 
 test("interceptHttp() times out a slow recorded response as a slow server would", async () => {
-  const server = await echoServer();
-  let broker: AsyncBroker;
-  try {
-    broker = recorder();
-    await intercepting(broker, async () => {
-      assert.equal((await axios.get(`${server.origin}/slow`)).data, "slow");
-    });
-  } finally {
-    await server.close();
-  }
+  const { broker, origin } = await recordEcho(async (origin) => {
+    assert.equal((await axios.get(`${origin}/slow`)).data, "slow");
+  });
   const player = createAsyncBroker({ cassette: broker.cassette, timing: "recorded" });
   await intercepting(player, async () => {
-    await assert.rejects(axios.get(`${server.origin}/slow`, { timeout: 50 }), (error: unknown) => {
+    await assert.rejects(axios.get(`${origin}/slow`, { timeout: 50 }), (error: unknown) => {
       assert.equal((error as { code?: string }).code, "ECONNABORTED");
       return true;
     });
-    await assert.rejects(httpGet(`${server.origin}/slow`, { signal: AbortSignal.timeout(50) }), {
+    await assert.rejects(httpGet(`${origin}/slow`, { signal: AbortSignal.timeout(50) }), {
       name: "AbortError",
     });
-    await assert.rejects(fetch(`${server.origin}/slow`, { signal: AbortSignal.timeout(50) }), {
+    await assert.rejects(fetch(`${origin}/slow`, { signal: AbortSignal.timeout(50) }), {
       name: "TimeoutError",
     });
-    assert.equal((await axios.get(`${server.origin}/slow`, { timeout: 5_000 })).data, "slow");
+    assert.equal((await axios.get(`${origin}/slow`, { timeout: 5_000 })).data, "slow");
   });
 });
 
