@@ -15,37 +15,36 @@
 //
 // Environment: ROUNDS (default 5), REQUESTS (default 1000), WARMUP_MS
 // (default 1500), MEASURE_MS (default 1000). See bench/peers/README.md.
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  assertEq,
+  bodyOf,
+  fmtRatio,
+  fmtUs,
+  MEASURE_MS,
+  measureSessions,
+  median,
+  ms,
+  N,
+  now,
+  root,
+  runChild,
+  serveItems,
+  urlsFor,
+  versionOf,
+  WARMUP_MS,
+} from "./_measure.mjs";
 
 const self = fileURLToPath(import.meta.url);
-const root = resolve(dirname(self), "../..");
 const CHILD = process.env.X_REPLAY_INTERCEPT_CHILD;
-const N = Number(process.env.REQUESTS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1500);
-const MEASURE_MS = Number(process.env.MEASURE_MS ?? 1000);
 
 if (!existsSync(join(root, "dist/src/http/intercept/mod.js"))) {
   throw new Error("dist/ is missing or has no intercept subpath: run `npm run build` first");
 }
-
-const now = () => process.hrtime.bigint();
-const ms = (t0, t1) => Number(t1 - t0) / 1e6;
-function check(actual, expected, what) {
-  if (actual !== expected) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
-
-/** The body the server sends for /items/<i>. */
-const bodyOf = (i) =>
-  JSON.stringify({ id: i, name: `item ${i}`, tags: ["a", "b"], price: (i % 97) + 0.5 });
-const urlsFor = (origin) => Array.from({ length: N }, (_, i) => `${origin}/items/${i}`);
 
 /** GETs every URL in turn with axios (default adapter), checks each body. Returns ms. */
 async function runAll(axios, urls) {
@@ -83,7 +82,7 @@ const pollyConfig = (mode, work) => ({
 async function child({ tool, work, origin }) {
   const axios = (await import("axios")).default;
   // The default adapter on Node is node:http (no XMLHttpRequest here).
-  check(typeof XMLHttpRequest, "undefined", "no XMLHttpRequest: axios uses its http adapter");
+  assertEq(typeof XMLHttpRequest, "undefined", "no XMLHttpRequest: axios uses its http adapter");
   const urls = urlsFor(origin);
   const lib = await import("../../dist/mod.js");
   const { createInterceptResponder, interceptHttp } = await import(
@@ -99,7 +98,7 @@ async function child({ tool, work, origin }) {
     const interception = interceptHttp(recorder);
     const t = await runAll(axios, urls);
     await interception.stop();
-    check(recorder.cassette.interactions.length, N, "our recording: interactions");
+    assertEq(recorder.cassette.interactions.length, N, "our recording: interactions");
     writeFileSync(ours, lib.stringifyCassette(recorder.cassette));
     return { recordMs: t };
   }
@@ -118,7 +117,7 @@ async function child({ tool, work, origin }) {
     const t = await runAll(axios, urls);
     nockDone();
     const fixture = JSON.parse(readFileSync(join(work, "nock", "intercept.json"), "utf8"));
-    check(fixture.length, N, "nock back fixture: recorded definitions");
+    assertEq(fixture.length, N, "nock back fixture: recorded definitions");
     return { recordMs: t };
   }
 
@@ -139,7 +138,7 @@ async function child({ tool, work, origin }) {
         refused = error?.cause instanceof lib.InteractionNotFoundError;
       }
       await interception.stop();
-      check(refused, true, "interceptHttp() refuses an unrecorded request");
+      assertEq(refused, true, "interceptHttp() refuses an unrecorded request");
     }
     session = async () => {
       const s0 = now();
@@ -190,7 +189,7 @@ async function child({ tool, work, origin }) {
         refused = true;
       }
       await polly.stop();
-      check(refused, true, "Polly.js refuses an unrecorded request");
+      assertEq(refused, true, "Polly.js refuses an unrecorded request");
     }
     session = async () => {
       const s0 = now();
@@ -213,7 +212,7 @@ async function child({ tool, work, origin }) {
       }
       nockDone();
       nock.cleanAll();
-      check(refused, true, "nock lockdown refuses an unrecorded request");
+      assertEq(refused, true, "nock lockdown refuses an unrecorded request");
     }
     session = async () => {
       const s0 = now();
@@ -226,18 +225,7 @@ async function child({ tool, work, origin }) {
   } else {
     throw new Error(`unknown tool ${tool}`);
   }
-  const w0 = now();
-  do await session(); while (ms(w0, now()) < WARMUP_MS);
-  const wholes = [];
-  const loops = [];
-  const m0 = now();
-  do {
-    const [whole, loop] = await session();
-    wholes.push(whole);
-    loops.push(loop);
-  } while (ms(m0, now()) < MEASURE_MS);
-  const mid = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-  return { whole: mid(wholes), loop: mid(loops), sessions: loops.length };
+  return await measureSessions(session);
 }
 
 // ===========================================================================
@@ -247,45 +235,10 @@ async function parent() {
   const log = (...a) => console.log(...a);
   const started = now();
   const work = mkdtempSync(join(tmpdir(), "x-replay-intercept-"));
-  const versionOf = (name, from = root) =>
-    JSON.parse(readFileSync(join(from, "node_modules", name, "package.json"), "utf8")).version;
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  };
-  const fmtUs = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
-  const fmtRatio = (r) => (r >= 10 ? r.toFixed(0) : r.toFixed(1)) + "×";
-
-  let serverHits = 0;
-  const server = createServer((request, response) => {
-    serverHits++;
-    const match = /^\/items\/(\d+)$/.exec(request.url ?? "");
-    if (request.method !== "GET" || match === null) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(bodyOf(Number(match[1])));
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const origin = `http://127.0.0.1:${server.address().port}`;
-
+  const server = await serveItems();
+  const origin = server.origin;
   const spawnChild = (tool) =>
-    new Promise((ok, fail) => {
-      const p = spawn(process.execPath, [self], {
-        cwd: root,
-        env: { ...process.env, X_REPLAY_INTERCEPT_CHILD: JSON.stringify({ tool, work, origin }) },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      let out = "";
-      p.stdout.on("data", (d) => (out += d));
-      p.on("error", fail);
-      p.on("exit", (code) => {
-        if (code !== 0) fail(new Error(`${tool} child exited with ${code}`));
-        else ok(JSON.parse(out.trim().split("\n").pop()));
-      });
-    });
+    runChild(tool, [self], { X_REPLAY_INTERCEPT_CHILD: JSON.stringify({ tool, work, origin }) });
 
   log(
     `Part 5: replay ${N} distinct recorded GETs through axios (default adapter, node:http), intercepted;`,
@@ -298,14 +251,13 @@ async function parent() {
   for (let r = 0; r < ROUNDS; r++) live.push(await spawnChild("live"));
   const recordMs = {};
   for (const tool of ["ours", "polly", "nock"]) {
-    const hits = serverHits;
+    const hits = server.hits();
     recordMs[tool] = (await spawnChild(`record-${tool}`)).recordMs;
-    check(serverHits - hits, N, `${tool} recording: server hits`);
+    assertEq(server.hits() - hits, N, `${tool} recording: server hits`);
   }
 
-  server.closeAllConnections();
-  await new Promise((ok) => server.close(ok));
-  const hitsAtStop = serverHits;
+  await server.close();
+  const hitsAtStop = server.hits();
 
   const tools = ["ours", "polly", "nock", "floor"];
   const results = { ours: [], polly: [], nock: [], floor: [] };
@@ -315,7 +267,7 @@ async function parent() {
       results[tool].push(await spawnChild(tool));
     }
   }
-  check(serverHits, hitsAtStop, "requests reaching the server during replay");
+  assertEq(server.hits(), hitsAtStop, "requests reaching the server during replay");
 
   const perReq = (xs, key) => (median(xs.map((x) => x[key])) * 1000) / N;
   const rows = [

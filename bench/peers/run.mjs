@@ -32,7 +32,7 @@
 // RECORD_SIZES (Part 3 sizes, default "10,1000,10000"), RECORD_REPS (Part 3
 // measured saves per store and size, default 11).
 // See bench/peers/README.md for what each row measures.
-import { execSync, spawn, spawnSync } from "node:child_process";
+import { execSync, spawnSync } from "node:child_process";
 import {
   closeSync,
   copyFileSync,
@@ -46,18 +46,31 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  assertEq,
+  bodyOf,
+  fmtRatio,
+  fmtUs,
+  MEASURE_MS,
+  measureSessions,
+  median,
+  ms,
+  N,
+  now,
+  root,
+  runChild,
+  serveItems,
+  urlsFor,
+  versionOf,
+  WARMUP_MS,
+} from "./_measure.mjs";
 
 const self = fileURLToPath(import.meta.url);
-const root = resolve(dirname(self), "../..");
 const CHILD = process.env.X_REPLAY_PEERS_CHILD; // set only in the measuring children
-const N = Number(process.env.REQUESTS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1500);
-const MEASURE_MS = Number(process.env.MEASURE_MS ?? 1000);
 const RECORD_SIZES = (process.env.RECORD_SIZES ?? "10,1000,10000").split(",").map(Number);
 const RECORD_REPS = Number(process.env.RECORD_REPS ?? 11);
 if (!RECORD_SIZES.every((n) => Number.isInteger(n) && n >= 1)) {
@@ -78,19 +91,6 @@ const lib = await import("../../dist/mod.js");
 const { createReplayFetch, createFetchResponder } = await import(
   "../../dist/src/http/fetch/mod.js"
 );
-
-const now = () => process.hrtime.bigint();
-const ms = (t0, t1) => Number(t1 - t0) / 1e6;
-function assertEq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-}
-
-/** The body the local server sends for /items/<i>. */
-const bodyOf = (i) =>
-  JSON.stringify({ id: i, name: `item ${i}`, tags: ["a", "b"], price: (i % 97) + 0.5 });
-const urlsFor = (origin) => Array.from({ length: N }, (_, i) => `${origin}/items/${i}`);
 
 /** Fetches every URL in turn with `f`, reads each body fully, checks it. Returns ms. */
 async function runAll(f, urls) {
@@ -259,23 +259,7 @@ if (CHILD) {
   } else {
     throw new Error(`unknown tool ${tool}`);
   }
-  if (session !== null) {
-    // Warm-up: whole sessions until WARMUP_MS have passed (at least one), so
-    // the JIT has settled for cheap and expensive tools alike. Then measured
-    // sessions until MEASURE_MS have passed (at least one); report the median.
-    const w0 = now();
-    do await session(); while (ms(w0, now()) < WARMUP_MS);
-    const wholes = [];
-    const loops = [];
-    const m0 = now();
-    do {
-      const [whole, loop] = await session();
-      wholes.push(whole);
-      loops.push(loop);
-    } while (ms(m0, now()) < MEASURE_MS);
-    const mid = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-    console.log(JSON.stringify({ whole: mid(wholes), loop: mid(loops), sessions: loops.length }));
-  }
+  if (session !== null) console.log(JSON.stringify(await measureSessions(session)));
 } else {
   await parent();
 }
@@ -413,49 +397,17 @@ async function parent() {
   const started = now();
   const work = mkdtempSync(join(tmpdir(), "x-replay-peers-"));
   const originalFetch = globalThis.fetch;
-  const versionOf = (name) =>
-    JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  };
-  const fmtUs = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
-  const fmtRatio = (r) => (r >= 10 ? r.toFixed(0) : r.toFixed(1)) + "×";
-
   // The local server: GET /items/<i> answers a small JSON document.
-  let serverHits = 0;
-  const server = createServer((request, response) => {
-    serverHits++;
-    const match = /^\/items\/(\d+)$/.exec(request.url ?? "");
-    if (request.method !== "GET" || match === null) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(bodyOf(Number(match[1])));
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const server = await serveItems();
+  const origin = server.origin;
   const urls = urlsFor(origin);
 
   // A child measurement, run asynchronously so this process keeps serving
-  // the live baseline.
+  // the live baseline. SnapshotAgent warns that it is experimental on every
+  // start; once is enough.
   const child = (tool) =>
-    new Promise((ok, fail) => {
-      // SnapshotAgent warns that it is experimental on every start; once is enough.
-      const p = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", self], {
-        cwd: root,
-        env: { ...process.env, X_REPLAY_PEERS_CHILD: JSON.stringify({ tool, work, origin }) },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      let out = "";
-      p.stdout.on("data", (d) => (out += d));
-      p.on("error", fail);
-      p.on("exit", (code) => {
-        if (code !== 0) fail(new Error(`${tool} child exited with ${code}`));
-        else ok(JSON.parse(out.trim().split("\n").pop()));
-      });
+    runChild(tool, ["--disable-warning=ExperimentalWarning", self], {
+      X_REPLAY_PEERS_CHILD: JSON.stringify({ tool, work, origin }),
     });
 
   log(
@@ -470,7 +422,7 @@ async function parent() {
   for (let r = 0; r < ROUNDS; r++) live.push(await child("live"));
 
   // One recording per tool, from the same server.
-  let hits = serverHits;
+  let hits = server.hits();
   const recorder = lib.createAsyncBroker({
     cassette: lib.createCassette(),
     mode: "record",
@@ -481,10 +433,10 @@ async function parent() {
   const oursRecordMs = ms(t0, now());
   assertEq(recorder.cassette.interactions.length, N, "our recording: interactions");
   writeFileSync(join(work, "ours.json"), lib.stringifyCassette(recorder.cassette));
-  assertEq(serverHits - hits, N, "our recording: server hits");
+  assertEq(server.hits() - hits, N, "our recording: server hits");
 
   const Polly = await loadPolly();
-  hits = serverHits;
+  hits = server.hits();
   t0 = now();
   {
     const polly = new Polly("peers", pollyConfig("record", work));
@@ -493,12 +445,12 @@ async function parent() {
   }
   const pollyRecordMs = ms(t0, now());
   assertEq(globalThis.fetch, originalFetch, "fetch restored after Polly");
-  assertEq(serverHits - hits, N, "Polly recording: server hits");
+  assertEq(server.hits() - hits, N, "Polly recording: server hits");
 
   const nock = (await import("nock")).default;
   nock.back.fixtures = join(work, "nock");
   nock.back.setMode("record");
-  hits = serverHits;
+  hits = server.hits();
   t0 = now();
   {
     const { nockDone } = await nock.back("peers.json");
@@ -506,7 +458,7 @@ async function parent() {
     nockDone();
   }
   const nockRecordMs = ms(t0, now());
-  assertEq(serverHits - hits, N, "nock back recording: server hits");
+  assertEq(server.hits() - hits, N, "nock back recording: server hits");
   const fixture = JSON.parse(readFileSync(join(work, "nock", "peers.json"), "utf8"));
   assertEq(fixture.length, N, "nock back fixture: recorded definitions");
   nock.cleanAll();
@@ -515,7 +467,7 @@ async function parent() {
   assertEq(globalThis.fetch, originalFetch, "fetch restored after nock");
 
   const undici = await import("undici");
-  hits = serverHits;
+  hits = server.hits();
   t0 = now();
   {
     const agent = new undici.SnapshotAgent({
@@ -527,12 +479,11 @@ async function parent() {
     await agent.close();
   }
   const undiciRecordMs = ms(t0, now());
-  assertEq(serverHits - hits, N, "undici SnapshotAgent recording: server hits");
+  assertEq(server.hits() - hits, N, "undici SnapshotAgent recording: server hits");
 
   // Stop the server: from here on nothing can go live.
-  server.closeAllConnections();
-  await new Promise((ok) => server.close(ok));
-  const hitsAtStop = serverHits;
+  await server.close();
+  const hitsAtStop = server.hits();
   let refused = false;
   try {
     await originalFetch(urls[0]);
@@ -568,7 +519,7 @@ async function parent() {
       results[tool].push(await child(tool));
     }
   }
-  assertEq(serverHits, hitsAtStop, "requests reaching the server during replay");
+  assertEq(server.hits(), hitsAtStop, "requests reaching the server during replay");
   if (process.env.PEERS_RAW) {
     for (const tool of tools) {
       log(`raw ${tool}: ${results[tool].map((x) => ((x.loop * 1000) / N).toFixed(1)).join(" ")}`);
@@ -654,7 +605,7 @@ async function parent() {
   log(
     `Checks: every body verified against the server's; server stopped before replay (a live fetch is ` +
       `refused); requests reaching it during replay: ${
-        serverHits - hitsAtStop
+        server.hits() - hitsAtStop
       }; nock lockdown refuses an ` +
       `unrecorded URL, and so does the SnapshotAgent in playback; Polly and nock restore global fetch.`,
   );
