@@ -62,6 +62,26 @@ export async function serveItems() {
 }
 
 /**
+ * The floor rows' whole replay engine: a recorded cassette file read with
+ * JSON.parse into a Map from URL to { bytes, headers }, with no fingerprint,
+ * no checks and no streaming.
+ */
+export function floorAnswers(path) {
+  const doc = JSON.parse(readFileSync(path, "utf8"));
+  const encoder = new TextEncoder();
+  const answers = new Map();
+  for (const { request, response_chunks: chunks } of doc.interactions) {
+    answers.set(request.target, {
+      bytes: encoder.encode(chunks.map((chunk) => chunk.data).join("")),
+      headers: chunks[0].metadata
+        .filter(([key]) => key.startsWith("header:"))
+        .map(([key, value]) => [key.slice("header:".length), value]),
+    });
+  }
+  return answers;
+}
+
+/**
  * A measuring child's loop. `session()` runs one whole session and returns
  * [ms for the whole session, ms for its request loop]. Warm-up: whole
  * sessions until WARMUP_MS have passed (at least one), so the JIT has settled

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import {
   assertEq,
   bodyOf,
+  floorAnswers,
   fmtRatio,
   fmtUs,
   MEASURE_MS,
@@ -155,17 +156,7 @@ async function child({ tool, work, origin }) {
     const { ClientRequestInterceptor } = await import("@mswjs/interceptors/ClientRequest");
     session = async () => {
       const s0 = now();
-      const doc = JSON.parse(readFileSync(ours, "utf8"));
-      const encoder = new TextEncoder();
-      const answers = new Map();
-      for (const { request, response_chunks: chunks } of doc.interactions) {
-        answers.set(request.target, {
-          bytes: encoder.encode(chunks.map((chunk) => chunk.data).join("")),
-          headers: chunks[0].metadata
-            .filter(([key]) => key.startsWith("header:"))
-            .map(([key, value]) => [key.slice("header:".length), value]),
-        });
-      }
+      const answers = floorAnswers(ours);
       const interceptor = new ClientRequestInterceptor();
       interceptor.apply();
       interceptor.on("request", ({ request, controller }) => {

@@ -52,6 +52,7 @@ import { fileURLToPath } from "node:url";
 import {
   assertEq,
   bodyOf,
+  floorAnswers,
   fmtRatio,
   fmtUs,
   MEASURE_MS,
@@ -173,17 +174,7 @@ if (CHILD) {
     // fingerprinting, no checks, no streaming: not a product, a floor.
     session = async () => {
       const s0 = now();
-      const doc = JSON.parse(readFileSync(join(work, "ours.json"), "utf8"));
-      const encoder = new TextEncoder();
-      const answers = new Map();
-      for (const { request, response_chunks: chunks } of doc.interactions) {
-        answers.set(request.target, {
-          bytes: encoder.encode(chunks.map((chunk) => chunk.data).join("")),
-          headers: chunks[0].metadata
-            .filter(([key]) => key.startsWith("header:"))
-            .map(([key, value]) => [key.slice("header:".length), value]),
-        });
-      }
+      const answers = floorAnswers(join(work, "ours.json"));
       const floorFetch = (input) => {
         const answer = answers.get(String(input));
         return Promise.resolve(
