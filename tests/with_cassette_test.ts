@@ -13,7 +13,7 @@ import {
   withCassette,
 } from "@x/replay";
 import { texts, withFolder } from "./_helpers.ts";
-import { startServer } from "./_http.ts";
+import { deferred, startServer } from "./_http.ts";
 
 const request = createRequest({ protocol: "http", action: "GET", target: "/user/1" });
 const other = createRequest({ protocol: "http", action: "GET", target: "/user/2" });
@@ -270,20 +270,18 @@ test("withCassette() with intercept stops intercepting when the test throws, and
     );
     assert.equal(globalThis.fetch, before);
     // Two tests that intercept at once: the second fails at once, and says why.
-    let release!: () => void;
-    const first = withCassette(() => new Promise<void>((resolve) => (release = resolve)), {
-      dir,
-      name: "first",
-      mode: "replay",
-      env: {},
-      intercept: true,
-    })();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const running = deferred();
+    const release = deferred();
+    const first = withCassette(() => {
+      running.resolve(); // the first test's interception is in place
+      return release.promise;
+    }, { dir, name: "first", mode: "replay", env: {}, intercept: true })();
+    await Promise.race([running.promise, first]); // (first rejecting fails the test here)
     await assert.rejects(
       withCassette(() => {}, { dir, name: "second", mode: "replay", env: {}, intercept: true })(),
       (error: unknown) => error instanceof ReplayError && /already running/.test(error.message),
     );
-    release();
+    release.resolve();
     await first;
     assert.equal(globalThis.fetch, before);
     await assert.rejects(
