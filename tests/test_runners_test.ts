@@ -97,32 +97,27 @@ test(
         X_REPLAY_JEST_CACHE: join(folder, "jest-cache"),
         ...extra,
       });
+      const names = ["vitest", "jest"] as const;
       const dirs = { vitest: join(folder, "vitest"), jest: join(folder, "jest") };
       // Both runners at once: each records its test through the live server.
       const recorded = await Promise.all(
-        (["vitest", "jest"] as const).map((name) =>
+        names.map((name) =>
           runners[name](env("record", { X_REPLAY_DIR: dirs[name], REPLAY_MODE: "record" }))
         ),
       );
       await server.close();
       for (const [index, result] of recorded.entries()) {
-        assert.equal(
-          result.code,
-          0,
-          `${["vitest", "jest"][index]} recording run:\n${result.output}`,
-        );
+        assert.equal(result.code, 0, `${names[index]} recording run:\n${result.output}`);
       }
       assert.equal(server.received.length, 2);
       assert.deepEqual(readdirSync(dirs.vitest), [cassetteName("reads the status page")]);
       assert.deepEqual(readdirSync(dirs.jest), [cassetteName("status reads the status page")]);
       // CI: replayed with the server gone, and a request never recorded is a miss.
       const replayed = await Promise.all(
-        (["vitest", "jest"] as const).map((name) =>
-          runners[name](env("replay", { X_REPLAY_DIR: dirs[name], CI: "true" }))
-        ),
+        names.map((name) => runners[name](env("replay", { X_REPLAY_DIR: dirs[name], CI: "true" }))),
       );
       for (const [index, result] of replayed.entries()) {
-        const name = ["vitest", "jest"][index];
+        const name = names[index];
         assert.equal(result.code, 0, `${name} replaying run:\n${result.output}`);
         assert.match(result.output, /2 passed/, `${name}:\n${result.output}`);
       }
