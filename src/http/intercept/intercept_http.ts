@@ -1,8 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import module from "node:module";
-import { RequestController } from "@mswjs/interceptors";
-import { getRawRequest } from "@mswjs/interceptors";
+import { getRawRequest, RequestController } from "@mswjs/interceptors";
 import { ClientRequestInterceptor } from "@mswjs/interceptors/ClientRequest";
 import { FetchInterceptor } from "@mswjs/interceptors/fetch";
 import { describe } from "../../core/_check.ts";
