@@ -683,3 +683,46 @@ test("interceptHttp() answers https requests and undici's stream() from the cass
     assert.equal(utf8(concat(pieces)), "streamed");
   });
 });
+
+test("interceptHttp() keeps a path that starts with // on the host the client asked for", async () => {
+  // A base URL that ends in "/" joined to a path that starts with one.
+  const target = "http://api.example.com//v1/items?page=2";
+  const broker = createBroker({
+    cassette: createCassette([
+      createInteraction(createRequest({ protocol: "http", action: "GET", target }), [
+        createChunk("items", 0, [["status_code", "200"]]),
+      ]),
+    ]),
+  });
+  // Loaded first: npm's undici sets up the global dispatcher the interception replaces.
+  const undici = await import("undici");
+  await intercepting(broker, async () => {
+    assert.equal(utf8(concat((await httpGet(target)).pieces)), "items");
+    assert.equal(await (await fetch(target)).text(), "items");
+    if (RUNTIME === "Bun") return; // Bun's own undici is not caught (README, "Deno and Bun")
+    assert.equal(await (await undici.request(target)).body.text(), "items");
+    assert.equal(await (await undici.fetch(target)).text(), "items");
+  });
+  // Recorded through the network: the live call goes to the client's host, with that path.
+  const server = await echoServer();
+  try {
+    const recording = recorder();
+    await intercepting(recording, async () => {
+      const seen = JSON.parse(utf8(concat((await httpGet(`${server.origin}//echo`)).pieces)));
+      // Bun's own fetch, the live side there, sends the path "//echo" as "/echo".
+      assert.equal(seen.url, RUNTIME === "Bun" ? "/echo" : "//echo");
+      const posted = await send(`${server.origin}//echo`, { method: "POST" }, (request) => {
+        request.write("a body ");
+        request.end("in two writes");
+      });
+      assert.equal(JSON.parse(posted.body).length, "a body in two writes".length);
+    });
+    assert.deepEqual(
+      recording.cassette.interactions.map((interaction) => interaction.request.target),
+      [`${server.origin}//echo`, `${server.origin}//echo`],
+    );
+    assert.equal(utf8(recording.cassette.interactions[1]!.request.body), "a body in two writes");
+  } finally {
+    await server.close();
+  }
+});

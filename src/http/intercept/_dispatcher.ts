@@ -180,7 +180,12 @@ function urlOf(options: DispatchOptions): string {
   if (options.origin === undefined) {
     throw new TypeError("Cannot intercept undici request: it has no origin");
   }
-  const url = new URL(options.path ?? "/", options.origin);
+  const path = options.path ?? "/";
+  // A path is joined to the origin, not resolved against it: "//v1/x" is a
+  // path on that host, not another host. An absolute URL (proxy style) is kept.
+  const url = path.startsWith("/")
+    ? new URL(`${new URL(String(options.origin)).origin}${path}`)
+    : new URL(path, options.origin);
   if (options.query !== undefined && options.query !== null) {
     const parts: string[] = [];
     for (const [key, value] of Object.entries(options.query)) {

@@ -289,14 +289,15 @@ export function interceptHttp(
     throw error;
   }
 
-  clientRequest.on("request", async ({ request, controller }) => {
-    const raw = getRawRequest(request) as
-      | {
-        once(event: string, listener: () => void): unknown;
-        emit(event: string): boolean;
-        readonly res?: { readonly complete?: boolean } | null;
-      }
-      | undefined;
+  clientRequest.on("request", async ({ request: parsed, controller }) => {
+    const raw = getRawRequest(parsed) as RawClientRequest | undefined;
+    let request: Request;
+    try {
+      request = asSent(parsed, raw);
+    } catch (error) {
+      controller.errorWith(error as Error);
+      return;
+    }
     if (decide(request, controller)) return;
     // The client closing its request before the whole answer is in (destroy(),
     // a timeout, an abort signal) aborts the replay and any live call behind it.
@@ -313,7 +314,7 @@ export function interceptHttp(
     }
     // An http.ClientRequest follows no redirect itself (its client may): the live call must not either.
     await settle(
-      request,
+      parsed,
       controller,
       answer(request, { signal: abort.signal, redirect: "manual" }),
     );
@@ -343,6 +344,45 @@ export function interceptHttp(
     return stopped;
   };
   return Object.freeze({ stop, [Symbol.asyncDispose]: stop });
+}
+
+/** The `http.ClientRequest` behind a request the ClientRequest interceptor caught (the parts used here). */
+interface RawClientRequest {
+  once(event: string, listener: () => void): unknown;
+  emit(event: string): boolean;
+  readonly res?: { readonly complete?: boolean } | null;
+  /** The request-target, as the client wrote it. */
+  readonly path?: unknown;
+  /** @mswjs/interceptors' socket, which keeps the URL it connected for. */
+  readonly socket?: { readonly baseUrl?: unknown } | null;
+}
+
+/**
+ * The request with the URL the client sent it to. @mswjs/interceptors
+ * resolves the request-target against the connection's URL, so a path that
+ * starts with "//" (a base URL ending in "/" joined to a path starting with
+ * one) reads as another host: the request would be matched, and recorded
+ * live, credentials and all, against that host. The socket's URL still holds
+ * the origin the client connected to; the path is joined to it. Without that
+ * URL the request fails rather than go to the wrong host.
+ */
+function asSent(request: Request, raw: RawClientRequest | undefined): Request {
+  const path = raw?.path;
+  if (typeof path !== "string" || !path.startsWith("//")) return request;
+  const base = raw?.socket?.baseUrl;
+  if (!(base instanceof URL)) {
+    throw new ReplayError(
+      `Cannot intercept ${request.method} ${path}: the host it was sent to is unknown, and a path that starts with // would read as another host`,
+    );
+  }
+  return new Request(`${base.origin}${path}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    redirect: request.redirect,
+    signal: request.signal,
+    duplex: "half",
+  } as RequestInit);
 }
 
 /**
