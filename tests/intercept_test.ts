@@ -657,6 +657,8 @@ test("interceptHttp() answers https requests and undici's stream() from the cass
       createInteraction(request("http://api.example.com/streamed"), answer("streamed")),
     ]),
   });
+  // Loaded first: npm's undici sets up the global dispatcher the interception replaces.
+  const undici = await import("undici");
   await intercepting(broker, async () => {
     const secure = await new Promise<string>((resolve, reject) => {
       https.get("https://api.example.com/secure", (response) => {
@@ -667,7 +669,6 @@ test("interceptHttp() answers https requests and undici's stream() from the cass
     });
     assert.equal(secure, "over tls");
     if (RUNTIME === "Bun") return; // Bun's own undici is not caught (README, "Deno and Bun")
-    const undici = await import("undici");
     const pieces: Uint8Array[] = [];
     await undici.stream(
       "http://api.example.com/streamed",
