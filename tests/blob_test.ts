@@ -11,6 +11,7 @@ import {
   type Cassette,
   CassetteFormatError,
   CassetteLoadError,
+  CassetteSaveError,
   createAsyncBroker,
   createCassette,
   createChunk,
@@ -336,13 +337,15 @@ test("journalStore() keeps blob references in journal lines and through compacti
   });
 });
 
-test("createAsyncBroker() streaming into a blob store writes each big chunk before the next arrives", async () => {
+test("createAsyncBroker() streaming into a blob store has at most three big chunks not yet in blob files", async () => {
   for (const open of [fileStoreAsync, journalStoreAsync, fileStore, journalStore]) {
     await withFolder(async (folder) => {
       const path = join(folder, "cassette.json");
       const store = open(path, { createIfMissing: true, blobThreshold: 1024 });
-      const parts = [noise(3000), noise(3000), noise(3000)];
-      const seenOnDisk: boolean[] = [];
+      const parts = Array.from({ length: 8 }, () => noise(3000));
+      // When chunk i is asked for, the blobs of chunks 0 .. i-3 are on disk:
+      // the writes run while later chunks arrive, but no more than three.
+      const missing: number[] = [];
       const broker = createAsyncBroker({
         cassette: createCassette(),
         mode: "record",
@@ -350,14 +353,16 @@ test("createAsyncBroker() streaming into a blob store writes each big chunk befo
         store,
         liveResponder: async function* () {
           for (let i = 0; i < parts.length; i++) {
-            if (i > 0) seenOnDisk.push(existsSync(join(`${path}.blobs`, sha(parts[i - 1]!))));
+            for (let done = 0; done <= i - 3; done++) {
+              if (!existsSync(join(`${path}.blobs`, sha(parts[done]!)))) missing.push(done);
+            }
             yield parts[i]!;
           }
         },
       });
       const delivered = await collect(broker.replay(request));
       assert.deepEqual(delivered.map((chunk) => chunk.data), parts);
-      assert.deepEqual(seenOnDisk, [true, true], `${open.name}: blobs written as chunks pass`);
+      assert.deepEqual(missing, [], `${open.name}: blobs written while later chunks pass`);
       const kept = broker.cassette.interactions[0]!.responseChunks;
       assert.deepEqual(kept.map((chunk) => chunk.blob?.sha256), parts.map((part) => sha(part)));
       const reloaded = await open(path).load();
@@ -367,6 +372,92 @@ test("createAsyncBroker() streaming into a blob store writes each big chunk befo
       );
     });
   }
+});
+
+test("createAsyncBroker() streaming: a failed blob write fails the recording after the others settle", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "cassette.json");
+    const inner = fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 });
+    const parts = Array.from({ length: 6 }, () => noise(3000));
+    let started = 0;
+    let settled = 0;
+    const store = {
+      path,
+      load: () => inner.load(),
+      save: (cassette: Cassette, options?: { replace?: boolean }) => inner.save(cassette, options),
+      async offload(chunk: ResponseChunk): Promise<ResponseChunk> {
+        started++;
+        try {
+          // Chunk 1 fails at once, while chunk 0 is still being written.
+          if (chunk.sequence === 1) throw new Error("disk full");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return await inner.offload!(chunk);
+        } finally {
+          settled++;
+        }
+      },
+    };
+    const broker = createAsyncBroker({
+      cassette: createCassette(),
+      mode: "record",
+      recording: "streaming",
+      store,
+      liveResponder: async function* () {
+        yield* parts;
+      },
+    });
+    await assert.rejects(
+      collect(broker.replay(request)),
+      (error: unknown) =>
+        error instanceof CassetteSaveError && error.path === path &&
+        (error.cause as Error).message === "disk full",
+    );
+    assert.ok(started < parts.length, "no chunk is taken after the failure is known");
+    assert.equal(settled, started, "no blob write outlives the failed recording");
+    assert.equal(broker.cassette.interactions.length, 0);
+    assert.equal((await inner.load()).interactions.length, 0);
+  });
+});
+
+test("createAsyncBroker() streaming: a consumer that stops early waits for the blob writes, records nothing", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "cassette.json");
+    const inner = fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 });
+    let started = 0;
+    let settled = 0;
+    const store = {
+      path,
+      load: () => inner.load(),
+      save: (cassette: Cassette, options?: { replace?: boolean }) => inner.save(cassette, options),
+      async offload(chunk: ResponseChunk): Promise<ResponseChunk> {
+        started++;
+        try {
+          // Later writes take longer, so some are running when the consumer stops.
+          await new Promise((resolve) => setTimeout(resolve, 5 + 10 * chunk.sequence));
+          return await inner.offload!(chunk);
+        } finally {
+          settled++;
+        }
+      },
+    };
+    const broker = createAsyncBroker({
+      cassette: createCassette(),
+      mode: "record",
+      recording: "streaming",
+      store,
+      liveResponder: async function* () {
+        for (;;) yield noise(3000);
+      },
+    });
+    let seen = 0;
+    for await (const _ of broker.replay(request)) {
+      if (++seen === 4) break;
+    }
+    assert.ok(started >= 3);
+    assert.equal(settled, started, "return() settles once every started write has");
+    assert.equal(broker.cassette.interactions.length, 0);
+    assert.equal((await inner.load()).interactions.length, 0);
+  });
 });
 
 test("createAsyncBroker() redacts a streamed chunk before its bytes reach a blob file", async () => {

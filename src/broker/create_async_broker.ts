@@ -129,8 +129,8 @@ export interface CreateAsyncBrokerOptions extends BrokerSessionOptions {
    * that fails or is abandoned early is not recorded (ADR 0012). When
    * streaming into a store with `offload()` (a file or journal store with a
    * `blobThreshold`), each big chunk is redacted and written to its blob file
-   * as soon as the consumer has it, so the recording does not hold the body
-   * in memory (ADR 0041).
+   * as soon as the consumer has it (up to three such writes at once), so the
+   * recording does not hold the body in memory (ADR 0041).
    *
    * @default {"buffered"}
    */
@@ -159,6 +159,9 @@ type Outcome =
 type Settle = (outcome: Outcome) => void;
 
 const ignore = (): void => {};
+
+/** How many blob writes a streamed recording runs at once (ADR 0041). */
+const OFFLOADS_AT_ONCE = 3;
 
 /**
  * Creates an asynchronous broker: `createBroker()` for code that awaits.
@@ -320,6 +323,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
     settle: Settle,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
     let settled = false;
+    const writes = offload === undefined ? undefined : offloads();
     try {
       const start = session.now();
       const response = await openLive(request.live);
@@ -329,9 +333,11 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
         chunks.push(chunk);
         yield chunk;
         // Once the consumer has it, a big chunk can leave memory: redacted,
-        // its bytes go to the store's blob file (ADR 0041).
-        if (offload !== undefined) chunks[chunks.length - 1] = await keep(chunk);
+        // its bytes go to the store's blob file (ADR 0041), while the next
+        // chunks arrive.
+        if (writes !== undefined) await writes.start(chunks, chunks.length - 1);
       }
+      await writes?.drain();
       await commit(request.matched, chunks, start);
       settled = true;
       settle({ kind: "recorded", chunks });
@@ -340,10 +346,45 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
       settle({ kind: "failed", error });
       throw error;
     } finally {
+      // No blob write outlives the recording, even an abandoned or failed one.
+      await writes?.settled();
       // Reached without settling only when the consumer stopped early: the
       // response is incomplete, so nothing is recorded.
       if (!settled) settle({ kind: "abandoned" });
     }
+  }
+
+  // The blob writes of one streamed recording: up to OFFLOADS_AT_ONCE run
+  // while the next chunks arrive (a write waits mostly on the disk's fsync),
+  // so at most that many big chunks are held beyond the one being delivered.
+  function offloads() {
+    const running: Promise<void>[] = [];
+    let failed: { readonly error: unknown } | undefined;
+    const check = (): void => {
+      if (failed !== undefined) throw failed.error;
+    };
+    return {
+      /** Starts writing `chunks[at]`, replacing it by its blob chunk once written. */
+      async start(chunks: ResponseChunk[], at: number): Promise<void> {
+        check();
+        const write = keep(chunks[at]!).then(
+          (kept) => void (chunks[at] = kept),
+          (error: unknown) => void (failed ??= { error }),
+        );
+        running.push(write);
+        if (running.length >= OFFLOADS_AT_ONCE) await running.shift();
+        check();
+      },
+      /** Waits for every write; throws the first failure. */
+      async drain(): Promise<void> {
+        await Promise.all(running.splice(0));
+        check();
+      },
+      /** Waits for every write, failed or not. */
+      async settled(): Promise<void> {
+        await Promise.all(running.splice(0));
+      },
+    };
   }
 
   const offload = typeof store?.offload === "function"
