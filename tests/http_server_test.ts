@@ -11,13 +11,16 @@ import {
   createInteraction,
   createRequest,
   fileStoreAsync,
+  journalStoreAsync,
   openAsyncBroker,
+  replayAsync,
   type ResponseChunk,
 } from "@x/replay";
 import { createFetchResponder, createReplayFetch } from "@x/replay/fetch";
 import { type BrokerLike, createHandler, type ReplayServer, serve } from "@x/replay/server";
 import {
   closing,
+  concat,
   deferred,
   EVENTS,
   GUARD,
@@ -254,6 +257,60 @@ test(
         body,
       });
       assert.equal(await fetched.text(), EVENTS.join(""));
+    });
+  },
+);
+
+test(
+  "serve() as a recording proxy into blob files stores exactly the bytes its client got",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "download.json");
+      // Random bytes, in several pieces, so every chunk goes to its own blob
+      // file while the client reads the same bytes (handed to the socket
+      // uncopied).
+      const size = 3 * 1024 * 1024 + 12345;
+      const bytes = new Uint8Array(size);
+      for (let at = 0; at < size; at += 65536) {
+        crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+      }
+      const upstream = await startServer((_, response) => {
+        response.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "content-length": String(size),
+        });
+        for (let at = 0; at < size; at += 300_000) {
+          response.write(bytes.subarray(at, Math.min(size, at + 300_000)));
+        }
+        response.end();
+      });
+      let live: Awaited<ReturnType<typeof plainRequest>>;
+      try {
+        const broker = createAsyncBroker({
+          cassette: createCassette(),
+          mode: "record",
+          recording: "streaming",
+          liveResponder: createFetchResponder({ upstream: upstream.origin }),
+          store: journalStoreAsync(path, { createIfMissing: true, blobThreshold: 65536 }),
+        });
+        live = await withReplayServer(
+          { broker, origin: upstream.origin },
+          (proxy) => plainRequest(new URL("/big", proxy.url)),
+        );
+      } finally {
+        await upstream.close();
+      }
+      assert.equal(live.status, 200);
+      assert.deepEqual(live.body, bytes);
+      const cassette = await journalStoreAsync(path).load();
+      const chunks = cassette.interactions[0]!.responseChunks;
+      assert.ok(chunks.filter((chunk) => chunk.blob !== undefined).length > 1);
+      const stored: Uint8Array[] = [];
+      for await (const chunk of replayAsync(cassette, cassette.interactions[0]!.request)) {
+        stored.push(chunk.data);
+      }
+      assert.deepEqual(concat(stored), bytes);
     });
   },
 );

@@ -494,6 +494,14 @@ export interface OpenResponseOptions {
   readonly onCancel?: ((reason: unknown) => void) | undefined;
   /** Called once the whole body has been delivered (or there is none). */
   readonly onDone?: (() => void) | undefined;
+  /**
+   * `false` when the body is read only by the library's own server, which
+   * writes each piece to its socket unchanged: the chunks' bytes are then
+   * handed out as they are, not copied.
+   *
+   * @default {true}
+   */
+  readonly copy?: boolean | undefined;
 }
 
 /** A live call's signal, and how to abort it or stop following the caller's. */
@@ -602,6 +610,12 @@ function copyOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
   return text === undefined ? chunk.data.slice() : encodeUtf8(text);
 }
 
+/** The chunk's bytes for a consumer that never changes them (see `OpenResponseOptions.copy`). */
+function bytesOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
+  const text = unreadText(chunk);
+  return text === undefined ? chunk.data : encodeUtf8(text);
+}
+
 /**
  * The body of a one-chunk response: the text itself where the recorded
  * headers name a content type (a string body would otherwise add
@@ -616,7 +630,8 @@ function wholeBody(chunk: ResponseChunk, init: ResponseInit): string | Uint8Arra
  * Turns recorded (or live) chunks into a `Response` whose body is a
  * pull-based stream: each read takes one chunk from the iterator, so nothing
  * is read ahead of the consumer. Each chunk's bytes are copied before they
- * are handed out, so the cassette's buffers never reach user code.
+ * are handed out, so the cassette's buffers never reach user code (unless
+ * `copy` is `false`: no user code reads the body).
  */
 export async function openResponse(
   iterator: Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>,
@@ -668,6 +683,7 @@ export async function openResponse(
     stop(iterator);
     throw error;
   }
+  const piece = options.copy === false ? bytesOf : copyOf;
   let unsent = pending;
   let finished = first.done === true;
   let cleanup = (): void => {};
@@ -696,7 +712,7 @@ export async function openResponse(
     },
     async pull(controller): Promise<void> {
       if (unsent !== undefined) {
-        controller.enqueue(copyOf(unsent));
+        controller.enqueue(piece(unsent));
         unsent = undefined;
         return;
       }
@@ -726,7 +742,7 @@ export async function openResponse(
         }
         // An empty piece carries nothing to deliver; the next one may.
         if (isEmptyChunk(result.value)) continue;
-        controller.enqueue(copyOf(result.value));
+        controller.enqueue(piece(result.value));
         return;
       }
     },

@@ -129,11 +129,16 @@ function inferTarget(cassette: Cassette): TargetOf {
     : (url) => `${origin}${url.pathname}${url.search}`;
 }
 
-/** Builds the handler; `track` lets a server end open response streams when it closes. */
+/**
+ * Builds the handler; `track` lets a server end open response streams when
+ * it closes. `copy: false` is for a server that only writes the response
+ * bodies to its sockets: their bytes are then not copied for it.
+ */
 export function buildHandler(
   options: HandlerOptions,
   action: string,
   track?: Track,
+  copy = true,
 ): (request: Request) => Promise<Answer> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot ${action}: expected an options object with a broker`);
@@ -253,6 +258,7 @@ export function buildHandler(
         signal: request.signal,
         dropLength: false,
         track,
+        copy,
         onCancel: live?.cancel,
         onDone: live?.dispose,
       });

@@ -113,10 +113,11 @@ export async function serve(options: ServeOptions): Promise<ReplayServer> {
     throw new RangeError(`Cannot serve: port must be an integer from 0 to 65535, got ${port}`);
   }
   const open = new Set<(reason: unknown) => void>();
+  // Its bridge only writes each response piece to the socket: no copies needed.
   const handler = buildHandler(options, "serve", (end) => {
     open.add(end);
     return () => open.delete(end);
-  });
+  }, false);
   const allowHost = hostCheck(options.allowedHosts, hostname, "serve");
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   let closing: Promise<void> | undefined;
