@@ -371,6 +371,44 @@ test("serve() answers 502 Bad Gateway when the upstream cannot be reached", asyn
   assert.equal(logged.length, 1);
 });
 
+test("createHandler() records a request body exactly, with or without content-length", async () => {
+  const bytes = new Uint8Array(100_001);
+  for (let at = 0; at < bytes.length; at += 65536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(bytes.length, at + 65536)));
+  }
+  for (const declared of [true, false]) {
+    const broker = createAsyncBroker({
+      cassette: createCassette(),
+      mode: "record",
+      liveResponder: () => ["ok"],
+    });
+    const handler = createHandler({ broker, origin: "http://upstream.test" });
+    const sent = bytes.slice();
+    const pieces = [sent.subarray(0, 10), sent.subarray(10, 70_000), sent.subarray(70_000)];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const piece = pieces.shift();
+        if (piece === undefined) controller.close();
+        else controller.enqueue(piece);
+      },
+    });
+    const response = await handler(
+      new Request("http://127.0.0.1/upload", {
+        method: "POST",
+        body,
+        headers: declared ? { "content-length": String(bytes.length) } : {},
+        duplex: "half",
+      } as RequestInit),
+    );
+    assert.equal(await response.text(), "ok");
+    // The recording holds bytes of its own, not the client's buffers.
+    sent.fill(0);
+    const recorded = broker.cassette.interactions[0]!.request.body;
+    assert.deepEqual(recorded, bytes, declared ? "with content-length" : "chunked");
+    assert.equal(recorded.buffer.byteLength, bytes.length, "no spare room is kept");
+  }
+});
+
 test("createHandler() builds targets from origin, the cassette, or the ancestor's path-only style", async () => {
   const absolute = createRequest({
     protocol: "http",

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { describe } from "../core/_check.ts";
 import { InteractionValidationError } from "../core/errors.ts";
-import { isEmptyChunk, sealChunk, unreadText } from "../core/_model.ts";
+import { isEmptyChunk, sealChunk, sealRequest, unreadText } from "../core/_model.ts";
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
 import { encodeUtf8 } from "../core/_bytes.ts";
@@ -121,10 +121,14 @@ export interface LiveOptions {
 const byName = ([a]: readonly [string, string], [b]: readonly [string, string]): number =>
   a < b ? -1 : a > b ? 1 : 0;
 
+const EMPTY_BODY = new Uint8Array(0);
+
 /**
  * Builds the interaction request for an HTTP request from its method, target,
  * headers (from `readHeaders()`, names lower-cased) and body; only the
  * `match` names are kept. With `live`, remembers what a live call needs.
+ * `bodyIsOwned` says that nothing else holds `body` (a server's buffer of a
+ * request it read): the request then keeps it rather than a copy.
  */
 export function toInteractionRequest(
   method: string,
@@ -133,18 +137,23 @@ export function toInteractionRequest(
   body: Uint8Array<ArrayBuffer>,
   match: ReadonlySet<string>,
   live: LiveOptions | undefined,
+  bodyIsOwned = false,
 ): InteractionRequest {
   const stableBody = stableMultipart(headers, body);
   const matched = match.size === 0 ? [] : headers.filter(([name]) => match.has(name));
   // Sorted by name as the Fetch standard iterates them; Bun keeps insertion order.
   if (matched.length > 1) matched.sort(byName);
-  const request = createRequest({
+  const checked = createRequest({
     protocol: HTTP_PROTOCOL,
     action: method.toUpperCase(),
     target,
     headers: matched,
-    body: stableBody,
+    body: bodyIsOwned ? EMPTY_BODY : stableBody,
   });
+  // createRequest() checks every part; an owned body is not copied.
+  const request = bodyIsOwned && stableBody.length > 0
+    ? sealRequest(checked.protocol, checked.action, checked.target, checked.headers, stableBody)
+    : checked;
   if (live !== undefined) {
     const forwarded = new Headers();
     for (const [name, value] of headers) {

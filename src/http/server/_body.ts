@@ -41,5 +41,7 @@ export async function readLimited(
   } finally {
     reader.releaseLock();
   }
-  return filled === buffer.length ? buffer : buffer.subarray(0, filled);
+  // A body of unknown length grew its buffer by doubling: the exact bytes
+  // are copied out, so the request holds no spare room.
+  return filled === buffer.length ? buffer : buffer.slice(0, filled);
 }

@@ -241,6 +241,8 @@ export function buildHandler(
         match,
         // A proxy hands redirects to its client rather than following them.
         live === undefined ? undefined : { signal: live.signal, redirect: "manual" },
+        // readLimited() gave a buffer of its own: the request keeps it, uncopied.
+        true,
       );
       if (offer) offerHeaders(interaction, headers);
     } catch (error) {
