@@ -337,14 +337,14 @@ test("journalStore() keeps blob references in journal lines and through compacti
   });
 });
 
-test("createAsyncBroker() streaming into a blob store has at most three big chunks not yet in blob files", async () => {
+test("createAsyncBroker() streaming into a blob store has at most two big chunks not yet in blob files", async () => {
   for (const open of [fileStoreAsync, journalStoreAsync, fileStore, journalStore]) {
     await withFolder(async (folder) => {
       const path = join(folder, "cassette.json");
       const store = open(path, { createIfMissing: true, blobThreshold: 1024 });
       const parts = Array.from({ length: 8 }, () => noise(3000));
-      // When chunk i is asked for, the blobs of chunks 0 .. i-3 are on disk:
-      // the writes run while later chunks arrive, but no more than three.
+      // When chunk i is asked for, the blobs of chunks 0 .. i-2 are on disk:
+      // the writes run while later chunks arrive, but no more than two.
       const missing: number[] = [];
       const broker = createAsyncBroker({
         cassette: createCassette(),
@@ -353,7 +353,7 @@ test("createAsyncBroker() streaming into a blob store has at most three big chun
         store,
         liveResponder: async function* () {
           for (let i = 0; i < parts.length; i++) {
-            for (let done = 0; done <= i - 3; done++) {
+            for (let done = 0; done <= i - 2; done++) {
               if (!existsSync(join(`${path}.blobs`, sha(parts[done]!)))) missing.push(done);
             }
             yield parts[i]!;

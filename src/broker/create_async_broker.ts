@@ -129,7 +129,7 @@ export interface CreateAsyncBrokerOptions extends BrokerSessionOptions {
    * that fails or is abandoned early is not recorded (ADR 0012). When
    * streaming into a store with `offload()` (a file or journal store with a
    * `blobThreshold`), each big chunk is redacted and written to its blob file
-   * as soon as the consumer has it (up to three such writes at once), so the
+   * as soon as the consumer has it (up to two such writes at once), so the
    * recording does not hold the body in memory (ADR 0041).
    *
    * @default {"buffered"}
@@ -161,7 +161,7 @@ type Settle = (outcome: Outcome) => void;
 const ignore = (): void => {};
 
 /** How many blob writes a streamed recording runs at once (ADR 0041). */
-const OFFLOADS_AT_ONCE = 3;
+const OFFLOADS_AT_ONCE = 2;
 
 /**
  * Creates an asynchronous broker: `createBroker()` for code that awaits.
