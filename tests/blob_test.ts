@@ -374,29 +374,45 @@ test("createAsyncBroker() streaming into a blob store has at most two big chunks
   }
 });
 
+/**
+ * A file store whose offload() is `wrapped` (given the real one), counting
+ * the writes started and settled.
+ */
+function countingStore(
+  path: string,
+  wrapped: (
+    chunk: ResponseChunk,
+    offload: (chunk: ResponseChunk) => Promise<ResponseChunk>,
+  ) => Promise<ResponseChunk>,
+) {
+  const inner = fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 });
+  const counts = { started: 0, settled: 0 };
+  const store = {
+    path,
+    load: () => inner.load(),
+    save: (cassette: Cassette, options?: { replace?: boolean }) => inner.save(cassette, options),
+    async offload(chunk: ResponseChunk): Promise<ResponseChunk> {
+      counts.started++;
+      try {
+        return await wrapped(chunk, (given) => inner.offload!(given));
+      } finally {
+        counts.settled++;
+      }
+    },
+  };
+  return { inner, store, counts };
+}
+
 test("createAsyncBroker() streaming: a failed blob write fails the recording after the others settle", async () => {
   await withFolder(async (folder) => {
     const path = join(folder, "cassette.json");
-    const inner = fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 });
     const parts = Array.from({ length: 6 }, () => noise(3000));
-    let started = 0;
-    let settled = 0;
-    const store = {
-      path,
-      load: () => inner.load(),
-      save: (cassette: Cassette, options?: { replace?: boolean }) => inner.save(cassette, options),
-      async offload(chunk: ResponseChunk): Promise<ResponseChunk> {
-        started++;
-        try {
-          // Chunk 1 fails at once, while chunk 0 is still being written.
-          if (chunk.sequence === 1) throw new Error("disk full");
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          return await inner.offload!(chunk);
-        } finally {
-          settled++;
-        }
-      },
-    };
+    const { inner, store, counts } = countingStore(path, async (chunk, offload) => {
+      // Chunk 0 fails while chunk 1 is still being written.
+      await new Promise((resolve) => setTimeout(resolve, chunk.sequence === 0 ? 10 : 50));
+      if (chunk.sequence === 0) throw new Error("disk full");
+      return await offload(chunk);
+    });
     const broker = createAsyncBroker({
       cassette: createCassette(),
       mode: "record",
@@ -412,8 +428,8 @@ test("createAsyncBroker() streaming: a failed blob write fails the recording aft
         error instanceof CassetteSaveError && error.path === path &&
         (error.cause as Error).message === "disk full",
     );
-    assert.ok(started < parts.length, "no chunk is taken after the failure is known");
-    assert.equal(settled, started, "no blob write outlives the failed recording");
+    assert.ok(counts.started < parts.length, "no chunk is taken after the failure is known");
+    assert.equal(counts.settled, counts.started, "no blob write outlives the failed recording");
     assert.equal(broker.cassette.interactions.length, 0);
     assert.equal((await inner.load()).interactions.length, 0);
   });
@@ -422,24 +438,11 @@ test("createAsyncBroker() streaming: a failed blob write fails the recording aft
 test("createAsyncBroker() streaming: a consumer that stops early waits for the blob writes, records nothing", async () => {
   await withFolder(async (folder) => {
     const path = join(folder, "cassette.json");
-    const inner = fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1024 });
-    let started = 0;
-    let settled = 0;
-    const store = {
-      path,
-      load: () => inner.load(),
-      save: (cassette: Cassette, options?: { replace?: boolean }) => inner.save(cassette, options),
-      async offload(chunk: ResponseChunk): Promise<ResponseChunk> {
-        started++;
-        try {
-          // Later writes take longer, so some are running when the consumer stops.
-          await new Promise((resolve) => setTimeout(resolve, 5 + 10 * chunk.sequence));
-          return await inner.offload!(chunk);
-        } finally {
-          settled++;
-        }
-      },
-    };
+    const { inner, store, counts } = countingStore(path, async (chunk, offload) => {
+      // Later writes take longer, so some are running when the consumer stops.
+      await new Promise((resolve) => setTimeout(resolve, 5 + 10 * chunk.sequence));
+      return await offload(chunk);
+    });
     const broker = createAsyncBroker({
       cassette: createCassette(),
       mode: "record",
@@ -453,8 +456,8 @@ test("createAsyncBroker() streaming: a consumer that stops early waits for the b
     for await (const _ of broker.replay(request)) {
       if (++seen === 4) break;
     }
-    assert.ok(started >= 3);
-    assert.equal(settled, started, "return() settles once every started write has");
+    assert.ok(counts.started >= 3);
+    assert.equal(counts.settled, counts.started, "return() settles once every started write has");
     assert.equal(broker.cassette.interactions.length, 0);
     assert.equal((await inner.load()).interactions.length, 0);
   });

@@ -39,6 +39,15 @@ function withReplayServer<T>(
   return closing(serve(options), body);
 }
 
+/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+  }
+  return bytes;
+}
+
 /** The JSON part of a miss or failure answer, loosely typed for assertions. */
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
@@ -271,10 +280,7 @@ test(
       // file while the client reads the same bytes (handed to the socket
       // uncopied).
       const size = 3 * 1024 * 1024 + 12345;
-      const bytes = new Uint8Array(size);
-      for (let at = 0; at < size; at += 65536) {
-        crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
-      }
+      const bytes = randomBytes(size);
       const upstream = await startServer((_, response) => {
         response.writeHead(200, {
           "content-type": "application/octet-stream",
@@ -372,10 +378,7 @@ test("serve() answers 502 Bad Gateway when the upstream cannot be reached", asyn
 });
 
 test("createHandler() records a request body exactly, with or without content-length", async () => {
-  const bytes = new Uint8Array(100_001);
-  for (let at = 0; at < bytes.length; at += 65536) {
-    crypto.getRandomValues(bytes.subarray(at, Math.min(bytes.length, at + 65536)));
-  }
+  const bytes = randomBytes(100_001);
   for (const declared of [true, false]) {
     const broker = createAsyncBroker({
       cassette: createCassette(),
