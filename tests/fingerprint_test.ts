@@ -109,6 +109,38 @@ test("fingerprint() equals CPython's for bodies larger than one hashing slice", 
   );
 });
 
+test("fingerprint() stays CPython's when asked again, and follows body bytes and plain objects that change", () => {
+  const samples = fc.sample(plainRequest, { numRuns: 200, seed: 20261201 });
+  const sealed = samples.map((sample) => createRequest(sample));
+  // Twice each: the second call may use what the first one kept.
+  const once = sealed.map((request) => fingerprint(request));
+  const twice = sealed.map((request) => fingerprint(request));
+  const expected = pythonFingerprints(samples);
+  assert.deepEqual(once, expected);
+  assert.deepEqual(twice, expected);
+  // A body's bytes cannot be frozen: writing into one changes the fingerprint.
+  for (const request of sealed) {
+    if (request.body.length > 0) request.body[0] = request.body[0]! ^ 0xff;
+  }
+  assert.deepEqual(sealed.map((request) => fingerprint(request)), pythonFingerprints(sealed));
+  // A plain request-shaped object can change between calls.
+  const plain: { target: string; headers: [string, string][] } & InteractionRequest = {
+    protocol: "http",
+    action: "GET",
+    target: "/a",
+    headers: [["k", "v"]],
+    body: new Uint8Array(0),
+  };
+  const before = fingerprint(plain);
+  plain.headers[0]![1] = "w\u00e9";
+  plain.target = "/b";
+  const after = fingerprint(plain);
+  assert.deepEqual(
+    [before, after],
+    pythonFingerprints([{ ...plain, target: "/a", headers: [["k", "v"]] }, plain]),
+  );
+});
+
 test("fingerprint() is deterministic", () => {
   fc.assert(
     fc.property(plainRequest, (sample) => {

@@ -3,6 +3,7 @@
 import * as crypto from "node:crypto";
 import { toHex } from "./_bytes.ts";
 import { isVerbatim, pythonJsonString } from "./_python_json.ts";
+import { Slots } from "./_slots.ts";
 import type { InteractionRequest } from "./types.ts";
 
 // Bodies up to this many bytes are hashed in one call; larger ones in slices
@@ -25,21 +26,65 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
  * gives the bytes Python hashes.
  */
 export function computeFingerprint(request: InteractionRequest): string {
-  const head = canonicalHead(request);
   const body = request.body;
   if (body.length <= SLICE) {
-    const text = `${head}${toHex(body, 0, body.length)}"]`;
+    const text = body.length === 0
+      ? HeadSlot.closed(request)
+      : `${HeadSlot.head(request)}${toHex(body, 0, body.length)}"]`;
     return oneShot === undefined
       ? crypto.createHash("sha256").update(text).digest("hex")
       : oneShot("sha256", text, "hex");
   }
   const hash = crypto.createHash("sha256");
-  hash.update(head);
+  hash.update(HeadSlot.head(request));
   for (let start = 0; start < body.length; start += SLICE) {
     hash.update(toHex(body, start, Math.min(start + SLICE, body.length)));
   }
   hash.update('"]');
   return hash.digest("hex");
+}
+
+/**
+ * The canonical head of a request built by the library (`sealRequest()`),
+ * kept in private fields once computed: its strings and header pairs are
+ * frozen, so the head cannot change, and a request replayed many times (a
+ * test's fixture, a normalised request looked up by `match()` then
+ * `replay()`) pays for building and escape-checking it once. The body is not
+ * part of it: its bytes cannot be frozen, so they are read on every call.
+ * Any other request-shaped object is computed afresh every time.
+ */
+export class HeadSlot extends Slots {
+  #head: string | undefined = undefined;
+  // The whole canonical text when the body is empty: the head closed by `"]`.
+  #closed: string | undefined = undefined;
+
+  /** The canonical head, `[protocol,action,target,[headers],"`. */
+  static head(request: InteractionRequest): string {
+    if (!(#head in request)) return canonicalHead(request);
+    const slot = request as unknown as HeadSlot;
+    if (slot.#head !== undefined) return slot.#head;
+    const head = canonicalHead(request);
+    if (isImmutable(request)) slot.#head = head;
+    return head;
+  }
+
+  /** The canonical text of the request with an empty body. */
+  static closed(request: InteractionRequest): string {
+    if (!(#closed in request)) return `${canonicalHead(request)}"]`;
+    const slot = request as unknown as HeadSlot;
+    if (slot.#closed !== undefined) return slot.#closed;
+    const closed = `${HeadSlot.head(request)}"]`;
+    if (isImmutable(request)) slot.#closed = closed;
+    return closed;
+  }
+}
+
+/** Whether nothing the head is made of can change (always so for sealed requests). */
+function isImmutable(request: InteractionRequest): boolean {
+  const headers = request.headers;
+  if (!Object.isFrozen(request) || !Object.isFrozen(headers)) return false;
+  for (let i = 0; i < headers.length; i++) if (!Object.isFrozen(headers[i])) return false;
+  return true;
 }
 
 /**

@@ -14,7 +14,8 @@ import {
   join,
 } from "./_check.ts";
 import { InteractionValidationError } from "./errors.ts";
-import { computeFingerprint } from "./_fingerprint.ts";
+import { computeFingerprint, HeadSlot } from "./_fingerprint.ts";
+import { Slots } from "./_slots.ts";
 import type {
   BlobRef,
   Cassette,
@@ -23,17 +24,6 @@ import type {
   Pairs,
   ResponseChunk,
 } from "./types.ts";
-
-// Gives an existing object private fields: a base class whose constructor
-// returns the object it is given lets a subclass install its fields on it.
-// Private fields cannot be seen or changed from outside, even on a frozen
-// object, and cost far less to add and test than entries in a WeakSet (which
-// also burden every collection): about 1 µs less per value built.
-class Slots {
-  constructor(target: object) {
-    return target as Slots;
-  }
-}
 
 /** The mark of values built (and so validated) here. */
 class Valid extends Slots {
@@ -75,7 +65,9 @@ export function sealRequest(
   headers: Pairs,
   body: Uint8Array<ArrayBuffer>,
 ): InteractionRequest {
-  return Valid.seal({ protocol, action, target, headers, body });
+  const request = { protocol, action, target, headers, body };
+  new HeadSlot(request);
+  return Valid.seal(request);
 }
 
 /** Validates a caller-supplied request-like object. */
