@@ -8,7 +8,11 @@
 //     info row: V8 iterates frozen arrays about 3x slower (ADR 0001).
 // (b) the public API, fingerprinting included: replay(cassette, request)
 //     iterated to the end vs a bare node:crypto SHA-256 of the same canonical
-//     text + Map.get + array iteration. Target: <= 1.3x.
+//     text + Map.get + array iteration. Target: <= 1.3x. The same request
+//     object is replayed each time, so after the first call its canonical
+//     head is kept (ADR 0001, second revision) and each call hex-encodes the
+//     body and hashes; the "fresh request per call" info row shows a request
+//     fingerprinted for the first time (createRequest included).
 //
 // Run: npx deno bench --allow-read --allow-env bench/replay_bench.ts
 import { createHash } from "node:crypto";

@@ -23,20 +23,21 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
  *
  * The text is pure ASCII (every code unit from 0x7f up is escaped, hex is
  * ASCII), so hashing it as UTF-8, the encoding every runtime hashes natively,
- * gives the bytes Python hashes.
+ * gives the bytes Python hashes. With `keep`, a sealed request remembers its
+ * canonical head for the next call (`HeadSlot`).
  */
-export function computeFingerprint(request: InteractionRequest): string {
+export function computeFingerprint(request: InteractionRequest, keep = false): string {
   const body = request.body;
   if (body.length <= SLICE) {
     const text = body.length === 0
-      ? HeadSlot.closed(request)
-      : `${HeadSlot.head(request)}${toHex(body, 0, body.length)}"]`;
+      ? HeadSlot.closed(request, keep)
+      : `${HeadSlot.head(request, keep)}${toHex(body, 0, body.length)}"]`;
     return oneShot === undefined
       ? crypto.createHash("sha256").update(text).digest("hex")
       : oneShot("sha256", text, "hex");
   }
   const hash = crypto.createHash("sha256");
-  hash.update(HeadSlot.head(request));
+  hash.update(HeadSlot.head(request, keep));
   for (let start = 0; start < body.length; start += SLICE) {
     hash.update(toHex(body, start, Math.min(start + SLICE, body.length)));
   }
@@ -49,9 +50,12 @@ export function computeFingerprint(request: InteractionRequest): string {
  * kept in private fields once computed: its strings and header pairs are
  * frozen, so the head cannot change, and a request replayed many times (a
  * test's fixture, a normalised request looked up by `match()` then
- * `replay()`) pays for building and escape-checking it once. The body is not
- * part of it: its bytes cannot be frozen, so they are read on every call.
- * Any other request-shaped object is computed afresh every time.
+ * `replay()`) pays for building and escape-checking it once. Only `keep`
+ * (`fingerprint()`, which lookups call) fills the fields: a parsed
+ * cassette's own requests are fingerprinted once and need not hold their
+ * heads. The body is not part of it: its bytes cannot be frozen, so they are
+ * read on every call. Any other request-shaped object is computed afresh
+ * every time.
  */
 export class HeadSlot extends Slots {
   #head: string | undefined = undefined;
@@ -59,22 +63,22 @@ export class HeadSlot extends Slots {
   #closed: string | undefined = undefined;
 
   /** The canonical head, `[protocol,action,target,[headers],"`. */
-  static head(request: InteractionRequest): string {
+  static head(request: InteractionRequest, keep: boolean): string {
     if (!(#head in request)) return canonicalHead(request);
     const slot = request as unknown as HeadSlot;
     if (slot.#head !== undefined) return slot.#head;
     const head = canonicalHead(request);
-    if (isImmutable(request)) slot.#head = head;
+    if (keep && isImmutable(request)) slot.#head = head;
     return head;
   }
 
   /** The canonical text of the request with an empty body. */
-  static closed(request: InteractionRequest): string {
+  static closed(request: InteractionRequest, keep: boolean): string {
     if (!(#closed in request)) return `${canonicalHead(request)}"]`;
     const slot = request as unknown as HeadSlot;
     if (slot.#closed !== undefined) return slot.#closed;
-    const closed = `${HeadSlot.head(request)}"]`;
-    if (isImmutable(request)) slot.#closed = closed;
+    const closed = `${HeadSlot.head(request, false)}"]`;
+    if (keep && isImmutable(request)) slot.#closed = closed;
     return closed;
   }
 }

@@ -31,7 +31,7 @@ import type { InteractionRequest } from "./types.ts";
  */
 export function fingerprint(request: InteractionRequest): string {
   if (!isValid(request)) checkShape(request);
-  return computeFingerprint(request);
+  return computeFingerprint(request, true);
 }
 
 function checkShape(value: unknown): void {
