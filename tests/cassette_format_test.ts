@@ -271,6 +271,29 @@ test("parseCassette() YAML reads values shared through anchors and aliases in ev
   assert.deepEqual(parseCassette(text, { format: "yaml" }), cassette);
 });
 
+test("parseCassette() YAML reads a header list shared through an alias after other values of its header", () => {
+  const request = (target: string, value: string) =>
+    createRequest({ protocol: "http", action: "GET", target, headers: [["k", value]] });
+  const requests = [
+    request("/a", "v1"),
+    request("/b", "v2"),
+    request("/c", "v1"),
+    request("/d", "v1"),
+  ];
+  const cassette = createCassette(requests.map((r) => createInteraction(r, ["x"])));
+  const item = (target: string, headers: string, i: number) =>
+    `  - request: { protocol: http, action: GET, target: ${target}, headers: ${headers} }
+    fingerprint: { value: ${cassette.interactions[i]!.fingerprint} }
+    response_chunks: [{ data: x, sequence: 0 }]
+`;
+  // /d's headers are /a's list again, read after /b and /c repeated its header.
+  const text = `interactions:
+${item("/a", "&h [[k, v1]]", 0)}${item("/b", "[[k, v2]]", 1)}${item("/c", "[[k, v1]]", 2)}${
+    item("/d", "*h", 3)
+  }`;
+  assert.deepEqual(parseCassette(text, { format: "yaml" }), cassette);
+});
+
 test("parseCassette() returns deeply frozen values and defaults absent headers, body and metadata", () => {
   const cassette = parseCassette(JSON.stringify({
     interactions: [{

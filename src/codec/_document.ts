@@ -16,6 +16,7 @@ import {
   invalid,
   isInvalid,
   isText,
+  type SharedPairs,
 } from "../core/_check.ts";
 import {
   type BlobReader,
@@ -197,8 +198,9 @@ export function fromDocument(
   const problems = collected?.problems;
   const interactions = new Array(list.length);
   let kept = 0;
+  const shared: SharedPairs = new Map();
   for (let i = 0; i < list.length; i++) {
-    const interaction = readInteraction(list[i], i, fail, blobs, problems);
+    const interaction = readInteraction(list[i], i, fail, blobs, problems, shared);
     if (problems === undefined || !isInvalid(interaction)) interactions[kept++] = interaction;
   }
   interactions.length = kept;
@@ -218,6 +220,7 @@ function readInteraction(
   fail: Fail,
   blobs: BlobReader | undefined,
   problems: Error[] | undefined,
+  shared: SharedPairs,
 ): Interaction {
   const start = problems?.length;
   const item = isRecord(value) ? value : readObject(value, at(i, ""), fail);
@@ -233,7 +236,7 @@ function readInteraction(
       isText(protocol) ? protocol : checkText(protocol, at(i, ".request.protocol"), fail),
       isText(action) ? action : checkText(action, at(i, ".request.action"), fail),
       isText(target) ? target : checkText(target, at(i, ".request.target"), fail),
-      headers === undefined ? EMPTY_PAIRS : claimPairArray(headers, undefined, fail) ??
+      headers === undefined ? EMPTY_PAIRS : claimPairArray(headers, undefined, fail, shared) ??
         claimPairArray(headers, at(i, ".request.headers"), fail)!,
       body === undefined || body === "" ? EMPTY_BODY : readData(body, at(i, ".request.body"), fail),
     );
@@ -271,7 +274,7 @@ function readInteraction(
       chunks[j] = readChunk(
         data,
         isSequence(sequence) ? sequence : checkSequence(sequence, chunkAt(i, j, ".sequence"), fail),
-        metadata === undefined ? EMPTY_PAIRS : claimPairArray(metadata, undefined, fail) ??
+        metadata === undefined ? EMPTY_PAIRS : claimPairArray(metadata, undefined, fail, shared) ??
           claimPairArray(metadata, chunkAt(i, j, ".metadata"), fail)!,
         i,
         j,
@@ -283,7 +286,7 @@ function readInteraction(
   const rawMetadata = item.metadata;
   const metadata = rawMetadata === undefined
     ? EMPTY_PAIRS
-    : claimPairArray(rawMetadata, undefined, fail) ??
+    : claimPairArray(rawMetadata, undefined, fail, shared) ??
       claimPairArray(rawMetadata, at(i, ".metadata"), fail)!;
   if (problems !== undefined && problems.length !== start) {
     // The interaction cannot be built, but the rules that its valid parts

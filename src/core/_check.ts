@@ -98,12 +98,17 @@ export function checkPairArray(value: unknown, path: string, fail: Fail): Pairs 
  * document nobody else holds): the same checks and errors, then the array and
  * its pairs are frozen where they are, with no copy. With `path` undefined it
  * only answers: `undefined` when a check fails, so that a caller builds the
- * path (and calls again for the error) only then.
+ * path (and calls again for the error) only then. With `shared`, a pair equal
+ * to the last one claimed with its key is replaced by that one (frozen pairs
+ * can be shared), so a file's many repeated headers and metadata cost one
+ * pair each, and unique values cost nothing to remember. A list already
+ * frozen was claimed before (a YAML alias) and is answered as it is.
  */
 export function claimPairArray(
   value: unknown,
   path: string | undefined,
   fail: Fail,
+  shared?: SharedPairs,
 ): Pairs | undefined {
   if (Array.isArray(value)) {
     if (value.length === 0) return EMPTY_PAIRS;
@@ -113,13 +118,26 @@ export function claimPairArray(
       valid = Array.isArray(pair) && pair.length === 2 && isText(pair[0]) && isText(pair[1]);
     }
     if (valid) {
-      for (let i = 0; i < value.length; i++) Object.freeze(value[i]);
+      if (Object.isFrozen(value)) return value as Pairs;
+      for (let i = 0; i < value.length; i++) {
+        const pair = value[i] as [string, string];
+        if (shared === undefined) {
+          Object.freeze(pair);
+          continue;
+        }
+        const known = shared.get(pair[0]);
+        if (known !== undefined && known[1] === pair[1]) value[i] = known;
+        else shared.set(pair[0], Object.freeze(pair));
+      }
       return Object.freeze(value) as Pairs;
     }
   }
   // Something is wrong: checkPairArray() names it (or, collecting, every problem).
   return path === undefined ? undefined : checkPairArray(value, path, fail);
 }
+
+/** The last frozen pair claimed with each key (`claimPairArray()`). */
+export type SharedPairs = Map<string, readonly [string, string]>;
 
 /** Whether `checkText()` accepts a value, without building its path. */
 export function isText(value: unknown): value is string {
