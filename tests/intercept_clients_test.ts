@@ -100,41 +100,50 @@ test(
         assert.deepEqual(bytesOf(seen), bytesOf(expected), name);
       }
 
-      const child = await runChild("_intercept_child", ["replay", path, origin]);
-      assert.equal(child.code, 0, child.stderr);
-      const replayed = JSON.parse(child.stdout);
-      const cassette = fileStore(path).load();
-      for (const client of CAUGHT_CLIENTS) {
-        for (const where of PATHS) {
-          const name = key(client.name, where);
-          const seen = seenFromJson(replayed[name]);
-          const expected = live.get(name)!;
-          assert.equal(seen.status, expected.status, name);
-          assert.equal(seen.statusText, expected.statusText, name);
-          assert.deepEqual(seen.headers, redacted(expected.headers), name);
-          assert.deepEqual(bytesOf(seen), bytesOf(expected), name);
-          if (where === "/binary") assert.deepEqual(bytesOf(seen), BINARY, name);
-          if (where === "/sse") {
-            // Chunk for chunk: the client's stream delivers the recorded pieces one by one.
-            const interaction = cassette.interactions.find((candidate) =>
-              candidate.request.target === urlFor(origin, client.name, where)
-            )!;
-            const chunks = interaction.responseChunks.map((chunk) => decoder.decode(chunk.data));
-            assert.ok(chunks.length > 1, `${name}: recorded as ${chunks.length} chunk(s)`);
-            assert.deepEqual(seen.pieces.map((piece) => decoder.decode(piece)), chunks, name);
-            assert.equal(chunks.join(""), SSE_EVENTS.join(""), name);
+      // Node replays node:http at the socket unless a passthrough predicate is
+      // given (ADR 0051): both layers must show the clients what they saw live.
+      for (const layer of RUNTIME === "Node" ? ["socket", "mswjs"] : ["mswjs"]) {
+        const child = await runChild("_intercept_child", ["replay", path, origin, layer]);
+        assert.equal(child.code, 0, child.stderr);
+        checkReplay(JSON.parse(child.stdout), layer);
+      }
+
+      /** Checks one replay child's report against what the clients saw live. */
+      function checkReplay(replayed: ReturnType<typeof JSON.parse>, layer: string): void {
+        const cassette = fileStore(path).load();
+        for (const client of CAUGHT_CLIENTS) {
+          for (const where of PATHS) {
+            const name = `${key(client.name, where)} (${layer})`;
+            const at = key(client.name, where);
+            const seen = seenFromJson(replayed[at]);
+            const expected = live.get(at)!;
+            assert.equal(seen.status, expected.status, name);
+            assert.equal(seen.statusText, expected.statusText, name);
+            assert.deepEqual(seen.headers, redacted(expected.headers), name);
+            assert.deepEqual(bytesOf(seen), bytesOf(expected), name);
+            if (where === "/binary") assert.deepEqual(bytesOf(seen), BINARY, name);
+            if (where === "/sse") {
+              // Chunk for chunk: the client's stream delivers the recorded pieces one by one.
+              const interaction = cassette.interactions.find((candidate) =>
+                candidate.request.target === urlFor(origin, client.name, where)
+              )!;
+              const chunks = interaction.responseChunks.map((chunk) => decoder.decode(chunk.data));
+              assert.ok(chunks.length > 1, `${name}: recorded as ${chunks.length} chunk(s)`);
+              assert.deepEqual(seen.pieces.map((piece) => decoder.decode(piece)), chunks, name);
+              assert.equal(chunks.join(""), SSE_EVENTS.join(""), name);
+            }
           }
         }
+        assert.deepEqual(replayed.s3, liveS3, layer);
+        assert.deepEqual(replayed.openai, WORDS, layer);
+        assert.deepEqual(replayed.anthropic, WORDS, layer);
+        // The fetch adapter answers the same cassette with the same status and headers.
+        const viaHttp = seenFromJson(replayed[key("http.get", "/json")]);
+        const viaFetch = replayed["createReplayFetch /json"];
+        assert.equal(viaFetch.status, viaHttp.status);
+        assert.equal(viaFetch.statusText, viaHttp.statusText);
+        assert.deepEqual(viaFetch.headers, viaHttp.headers);
       }
-      assert.deepEqual(replayed.s3, liveS3);
-      assert.deepEqual(replayed.openai, WORDS);
-      assert.deepEqual(replayed.anthropic, WORDS);
-      // The fetch adapter answers the same cassette with the same status and headers.
-      const viaHttp = seenFromJson(replayed[key("http.get", "/json")]);
-      const viaFetch = replayed["createReplayFetch /json"];
-      assert.equal(viaFetch.status, viaHttp.status);
-      assert.equal(viaFetch.statusText, viaHttp.statusText);
-      assert.deepEqual(viaFetch.headers, viaHttp.headers);
     });
   },
 );

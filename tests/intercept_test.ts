@@ -727,3 +727,132 @@ test("interceptHttp() keeps a path that starts with // on the host the client as
     await server.close();
   }
 });
+
+test("interceptHttp() in replay mode sends passthrough requests on the client's own agent, untouched", async () => {
+  const server = await echoServer();
+  const agents = [new http.Agent({ keepAlive: true }), new http.Agent({ keepAlive: true })];
+  /** Four GETs: two on a keep-alive agent, one with `agent: false`, one on the global agent. */
+  const four = async (agent: http.Agent): Promise<void> => {
+    for (const options of [{ agent }, { agent }, { agent: false as const }, {}]) {
+      const answer = await new Promise<{ body: string }>((resolve, reject) => {
+        http.get(`${server.origin}/pass`, options, (response) => {
+          let body = "";
+          response.on("data", (piece) => (body += piece));
+          response.on("end", () => resolve({ body }));
+        }).on("error", reject);
+      });
+      assert.equal(JSON.parse(answer.body).url, "/pass");
+    }
+  };
+  try {
+    await four(agents[0]!);
+    await intercepting(createBroker({ cassette: createCassette() }), async () => {
+      await four(agents[1]!);
+      await assert.rejects(httpGet("http://elsewhere.example/pass"), InteractionNotFoundError);
+    }, { passthrough: [server.origin] });
+    assert.equal(server.received.length, 8);
+    const connections = server.received.map((received) => received.headers.connection);
+    if (RUNTIME === "Node") {
+      // Each request went out on the agent it asked for, saying what it says without
+      // interception; the keep-alive agent kept its socket. (Through @mswjs/interceptors,
+      // on Deno and Bun, a passthrough request is sent on an agent of its own.)
+      assert.deepEqual(connections.slice(4), connections.slice(0, 4));
+      assert.equal(Object.values(agents[1]!.freeSockets).flat().length, 1);
+    }
+  } finally {
+    for (const agent of agents) agent.destroy();
+    await server.close();
+  }
+});
+
+test("interceptHttp() replays a long body as the client reads it, and stop() waits for no reader", async () => {
+  const target = "http://api.example.com/big";
+  const piece = new Uint8Array(64 * 1024).fill(7);
+  const chunks = Array.from(
+    { length: 64 },
+    (_, index) =>
+      createChunk(
+        piece,
+        index,
+        index === 0 ? [["header:content-type", "application/octet-stream"]] : [],
+      ),
+  );
+  const cassette = createCassette([
+    createInteraction(createRequest({ protocol: "http", action: "GET", target }), chunks),
+  ]);
+  const broker = createBroker({ cassette });
+  let pulled = 0;
+  const counting = {
+    mode: broker.mode,
+    cassette: broker.cassette,
+    replay(
+      request: Parameters<typeof broker.replay>[0],
+    ): IterableIterator<ReturnType<typeof createChunk>> {
+      const inner = broker.replay(request);
+      return {
+        [Symbol.iterator]() {
+          return this;
+        },
+        next: () => {
+          const result = inner.next();
+          if (!result.done) pulled++;
+          return result;
+        },
+        return: () => inner.return?.() ?? { done: true, value: undefined },
+      };
+    },
+  };
+  const interception = interceptHttp(counting);
+  let paused: http.IncomingMessage | undefined;
+  try {
+    paused = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(target, (response) => {
+        response.pause();
+        resolve(response);
+      }).on("error", reject);
+    });
+    assert.equal(paused.statusCode, 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (RUNTIME === "Node") {
+      // Node's socket path pulls chunks as the client reads (ADR 0051): a
+      // paused reader holds the rest in the cassette.
+      assert.ok(pulled < chunks.length / 2, `pulled ${pulled} of ${chunks.length} chunks`);
+    }
+  } finally {
+    // A response nobody reads does not hold stop() up.
+    await Promise.race([
+      interception.stop(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("stop() waited for a reader")), 5_000).unref?.()
+      ),
+    ]);
+  }
+  const received: Uint8Array[] = [];
+  paused.on("data", (data: Uint8Array) => received.push(data));
+  const ended = new Promise((resolve) => paused!.on("end", resolve));
+  paused.resume();
+  await ended;
+  assert.equal(concat(received).length, piece.length * chunks.length);
+  assert.ok(concat(received).every((byte) => byte === 7));
+  assert.equal(pulled, chunks.length);
+});
+
+test("interceptHttp() honours a request's own timeout option on a slow recorded response", async () => {
+  const { broker, origin } = await recordEcho(async (origin) => {
+    assert.equal((await httpGet(`${origin}/slow`)).pieces.length, 1);
+  });
+  const player = createAsyncBroker({ cassette: broker.cassette, timing: "recorded" });
+  await intercepting(player, async () => {
+    const timedOut = await new Promise<boolean>((resolve, reject) => {
+      const sent = http.get(`${origin}/slow`, { timeout: 50 }, () => resolve(false));
+      sent.on("timeout", () => {
+        sent.destroy();
+        resolve(true);
+      });
+      sent.on("error", (error) => {
+        if (!sent.destroyed) reject(error);
+      });
+    });
+    assert.equal(timedOut, true);
+  });
+});

@@ -620,7 +620,7 @@ function copyOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
 }
 
 /** The chunk's bytes for a consumer that never changes them (see `OpenResponseOptions.copy`). */
-function bytesOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
+export function bytesOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
   const text = unreadText(chunk);
   return text === undefined ? chunk.data : encodeUtf8(text);
 }

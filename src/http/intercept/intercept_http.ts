@@ -6,11 +6,13 @@ import { ClientRequestInterceptor } from "@mswjs/interceptors/ClientRequest";
 import { FetchInterceptor } from "@mswjs/interceptors/fetch";
 import { describe } from "../../core/_check.ts";
 import { InteractionNotFoundError, ReplayError } from "../../core/errors.ts";
-import { headerNames } from "../_mapping.ts";
+import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
+import { headerNames, targetOf, toInteractionRequest } from "../_mapping.ts";
 import type { BrokerLike } from "../broker_like.ts";
 import { createReplayFetch } from "../fetch/create_replay_fetch.ts";
 import { installDispatcher } from "./_dispatcher.ts";
 import { installGuards } from "./_guard.ts";
+import { installSocketReplay, type RequestFunction } from "./_socket_replay.ts";
 import {
   compilePassthrough,
   type PassthroughRequest,
@@ -77,7 +79,10 @@ const FOREIGN: readonly symbol[] = [
  * node-fetch, superagent and the AWS SDK), `globalThis.fetch` (so every SDK
  * that uses the global one), and undici's `request`/`fetch`/`stream` on the
  * global dispatcher. It uses @mswjs/interceptors (ADR 0032) and, for undici,
- * a dispatcher of its own on undici's global symbol.
+ * a dispatcher of its own on undici's global symbol. On Node, a replaying
+ * broker answers `node:http` requests at the socket, past
+ * @mswjs/interceptors, several times faster (ADR 0051); the client sees the
+ * same thing either way.
  *
  * Each request becomes the same interaction request as through
  * `createReplayFetch()` (ADR 0030): protocol `"http"`, the method, the
@@ -200,8 +205,9 @@ export function interceptHttp(
       `Cannot intercept HTTP: options must be an object, got ${describe(options)}`,
     );
   }
-  headerNames(options?.matchHeaders, "intercept HTTP");
+  const match = headerNames(options?.matchHeaders, "intercept HTTP");
   const passesRule = compilePassthrough(options?.passthrough);
+  const predicates = [options?.passthrough].flat().some((rule) => typeof rule === "function");
   if (activeInterception() !== undefined) {
     throw new ReplayError(
       "Cannot intercept HTTP: interceptHttp() is already running in this process; stop() it first " +
@@ -246,6 +252,7 @@ export function interceptHttp(
   void globalThis.Headers;
   const fetchBefore = globalThis.fetch;
   const requestBefore = http.request;
+  const httpsRequestBefore = https.request;
   const clientRequest = new ClientRequestInterceptor();
   const fetchInterceptor = new FetchInterceptor();
   const restores: (() => void)[] = [];
@@ -266,6 +273,37 @@ export function interceptHttp(
       [https, "request"],
       [https, "get"],
     ]));
+    // Replay on Node answers at the socket, past @mswjs/interceptors (ADR 0051).
+    // A passthrough predicate is shown the headers @mswjs/interceptors parses.
+    if (runtimeName() === "Node" && !predicates) {
+      const offer = wantsOfferedHeaders(broker);
+      restores.push(installSocketReplay({
+        enabled: () => broker.mode === "replay" && !inLiveScope(active),
+        passes: passesRule,
+        answer: (method, url, headers, body) => {
+          const interaction = toInteractionRequest(
+            method,
+            targetOf(url),
+            headers,
+            body,
+            match,
+            undefined,
+            true,
+          );
+          if (offer) offerHeaders(interaction, headers);
+          return broker.replay(interaction);
+        },
+        explain: withInterceptHint,
+        track: (closed) => {
+          pending.add(closed);
+          void closed.then(() => pending.delete(closed));
+        },
+        before: {
+          http: requestBefore as unknown as RequestFunction,
+          https: httpsRequestBefore as unknown as RequestFunction,
+        },
+      }));
+    }
     fetchInterceptor.apply();
     restores.push(keepingLater(() => fetchInterceptor.dispose(), [[globalThis, "fetch"]]));
     restores.push(installGuards(passes));
