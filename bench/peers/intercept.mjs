@@ -15,6 +15,7 @@
 //
 // Environment: ROUNDS (default 5), REQUESTS (default 1000), WARMUP_MS
 // (default 1500), MEASURE_MS (default 1000). See bench/peers/README.md.
+import { Buffer } from "node:buffer";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -169,6 +170,66 @@ async function child({ tool, work, origin }) {
       interceptor.dispose();
       return [ms(s0, now()), loop];
     };
+  } else if (tool === "socket-floor") {
+    // Info row: the least a socket-level answer (ADR 0051) can cost here. An
+    // agent whose sockets answer every request with the recorded response,
+    // already serialised as HTTP bytes and looked up by URL in a Map: no
+    // request parsing, no fingerprint, no broker, no checks. Not a product.
+    const http = (await import("node:http")).default;
+    const { Duplex } = await import("node:stream");
+    session = async () => {
+      const s0 = now();
+      const answers = new Map();
+      for (const [url, answer] of floorAnswers(ours)) {
+        const head = `HTTP/1.1 200 OK\r\n${
+          answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join("")
+        }\r\n`;
+        answers.set(new URL(url).pathname, Buffer.concat([Buffer.from(head), answer.bytes]));
+      }
+      class Answering extends Duplex {
+        connecting = false;
+        #text = "";
+        constructor(path) {
+          super({ allowHalfOpen: false });
+          this.path = path;
+        }
+        _write(data, _encoding, callback) {
+          this.#text += data.toString("latin1");
+          if (this.#text.includes("\r\n\r\n")) {
+            process.nextTick(() => {
+              this.push(answers.get(this.path));
+              this.push(null);
+            });
+          }
+          callback();
+        }
+        _read() {}
+        setTimeout() {
+          return this;
+        }
+        setNoDelay() {
+          return this;
+        }
+        setKeepAlive() {
+          return this;
+        }
+      }
+      class AnsweringAgent extends http.Agent {
+        addRequest(request) {
+          request.onSocket(new Answering(request.path));
+        }
+      }
+      const agent = new AnsweringAgent();
+      const request = http.request;
+      // follow-redirects (axios) calls request(options, callback).
+      http.request = (options, callback) => request({ ...options, agent }, callback);
+      try {
+        const loop = await runAll(axios, urls);
+        return [ms(s0, now()), loop];
+      } finally {
+        http.request = request;
+      }
+    };
   } else if (tool === "polly") {
     const Polly = await loadPolly();
     {
@@ -250,8 +311,8 @@ async function parent() {
   await server.close();
   const hitsAtStop = server.hits();
 
-  const tools = ["ours", "polly", "nock", "floor"];
-  const results = { ours: [], polly: [], nock: [], floor: [] };
+  const tools = ["ours", "polly", "nock", "floor", "socket-floor"];
+  const results = { ours: [], polly: [], nock: [], floor: [], "socket-floor": [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (let k = 0; k < tools.length; k++) {
       const tool = tools[(r + k) % tools.length];
@@ -266,7 +327,11 @@ async function parent() {
     ["Polly.js: adapter-node-http + persister-fs, mode replay", results.polly],
     ["nock back: lockdown", results.nock],
     ["live local server, no interception [baseline]", live],
-    ["floor (info): @mswjs/interceptors + Map.get(url) + new Response(bytes)", results.floor],
+    ["floor of @mswjs/interceptors (info): Map.get(url) + new Response(bytes)", results.floor],
+    [
+      "floor of a socket-level answer (info): agent + Map.get(path) + fixed bytes",
+      results["socket-floor"],
+    ],
   ].map(([name, xs]) => [name, perReq(xs, "loop"), perReq(xs, "whole")]);
   log("");
   log("| contender | µs/request | µs/request, session |");
@@ -279,12 +344,17 @@ async function parent() {
   log("");
   log("| pair | per request | per request, session | target met? |");
   log("|---|---:|---:|---|");
-  const [ours, polly, nockRow, liveRow, floorRow] = rows;
+  const [ours, polly, nockRow, liveRow, floorRow, socketFloorRow] = rows;
   const pairs = [
     ["Polly.js / @x/replay", polly, ours, true],
     ["nock back / @x/replay", nockRow, ours, true],
     ["live server / @x/replay (info)", liveRow, ours, false],
-    ["@x/replay / floor (info: our cost over the bare minimum)", ours, floorRow, false],
+    [
+      "@x/replay / socket-level floor (info: our cost over the bare minimum of our approach)",
+      ours,
+      socketFloorRow,
+      false,
+    ],
     [
       "Polly.js / floor (info: the most any replay on @mswjs/interceptors could gain)",
       polly,
