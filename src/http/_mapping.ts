@@ -234,7 +234,7 @@ export function isDecodable(codings: readonly string[]): boolean {
 export type HeaderLine = readonly [name: string, value: string];
 
 /** Leading and trailing spaces and tabs, which are not part of a header value. */
-const OUTER_WHITESPACE = /^[\t ]+|[\t ]+$/g;
+export const OUTER_WHITESPACE: RegExp = /^[\t ]+|[\t ]+$/g;
 
 /**
  * Chunk 0's metadata for a response from its status, status text and header

@@ -11,7 +11,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import { ReplayError } from "../../core/errors.ts";
-import type { PassthroughRequest } from "./_passthrough.ts";
+import { clientRequestUrl, type PassthroughRequest } from "./_passthrough.ts";
 
 const BLOCKED = Symbol("x-replay blocked request");
 
@@ -35,7 +35,7 @@ export function installGuards(passes: (request: PassthroughRequest) => boolean):
 function guard(
   module: { globalAgent: http.Agent },
   Base: typeof http.Agent,
-  protocol: string,
+  protocol: "http:" | "https:",
   passes: (request: PassthroughRequest) => boolean,
 ): () => void {
   const original = module.globalAgent;
@@ -49,9 +49,7 @@ function guard(
   prototype.addRequest = function (this: http.Agent, request, options) {
     let blocked: Error | undefined;
     try {
-      const port = options.port ?? (protocol === "https:" ? 443 : 80);
-      const host = String(request.host ?? options.host ?? "localhost");
-      const url = `${protocol}//${host.includes(":") ? `[${host}]` : host}:${port}${request.path}`;
+      const url = clientRequestUrl(protocol, request, options);
       const headers = new Headers();
       for (const [name, value] of Object.entries(request.getHeaders())) {
         for (const item of Array.isArray(value) ? value : [value]) {

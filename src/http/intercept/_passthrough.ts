@@ -19,6 +19,23 @@ export interface PassthroughRequest {
  */
 export type PassthroughRule = string | RegExp | ((request: PassthroughRequest) => boolean);
 
+/**
+ * The absolute URL of a `ClientRequest` an agent is given: its origin (the
+ * default port left out, as URLs write it) and its request-target. A path
+ * that starts with "//" stays a path on that origin, not another host.
+ */
+export function clientRequestUrl(
+  protocol: "http:" | "https:",
+  request: { readonly host?: unknown; readonly path?: unknown },
+  connection: { readonly host?: unknown; readonly port?: unknown },
+): string {
+  const host = String(request.host ?? connection.host ?? "localhost");
+  const port = connection.port ?? (protocol === "https:" ? 443 : 80);
+  const origin = new URL(`${protocol}//${host.includes(":") ? `[${host}]` : host}:${port}`).origin;
+  const path = typeof request.path === "string" ? request.path : "/";
+  return path.startsWith("/") ? origin + path : new URL(path, origin).href;
+}
+
 /** Whether a request goes to the network untouched. */
 export type Passes = (request: PassthroughRequest) => boolean;
 

@@ -13,8 +13,14 @@ import module from "node:module";
 import { Duplex } from "node:stream";
 import { isEmptyChunk } from "../../core/_model.ts";
 import type { ResponseChunk } from "../../core/types.ts";
-import { bytesOf, recordedHeaderLines, recordedStatusText, statusOf } from "../_mapping.ts";
-import type { Passes } from "./_passthrough.ts";
+import {
+  bytesOf,
+  OUTER_WHITESPACE,
+  recordedHeaderLines,
+  recordedStatusText,
+  statusOf,
+} from "../_mapping.ts";
+import { clientRequestUrl, type Passes } from "./_passthrough.ts";
 
 /** The recorded chunks of one answer, as a broker's `replay()` gives them. */
 export type Chunks = Iterator<ResponseChunk> | AsyncIterator<ResponseChunk>;
@@ -189,7 +195,6 @@ function replayAgent(
   options: SocketReplayOptions,
   HTTPParser: ParserClass,
 ): http.Agent {
-  const defaultPort = protocol === "https:" ? 443 : 80;
   class ReplayAgent extends Base {
     constructor() {
       super({ keepAlive });
@@ -199,22 +204,8 @@ function replayAgent(
     addRequest(request: http.ClientRequest, connection: Record<PropertyKey, unknown>): void;
   };
   prototype.addRequest = function (request, connection) {
-    const host = String(request.host ?? connection.host ?? "localhost");
-    const port = Number(connection.port ?? defaultPort);
-    const origin = new URL(`${protocol}//${host.includes(":") ? `[${host}]` : host}:${port}`)
-      .origin;
-    const path = typeof request.path === "string" ? request.path : "/";
-    const url = path.startsWith("/") ? origin + path : new URL(path, origin).href;
-    let passes: boolean;
-    try {
-      passes = options.passes({ method: request.method, url, headers: NO_HEADERS });
-    } catch (error) {
-      request.onSocket(
-        new ReplaySocket(protocol, HTTPParser, options, request, url).fail(error) as never,
-      );
-      return;
-    }
-    if (passes) {
+    const url = clientRequestUrl(protocol, request, connection);
+    if (options.passes({ method: request.method, url, headers: NO_HEADERS })) {
       // Untouched: the agent the request asked for (or Node's default) connects it.
       const asked = connection[ASKED_AGENT];
       const agent = asked === undefined
@@ -271,7 +262,6 @@ class ReplaySocket extends Duplex {
   #parser: Parser | undefined;
   #keys: ParserClass;
   #rawHeaders: string[] = [];
-  #expects = false;
   #pieces: Buffer[] = [];
   #chunks: Chunks | undefined;
   /** Set once the head is out: how the body is framed. */
@@ -310,16 +300,16 @@ class ReplaySocket extends Duplex {
       headers: string[] | undefined,
     ) => {
       if (headers !== undefined) this.#rawHeaders.push(...headers);
-      for (let i = 0; i < this.#rawHeaders.length; i += 2) {
+      const raw = this.#rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) {
         if (
-          this.#rawHeaders[i]!.toLowerCase() === "expect" &&
-          this.#rawHeaders[i + 1]!.trim().toLowerCase() === "100-continue"
+          raw[i]!.toLowerCase() === "expect" && raw[i + 1]!.trim().toLowerCase() === "100-continue"
         ) {
-          this.#expects = true;
+          // The go-ahead, once the parser is done with this write: the client then writes its body.
+          process.nextTick(() => this.#push(CONTINUE));
+          break;
         }
       }
-      // The go-ahead, once the parser is done with this write: the client then writes its body.
-      if (this.#expects) process.nextTick(() => this.#push(CONTINUE));
       return 0;
     };
     parser[HTTPParser.kOnBody] = (piece: Uint8Array) => {
@@ -329,12 +319,6 @@ class ReplaySocket extends Duplex {
       process.nextTick(() => this.#answer());
     };
     this.#parser = parser;
-  }
-
-  /** This socket, failing with `error` once the client listens. */
-  fail(error: unknown): this {
-    process.nextTick(() => this.destroy(error as Error));
-    return this;
   }
 
   override _write(
@@ -562,7 +546,7 @@ function headerLinesOf(raw: readonly string[]): [string, string][] {
   const joined = new Map<string, string>();
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!.replace(/^[\t ]+|[\t ]+$/g, "");
+    const value = raw[i + 1]!.replace(OUTER_WHITESPACE, "");
     const before = joined.get(name);
     joined.set(name, before === undefined ? value : `${before}, ${value}`);
   }
