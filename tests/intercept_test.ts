@@ -19,6 +19,7 @@ import {
   createRequest,
   fileStoreAsync,
   InteractionNotFoundError,
+  InteractionValidationError,
   openAsyncBroker,
   ReplayError,
 } from "@x/replay";
@@ -855,4 +856,29 @@ test("interceptHttp() honours a request's own timeout option on a slow recorded 
     });
     assert.equal(timedOut, true);
   });
+});
+
+test("interceptHttp() fails a request whose recording no server could send, naming the bad pair", async () => {
+  const target = "http://api.example.com/bad";
+  const cassette = createCassette([
+    createInteraction(createRequest({ protocol: "http", action: "GET", target }), [
+      createChunk("x", 0, [["status_code", "200"], ["header:bad name", "v"]]),
+    ]),
+  ]);
+  for (const broker of [createBroker({ cassette }), createAsyncBroker({ cassette })]) {
+    await intercepting(broker, async () => {
+      await assert.rejects(httpGet(target), (error: unknown) => {
+        assert.ok(error instanceof InteractionValidationError, String(error));
+        assert.match(error.message, /responseChunks\[0\]\.metadata\[1\]/);
+        return true;
+      });
+      // A miss from an asynchronous broker fails with the same hint as a synchronous one.
+      await assert.rejects(axios.get("http://api.example.com/other"), (error: unknown) => {
+        const cause = (error as Error).cause;
+        assert.ok(cause instanceof InteractionNotFoundError);
+        assert.match(cause.message, /kept the request from the network/);
+        return true;
+      });
+    });
+  }
 });
