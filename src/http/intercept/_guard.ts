@@ -1,10 +1,11 @@
 // The last line for `node:http` and `node:https`: while intercepting, their
 // `globalAgent` is replaced by one that refuses to connect. A request that
-// @mswjs/interceptors catches gets an agent of its own and never reaches the
-// global one; a request that slipped past it does reach it: a `request` or
-// `get` imported by name on Deno and Bun (where the patched module object
-// cannot change an ES module binding), or a function a library kept from
-// before interception started. Such a request fails with an error that says
+// @mswjs/interceptors catches (or, replaying on Node, the socket path of
+// ADR 0051) gets an agent of its own and never reaches the global one; a
+// request that slipped past them does reach it: a `request` or `get`
+// imported by name on Deno and Bun (where the patched module object cannot
+// change an ES module binding), or a function a library kept from before
+// interception started. Such a request fails with an error that says
 // what happened, instead of going to the network unseen. Requests that pass
 // through (and the live call) connect as usual.
 import http from "node:http";
