@@ -425,9 +425,25 @@ const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 export function recordedHeaderLines(
   chunk0: ResponseChunk | undefined,
   dropLength: boolean,
-): HeaderLine[] {
+): readonly HeaderLine[] {
+  if (chunk0 === undefined) return EMPTY;
+  // Chunks never change: the lines of one are worked out once (a replayed
+  // cassette answers with the same chunk objects every time).
+  const cache = dropLength ? LINES_WITHOUT_LENGTH : LINES;
+  let lines = cache.get(chunk0);
+  if (lines === undefined) {
+    lines = Object.freeze(headerLinesOf(chunk0, dropLength));
+    cache.set(chunk0, lines);
+  }
+  return lines;
+}
+
+const LINES = new WeakMap<ResponseChunk, readonly HeaderLine[]>();
+const LINES_WITHOUT_LENGTH = new WeakMap<ResponseChunk, readonly HeaderLine[]>();
+
+function headerLinesOf(chunk0: ResponseChunk, dropLength: boolean): HeaderLine[] {
   const lines: HeaderLine[] = [];
-  const metadata = chunk0?.metadata ?? EMPTY;
+  const metadata = chunk0.metadata;
   for (let i = 0; i < metadata.length; i++) {
     const [key, raw] = metadata[i]!;
     if (!key.startsWith(HEADER_PREFIX)) continue;
@@ -477,8 +493,8 @@ export function recordedStatusText(chunk0: ResponseChunk | undefined): string {
 /** Status, status text and headers from chunk 0's metadata, less what is not replayed. */
 function responseInit(chunk0: ResponseChunk | undefined, dropLength: boolean): ResponseInit {
   const status = statusOf(chunk0);
-  const headers = new Headers();
-  for (const [name, value] of recordedHeaderLines(chunk0, dropLength)) headers.append(name, value);
+  // The checked lines as they are: `new Response()` copies them into its own `Headers`.
+  const headers = recordedHeaderLines(chunk0, dropLength) as [string, string][];
   return { status, statusText: recordedStatusText(chunk0), headers };
 }
 
@@ -625,6 +641,8 @@ export function bytesOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
   return text === undefined ? chunk.data : encodeUtf8(text);
 }
 
+const isContentType = ([name]: readonly [string, string]): boolean => name === "content-type";
+
 /**
  * The body of a one-chunk response: the text itself where the recorded
  * headers name a content type (a string body would otherwise add
@@ -632,7 +650,9 @@ export function bytesOf(chunk: ResponseChunk): Uint8Array<ArrayBuffer> {
  */
 function wholeBody(chunk: ResponseChunk, init: ResponseInit): string | Uint8Array<ArrayBuffer> {
   const text = unreadText(chunk);
-  return text !== undefined && (init.headers as Headers).has("content-type") ? text : copyOf(chunk);
+  return text !== undefined && (init.headers as [string, string][]).some(isContentType)
+    ? text
+    : copyOf(chunk);
 }
 
 /**
