@@ -732,9 +732,13 @@ test("interceptHttp() keeps a path that starts with // on the host the client as
 test("interceptHttp() in replay mode sends passthrough requests on the client's own agent, untouched", async () => {
   const server = await echoServer();
   const agents = [new http.Agent({ keepAlive: true }), new http.Agent({ keepAlive: true })];
-  /** Four GETs: two on a keep-alive agent, one with `agent: false`, one on the global agent. */
-  const four = async (agent: http.Agent): Promise<void> => {
-    for (const options of [{ agent }, { agent }, { agent: false as const }, {}]) {
+  /**
+   * Five GETs: two on a keep-alive agent, one with `agent: false` (a new agent), one with
+   * `agent: null` and one with none (both the global agent).
+   */
+  const five = async (agent: http.Agent): Promise<void> => {
+    const kinds = [{ agent }, { agent }, { agent: false as const }, { agent: null as never }, {}];
+    for (const options of kinds) {
       const answer = await new Promise<{ body: string }>((resolve, reject) => {
         http.get(`${server.origin}/pass`, options, (response) => {
           let body = "";
@@ -746,18 +750,18 @@ test("interceptHttp() in replay mode sends passthrough requests on the client's 
     }
   };
   try {
-    await four(agents[0]!);
+    await five(agents[0]!);
     await intercepting(createBroker({ cassette: createCassette() }), async () => {
-      await four(agents[1]!);
+      await five(agents[1]!);
       await assert.rejects(httpGet("http://elsewhere.example/pass"), InteractionNotFoundError);
     }, { passthrough: [server.origin] });
-    assert.equal(server.received.length, 8);
+    assert.equal(server.received.length, 10);
     const connections = server.received.map((received) => received.headers.connection);
     if (RUNTIME === "Node") {
       // Each request went out on the agent it asked for, saying what it says without
       // interception; the keep-alive agent kept its socket. (Through @mswjs/interceptors,
       // on Deno and Bun, a passthrough request is sent on an agent of its own.)
-      assert.deepEqual(connections.slice(4), connections.slice(0, 4));
+      assert.deepEqual(connections.slice(5), connections.slice(0, 5));
       assert.equal(Object.values(agents[1]!.freeSockets).flat().length, 1);
     }
   } finally {

@@ -175,9 +175,10 @@ function withAgent(
   // An agent of the other protocol: Node refuses the request, and so does the function behind.
   const askedProtocol = (asked as { protocol?: unknown } | null | undefined)?.protocol;
   if (typeof askedProtocol === "string" && askedProtocol !== protocol) return undefined;
-  const effective = asked === false || asked === null
+  // As Node reads `agent`: `false` is a new default agent, `null` or none the global one.
+  const effective = asked === false
     ? undefined
-    : asked === undefined
+    : asked === undefined || asked === null
     ? globalAgentOf()
     : asked;
   const keepAlive = (effective as { keepAlive?: unknown } | undefined)?.keepAlive === true;
@@ -208,9 +209,9 @@ function replayAgent(
     if (options.passes({ method: request.method, url, headers: NO_HEADERS })) {
       // Untouched: the agent the request asked for (or Node's default) connects it.
       const asked = connection[ASKED_AGENT];
-      const agent = asked === undefined
+      const agent = asked === undefined || asked === null
         ? ((protocol === "https:" ? https : http).globalAgent as http.Agent)
-        : asked === false || asked === null
+        : asked === false
         ? new Base()
         : asked as http.Agent;
       (agent as unknown as typeof prototype).addRequest(request, { ...connection, agent });
