@@ -886,3 +886,20 @@ test("interceptHttp() fails a request whose recording no server could send, nami
     });
   }
 });
+
+test("interceptHttp() answers a recorded 205 with no body, as createReplayFetch() does", async () => {
+  const target = "http://api.example.com/reset";
+  const cassette = createCassette([
+    createInteraction(createRequest({ protocol: "http", action: "GET", target }), [
+      createChunk("ignored", 0, [["status_code", "205"]]),
+    ]),
+  ]);
+  const viaFetch = await createReplayFetch(createBroker({ cassette }))(target);
+  assert.equal(viaFetch.status, 205);
+  assert.equal(await viaFetch.text(), "");
+  await intercepting(createBroker({ cassette }), async () => {
+    const seen = await httpGet(target);
+    assert.equal(seen.status, 205);
+    assert.equal(concat([...seen.pieces]).length, 0);
+  });
+});

@@ -42,7 +42,7 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host", "cont
 const DECODED_CODINGS: ReadonlySet<string> = new Set(["gzip", "x-gzip", "deflate", "br"]);
 
 /** Statuses whose response has no body, so `new Response()` refuses one. */
-const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 /** What the live call needs beyond the matched request: every header, the signal, redirects. */
 export interface LiveContext {

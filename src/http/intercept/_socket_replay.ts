@@ -15,6 +15,7 @@ import { isEmptyChunk } from "../../core/_model.ts";
 import type { ResponseChunk } from "../../core/types.ts";
 import {
   bytesOf,
+  NULL_BODY_STATUSES,
   OUTER_WHITESPACE,
   recordedHeaderLines,
   recordedStatusText,
@@ -243,8 +244,6 @@ const HEADS = new WeakMap<ResponseChunk, Head>();
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
-/** Statuses whose response carries no body (and so no framing). */
-const NO_BODY: ReadonlySet<number> = new Set([204, 304]);
 
 /**
  * A socket that never connects. What the client writes is parsed as one
@@ -508,7 +507,8 @@ class ReplaySocket extends Duplex {
       head = headOf(chunk0);
       if (chunk0 !== undefined) HEADS.set(chunk0, head);
     }
-    const hasBody = !NO_BODY.has(head.status) && this.#method !== "HEAD";
+    // As `openResponse()`: these statuses and HEAD answer with no body (and so no framing).
+    const hasBody = !NULL_BODY_STATUSES.has(head.status) && this.#method !== "HEAD";
     this.#framing = !hasBody ? "none" : head.hasLength ? "length" : "chunked";
     const text = this.#framing === "chunked"
       ? `${head.text}transfer-encoding: chunked\r\n\r\n`
