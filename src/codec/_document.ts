@@ -62,6 +62,9 @@ export function encodeData(bytes: Uint8Array): DataField {
   return text === undefined ? { base64: toBase64(bytes) } : text;
 }
 
+/** Makes the field a file writes for a body or chunk's bytes (`encodeData()` by default). */
+export type EncodeData = (bytes: Uint8Array) => unknown;
+
 /**
  * The plain object a cassette file holds, keys in the order they are written.
  * `dataOf` may put chunk data elsewhere (blob references); by default, and
@@ -69,22 +72,37 @@ export function encodeData(bytes: Uint8Array): DataField {
  */
 export function toDocument(cassette: Cassette, dataOf?: DataOf): unknown {
   return {
-    interactions: cassette.interactions.map((interaction) => ({
-      request: {
-        protocol: interaction.request.protocol,
-        action: interaction.request.action,
-        target: interaction.request.target,
-        headers: interaction.request.headers,
-        body: encodeData(interaction.request.body),
-      },
-      fingerprint: { value: interaction.fingerprint },
-      response_chunks: interaction.responseChunks.map((chunk) => ({
-        data: dataOf?.(chunk) ?? encodeData(chunk.data),
-        sequence: chunk.sequence,
-        metadata: chunk.metadata,
-      })),
-      metadata: interaction.metadata,
+    interactions: cassette.interactions.map((interaction) =>
+      interactionDocument(interaction, dataOf, encodeData)
+    ),
+  };
+}
+
+/**
+ * One interaction as the file holds it (`toDocument()`); `encode` makes the
+ * inline data fields, so that a writer can put its own stand-in where bytes
+ * are too big to hold as one string (`_json_pieces.ts`).
+ */
+export function interactionDocument(
+  interaction: Interaction,
+  dataOf: DataOf | undefined,
+  encode: EncodeData,
+): unknown {
+  return {
+    request: {
+      protocol: interaction.request.protocol,
+      action: interaction.request.action,
+      target: interaction.request.target,
+      headers: interaction.request.headers,
+      body: encode(interaction.request.body),
+    },
+    fingerprint: { value: interaction.fingerprint },
+    response_chunks: interaction.responseChunks.map((chunk) => ({
+      data: dataOf?.(chunk) ?? encode(chunk.data),
+      sequence: chunk.sequence,
+      metadata: chunk.metadata,
     })),
+    metadata: interaction.metadata,
   };
 }
 

@@ -18,11 +18,14 @@ export type FileOp =
   | { readonly kind: "mkdirp"; readonly path: string }
   /** Creates a file that must not exist yet: `true`, or `false` when it exists. */
   | { readonly kind: "create"; readonly path: string; readonly text: string }
-  /** Creates a new file with `text`, flushed to the device before returning. */
+  /**
+   * Creates a new file with `text` (or its pieces, written one after
+   * another), flushed to the device before returning.
+   */
   | {
     readonly kind: "writeDurable";
     readonly path: string;
-    readonly text: string;
+    readonly text: string | Iterable<string>;
     readonly mode: number | undefined;
   }
   /** Renames over `to`: `true`, or `false` when `from` does not exist. */
@@ -88,7 +91,7 @@ export function* createExclusive(path: string, text: string): Procedure<boolean>
 
 export function* writeDurable(
   path: string,
-  text: string,
+  text: string | Iterable<string>,
   mode: number | undefined,
 ): Procedure<void> {
   yield { kind: "writeDurable", path, text, mode };

@@ -46,7 +46,8 @@ import {
   CassetteSaveError,
 } from "../core/errors.ts";
 import { parseCassetteText } from "../codec/parse_cassette.ts";
-import { stringifyDocument } from "../codec/stringify_cassette.ts";
+import { documentPieces } from "../codec/stringify_cassette.ts";
+import { createHash } from "node:crypto";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
 /** Options for `fileStore()` and `fileStoreAsync()`. */
@@ -125,7 +126,7 @@ export interface FileStoreState {
   /** Whether saves wait for the lock synchronously (`fileStore()`, `journalStore()`). */
   readonly sync: boolean;
   /** The text last read or written and its cassette, to skip re-parsing an unchanged file. */
-  last: { readonly text: string; readonly cassette: Cassette } | undefined;
+  last: { readonly seen: SeenText; readonly cassette: Cassette } | undefined;
   /**
    * The holders (`<host tag>.<pid>`) whose stale locks the last acquisition
    * broke: their temporary files are removed whatever their age, even when
@@ -234,16 +235,65 @@ export function parseText(text: string, format: CassetteFormat, reader: BlobRead
 }
 
 /**
- * The file text for `cassette`, after writing the blobs it needs. Blobs come
- * first: a file must never refer to a blob that is not there yet.
+ * The file text for `cassette`, after writing the blobs it needs, as pieces
+ * to write one after another (`documentPieces()`). Blobs come first: a file
+ * must never refer to a blob that is not there yet.
  */
 export function* renderCassette(
   state: FileStoreState,
   cassette: Cassette,
-): Procedure<string> {
+): Procedure<Iterable<string>> {
   const { dataOf, blobs } = externalize(cassette.interactions, state.reader, state.blobThreshold);
   yield* writeBlobs(state.reader.folder, blobs);
-  return stringifyDocument(cassette, state.format, dataOf);
+  return documentPieces(cassette, state.format, dataOf);
+}
+
+/**
+ * What a store remembers of a text it read or wrote, to tell later whether
+ * the file still holds it: the text itself, or, for a text it wrote of more
+ * than `KEEP_TEXT` characters, only its length and SHA-256, so that a big
+ * cassette's text is not kept alive beside its cassette.
+ */
+export type SeenText =
+  | { readonly text: string }
+  | { readonly length: number; readonly sha256: string };
+
+const KEEP_TEXT = 4 * 1024 * 1024;
+
+/** Whether `text` is the text `seen` remembers. */
+export function isSeenText(seen: SeenText, text: string): boolean {
+  if ("text" in seen) return seen.text === text;
+  return seen.length === text.length &&
+    createHash("sha256").update(text).digest("hex") === seen.sha256;
+}
+
+/** The pieces of a text as they are written, and what is remembered of them once all have gone. */
+export function remembered(pieces: Iterable<string>): {
+  readonly pieces: Iterable<string>;
+  readonly seen: () => SeenText;
+} {
+  let kept: string[] = [];
+  let length = 0;
+  let hash: ReturnType<typeof createHash> | undefined;
+  return {
+    pieces: (function* () {
+      for (const piece of pieces) {
+        length += piece.length;
+        if (hash !== undefined) hash.update(piece);
+        else {
+          kept.push(piece);
+          if (length > KEEP_TEXT) {
+            hash = createHash("sha256");
+            for (const earlier of kept) hash.update(earlier);
+            kept = [];
+          }
+        }
+        yield piece;
+      }
+    })(),
+    seen: () =>
+      hash === undefined ? { text: kept.join("") } : { length, sha256: hash.digest("hex") },
+  };
 }
 
 /** Reads and parses the cassette file. */
@@ -268,7 +318,7 @@ export function* loadProcedure(state: FileStoreState): Procedure<Cassette> {
   } catch (error) {
     throw new CassetteLoadError(state.path, error);
   }
-  state.last = { text, cassette };
+  state.last = { seen: { text }, cassette };
   return cassette;
 }
 
@@ -318,7 +368,7 @@ function* commit(
   let stored: Cassette;
   if (text === undefined) {
     stored = sealCassette([]);
-  } else if (state.last !== undefined && state.last.text === text) {
+  } else if (state.last !== undefined && isSeenText(state.last.seen, text)) {
     stored = state.last.cassette;
   } else {
     try {
@@ -337,14 +387,16 @@ function* commit(
   }
   const merged = replace ? cassette : mergeCassettes(stored, cassette);
   if (text !== undefined && merged === stored) {
-    state.last = { text, cassette: stored };
+    // Nothing to write. What was remembered still holds; a file parsed
+    // afresh is remembered as loading remembers it.
+    if (state.last?.cassette !== stored) state.last = { seen: { text }, cassette: stored };
     return true;
   }
-  const output = yield* renderCassette(state, merged);
+  const output = remembered(yield* renderCassette(state, merged));
   const previous = text === undefined ? undefined : yield* stat(state.path);
   const temporary = uniqueName(state, "tmp");
   try {
-    yield* writeDurable(temporary, output, previous?.mode);
+    yield* writeDurable(temporary, output.pieces, previous?.mode);
     if (!(yield* holdsLock(state, token))) {
       yield* discard(temporary);
       return false;
@@ -357,7 +409,7 @@ function* commit(
     throw error;
   }
   yield* syncFolder(state.folder);
-  state.last = { text: output, cassette: merged };
+  state.last = { seen: output.seen(), cassette: merged };
   return true;
 }
 

@@ -20,6 +20,28 @@ import { openRead, openReadSync } from "./_safe_fs.ts";
 import { materializeAsync } from "../core/_model.ts";
 import { errorCode, type FileOp, type FileStatus, type Procedure } from "./_file_ops.ts";
 
+// Pieces of a text are gathered into writes of about this many characters.
+const WRITE_CHARS = 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+/** A text, or its pieces, as UTF-8 bytes in writes of about `WRITE_CHARS` characters. */
+function* writes(text: string | Iterable<string>): Generator<Uint8Array, void, undefined> {
+  if (typeof text === "string") {
+    yield encoder.encode(text);
+    return;
+  }
+  let pending = "";
+  for (const piece of text) {
+    pending += piece;
+    if (pending.length >= WRITE_CHARS) {
+      yield encoder.encode(pending);
+      pending = "";
+    }
+  }
+  if (pending !== "") yield encoder.encode(pending);
+}
+
 // Atomics.wait is the one portable way to sleep without a busy loop in
 // synchronous code (Deno, Node and Bun all allow it on the main thread).
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -71,7 +93,9 @@ export function performSync(op: FileOp): unknown {
     case "writeDurable": {
       const descriptor = openSync(op.path, "wx");
       try {
-        writeFileSync(descriptor, op.text);
+        // Each call writes all its bytes at the file's position; it also
+        // reports errors with Node's codes on every runtime (EFBIG, ENOSPC).
+        for (const bytes of writes(op.text)) writeFileSync(descriptor, bytes);
         fsyncSync(descriptor);
       } finally {
         closeSync(descriptor);
@@ -164,7 +188,7 @@ export async function performAsync(op: FileOp): Promise<unknown> {
     case "writeDurable": {
       const handle = await open(op.path, "wx");
       try {
-        await handle.writeFile(op.text);
+        for (const bytes of writes(op.text)) await handle.writeFile(bytes);
         await handle.sync();
       } finally {
         await handle.close();

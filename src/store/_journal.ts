@@ -249,8 +249,10 @@ function keyOf(status: JournalStatus | undefined): string {
   return status === undefined ? "none" : `${status.ino}:${status.size}:${status.mtimeMs}`;
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+function sha256(text: string | Iterable<string>): string {
+  const hash = createHash("sha256");
+  for (const piece of typeof text === "string" ? [text] : text) hash.update(piece);
+  return hash.digest("hex");
 }
 
 interface Marker {
@@ -445,7 +447,7 @@ function* recover(state: JournalState): JournalProcedure<void> {
 function* writeAtomic(
   state: JournalState,
   path: string,
-  text: string,
+  text: string | Iterable<string>,
   token: string,
 ): JournalProcedure<boolean> {
   const previous = yield* stat(path);

@@ -1,0 +1,190 @@
+// The JSON text of a cassette as a sequence of pieces, for stores that write
+// a file without holding its whole text: joined, the pieces are exactly
+// `stringifyDocument(cassette, "json", dataOf)` (a property test holds them
+// to it). A request body or chunk of `LARGE` bytes or more is written slice
+// by slice from its bytes, so the text of a big body never exists as one
+// string; everything else goes through `JSON.stringify` in batches.
+import { toBase64 } from "../core/_bytes.ts";
+import type { Cassette, Interaction } from "../core/types.ts";
+import { type DataOf, encodeData, interactionDocument } from "./_document.ts";
+
+/** Data of at least this many bytes is written in slices. */
+export const LARGE: number = 256 * 1024;
+
+// Bytes per slice: a multiple of 3, so the base64 of the slices joins up to
+// the base64 of the whole.
+const SLICE = 3 * 64 * 1024;
+
+// A batch of small interactions goes through JSON.stringify as one document
+// once its data reaches this many bytes, so a batch's text stays small too.
+const BATCH_BYTES = 1024 * 1024;
+
+const OPEN = '{\n  "interactions": [\n';
+const CLOSE = "\n  ]\n}\n";
+
+/**
+ * The cassette file text in pieces (see the file comment). `large` is the
+ * size from which data is sliced; tests lower it to exercise slicing.
+ */
+export function* jsonPieces(
+  cassette: Cassette,
+  dataOf?: DataOf,
+  large: number = LARGE,
+): Generator<string, void, undefined> {
+  const interactions = cassette.interactions;
+  if (interactions.length === 0) {
+    yield '{\n  "interactions": []\n}\n';
+    return;
+  }
+  yield OPEN;
+  let batch: unknown[] = [];
+  let batchBytes = 0;
+  let first = true;
+  const flush = (): string => {
+    // The items of {"interactions": batch} stand at the same indentation as
+    // in the whole document: cut away that document's own first and last lines.
+    const text = JSON.stringify({ interactions: batch }, null, 2);
+    batch = [];
+    batchBytes = 0;
+    const items = text.slice(OPEN.length, text.length - CLOSE.length + 1);
+    const joined = first ? items : `,\n${items}`;
+    first = false;
+    return joined;
+  };
+  for (const interaction of interactions) {
+    const size = largestData(interaction, dataOf);
+    if (size < large) {
+      batch.push(interactionDocument(interaction, dataOf, encodeData));
+      batchBytes += dataBytes(interaction, dataOf);
+      if (batchBytes >= BATCH_BYTES) yield flush();
+      continue;
+    }
+    if (batch.length > 0) yield flush();
+    yield first ? "    " : ",\n    ";
+    first = false;
+    yield* pretty(
+      interactionDocument(
+        interaction,
+        dataOf,
+        (bytes) => bytes.length >= large ? sliced(bytes) : encodeData(bytes),
+      ),
+      "    ",
+    );
+  }
+  if (batch.length > 0) yield flush();
+  yield CLOSE;
+}
+
+/** The size of the largest data the interaction writes inline. */
+function largestData(interaction: Interaction, dataOf: DataOf | undefined): number {
+  let largest = interaction.request.body.length;
+  for (const chunk of interaction.responseChunks) {
+    if (dataOf?.(chunk) !== undefined) continue;
+    largest = Math.max(largest, inlineSize(chunk));
+  }
+  return largest;
+}
+
+/** What the interaction's inline data adds up to, in bytes. */
+function dataBytes(interaction: Interaction, dataOf: DataOf | undefined): number {
+  let total = interaction.request.body.length;
+  for (const chunk of interaction.responseChunks) {
+    if (dataOf?.(chunk) === undefined) total += inlineSize(chunk);
+  }
+  return total;
+}
+
+/** A chunk's size without reading a blob file for it. */
+function inlineSize(chunk: Interaction["responseChunks"][number]): number {
+  return chunk.blob?.size ?? chunk.data.length;
+}
+
+/** Data written slice by slice: a JSON string of UTF-8 text, or `{"base64": …}`. */
+class Sliced {
+  constructor(readonly bytes: Uint8Array, readonly text: boolean) {}
+
+  *pieces(): Generator<string, void, undefined> {
+    const bytes = this.bytes;
+    if (this.text) {
+      // The same decoder settings as decodeUtf8(): a slice boundary inside a
+      // character is carried over, so each piece holds whole characters.
+      const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      yield '"';
+      for (let start = 0; start < bytes.length; start += SLICE) {
+        const text = decoder.decode(bytes.subarray(start, start + SLICE), { stream: true });
+        yield JSON.stringify(text).slice(1, -1);
+      }
+      const rest = decoder.decode();
+      if (rest !== "") yield JSON.stringify(rest).slice(1, -1);
+      yield '"';
+      return;
+    }
+    yield '"';
+    for (let start = 0; start < bytes.length; start += SLICE) {
+      yield toBase64(bytes.subarray(start, start + SLICE));
+    }
+    yield '"';
+  }
+}
+
+/** The data field of big bytes, decided as `encodeData()` decides it. */
+function sliced(bytes: Uint8Array): Sliced | { base64: Sliced } {
+  return isUtf8(bytes) ? new Sliced(bytes, true) : { base64: new Sliced(bytes, false) };
+}
+
+/** Whether the bytes are valid UTF-8, checked slice by slice. */
+function isUtf8(bytes: Uint8Array): boolean {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    for (let start = 0; start < bytes.length; start += SLICE) {
+      decoder.decode(bytes.subarray(start, start + SLICE), { stream: true });
+    }
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `JSON.stringify(value, null, 2)` of the document shapes, at `indent`,
+ * with `Sliced` data written piece by piece.
+ */
+function* pretty(value: unknown, indent: string): Generator<string, void, undefined> {
+  if (value instanceof Sliced) {
+    yield* value.pieces();
+    return;
+  }
+  if (typeof value !== "object" || value === null) {
+    yield JSON.stringify(value);
+    return;
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      yield "[]";
+      return;
+    }
+    yield "[\n";
+    for (let i = 0; i < value.length; i++) {
+      yield inner;
+      yield* pretty(value[i], inner);
+      yield i === value.length - 1 ? "\n" : ",\n";
+    }
+    yield `${indent}]`;
+    return;
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) {
+    yield "{}";
+    return;
+  }
+  yield "{\n";
+  for (let i = 0; i < entries.length; i++) {
+    const [key, item] = entries[i]!;
+    yield `${inner}${JSON.stringify(key)}: `;
+    yield* pretty(item, inner);
+    yield i === entries.length - 1 ? "\n" : ",\n";
+  }
+  yield `${indent}}`;
+}
