@@ -160,7 +160,7 @@ for (const { name, save } of stores) {
   });
 }
 
-test("fileStore() saves a big cassette once, and sees a change made to it meanwhile", async () => {
+test("fileStore() leaves a big cassette it wrote or loaded as it is, and sees a change made to it meanwhile", async () => {
   const body = textOf("0123456789", 5 * 1024 * KiB);
   const big = createCassette([createInteraction(post("/big", body), ["stored"])]);
   await withFolder((folder) => {
@@ -179,6 +179,17 @@ test("fileStore() saves a big cassette once, and sees a change made to it meanwh
     const merged = parseCassette(readFileSync(path, "utf8"));
     assert.deepEqual(merged.interactions.map((i) => i.request.target), ["/big", "/next"]);
     assert.deepEqual(texts(merged.interactions[0]!.responseChunks), ["STORED"]);
+    // The same for a store that loaded the big file rather than wrote it.
+    const loader = fileStore(path);
+    assert.equal(loader.load().interactions.length, 2);
+    const loaded = statSync(path);
+    loader.save(createCassette([createInteraction(get("/next"), ["next"])]));
+    assert.equal(statSync(path).ino, loaded.ino);
+    writeFileSync(path, readFileSync(path, "utf8").replace('"STORED"', '"stored"'));
+    loader.save(createCassette([createInteraction(get("/last"), ["last"])]));
+    const again = parseCassette(readFileSync(path, "utf8"));
+    assert.deepEqual(again.interactions.map((i) => i.request.target), ["/big", "/next", "/last"]);
+    assert.deepEqual(texts(again.interactions[0]!.responseChunks), ["stored"]);
   });
 });
 

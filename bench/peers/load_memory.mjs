@@ -17,7 +17,10 @@
 // process: import, warm-up on a tiny file of the same format, baseline =
 // VmRSS, reset VmHWM (/proc/self/clear_refs), the work, peak = VmHWM. Every
 // row checks the number of interactions and, where it reads them, the total
-// number of bytes. The collector is never forced.
+// number of bytes. The collector is never forced while measuring the peak.
+// One more column, "held once loaded": what the heap and array buffers hold
+// after the work, the collector forced, with the store (and its cassette)
+// still reachable, as a test that keeps its store keeps them.
 import { execSync, spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -30,6 +33,12 @@ const root = resolve(dirname(self), "../..");
 const CHILD = process.env.X_REPLAY_LOAD_CHILD;
 const MB = 1e6;
 const CHUNKS = 4;
+
+/** Bytes in the JS heap and in array buffers and other external memory. */
+function held() {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.external;
+}
 
 function status() {
   const text = readFileSync("/proc/self/status", "utf8");
@@ -47,19 +56,26 @@ if (CHILD) {
       const document = format === "json" ? JSON.parse(text) : yaml.parse(text);
       return { interactions: document.interactions.length, bytes: 0 };
     },
-    load: (file) => ({ interactions: lib.fileStore(file).load().interactions.length, bytes: 0 }),
+    load: (file) => {
+      const store = lib.fileStore(file);
+      const cassette = store.load();
+      return { interactions: cassette.interactions.length, bytes: 0, keep: [store, cassette] };
+    },
     "load+read": (file) => {
-      const cassette = lib.fileStore(file).load();
+      const store = lib.fileStore(file);
+      const cassette = store.load();
       let bytes = 0;
       for (const interaction of cassette.interactions) {
         for (const chunk of interaction.responseChunks) bytes += chunk.data.length;
       }
-      return { interactions: cassette.interactions.length, bytes, keep: cassette };
+      return { interactions: cassette.interactions.length, bytes, keep: [store, cassette] };
     },
   }[task];
   // Warm-up: the same work on a tiny file of the same format.
   const tiny = join(dirname(path), `tiny.${format}`);
   work(tiny);
+  globalThis.gc();
+  const heapBefore = held();
   const before = status();
   let reset = true;
   try {
@@ -68,14 +84,17 @@ if (CHILD) {
     reset = false;
   }
   const t0 = process.hrtime.bigint();
-  const { interactions: n, bytes } = work(path);
+  const { interactions: n, bytes, keep } = work(path);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const after = status();
+  globalThis.gc();
+  const kept = held() - heapBefore;
+  if (keep === undefined && task !== "bare") throw new Error(`${task}: nothing kept`);
   if (n !== interactions) throw new Error(`${task}: ${n} interactions, expected ${interactions}`);
   if (task === "load+read" && bytes !== interactions * CHUNKS * chunk) {
     throw new Error(`${task}: read ${bytes} bytes`);
   }
-  console.log(JSON.stringify({ growth: after.hwm - before.rss, seconds, reset }));
+  console.log(JSON.stringify({ growth: after.hwm - before.rss, seconds, reset, kept }));
   process.exit(0);
 }
 
@@ -124,7 +143,7 @@ try {
     );
     const size = statSync(path).size;
     for (const task of ["bare", "load", "load+read"]) {
-      const result = spawnSync(process.execPath, [self], {
+      const result = spawnSync(process.execPath, ["--expose-gc", self], {
         env: {
           ...process.env,
           X_REPLAY_LOAD_CHILD: JSON.stringify({ task, path, format, interactions, chunk }),
@@ -153,8 +172,8 @@ console.log(
     (process.env.LOAD_DIST ? `, library from ${process.env.LOAD_DIST}` : ""),
 );
 console.log("");
-console.log("| file | what | peak growth (MB) | × file size | seconds |");
-console.log("|---|---|---:|---:|---:|");
+console.log("| file | what | peak growth (MB) | × file size | seconds | held once loaded (MB) |");
+console.log("|---|---|---:|---:|---:|---:|");
 for (const row of rows) {
   console.log(
     `| ${row.format.toUpperCase()}, ${
@@ -163,7 +182,7 @@ for (const row of rows) {
       names[row.task](row.format)
     } | ${(row.growth / MB).toFixed(0)} | ${(row.growth / row.size).toFixed(1)}× | ${
       row.seconds.toFixed(2)
-    } |`,
+    } | ${row.task === "bare" ? "—" : (row.kept / MB).toFixed(0)} |`,
   );
 }
 console.log("");
