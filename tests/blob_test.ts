@@ -275,13 +275,14 @@ const chunkData = fc.oneof(
 const cassettes = fc.array(
   fc.record({
     target: fc.string({ maxLength: 10 }),
+    body: chunkData,
     chunks: fc.array(chunkData, { minLength: 1, maxLength: 4 }),
   }),
   { maxLength: 5 },
 ).map((items) =>
   createCassette(
-    items.map(({ target, chunks }) =>
-      createInteraction(createRequest({ protocol: "p", action: "a", target }), chunks)
+    items.map(({ target, body, chunks }) =>
+      createInteraction(createRequest({ protocol: "p", action: "a", target, body }), chunks)
     ),
   )
 );
@@ -318,6 +319,85 @@ test("fileStore() blob layout round-trips to the identical inline file (property
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+// Request bodies at or above the threshold go to blob files too.
+const upload = noise(5000);
+const uploadRequest = createRequest({
+  protocol: "http",
+  action: "PUT",
+  target: "/upload",
+  headers: [["content-type", "application/octet-stream"]],
+  body: upload,
+});
+const uploadCassette = (): Cassette =>
+  createCassette([createInteraction(uploadRequest, [createChunk("stored", 0)])]);
+
+for (const { name, open } of fileStoreKinds) {
+  test(`${name} blobThreshold keeps a big request body in a blob file, and load checks its fingerprint`, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "upload.json");
+      await open(path, { createIfMissing: true, blobThreshold: 1024 }).save(uploadCassette());
+      // A journal store's line holds the reference until compact() folds it in.
+      await (open(path) as { compact?: () => unknown }).compact?.();
+      const written = readFileSync(path, "utf8");
+      assert.match(
+        written,
+        new RegExp(`"body": \\{\\s+"blob": "${sha(upload)}",\\s+"size": 5000\\s+\\}`),
+      );
+      assert.ok(!written.includes("base64"));
+      assert.deepEqual(readdirSync(`${path}.blobs`), [sha(upload)]);
+      const loaded = (await open(path).load()).interactions[0]!;
+      assert.deepEqual(loaded.request.bodyBlob, { sha256: sha(upload), size: 5000 });
+      assert.deepEqual(loaded.request.body, upload);
+      assert.equal(loaded.fingerprint, uploadCassette().interactions[0]!.fingerprint);
+      // A fresh request with the same bytes is found without the blob being read.
+      const cassette = await open(path).load();
+      rmSync(join(`${path}.blobs`, sha(upload)));
+      assert.deepEqual([...replay(cassette, uploadRequest)].map(text), ["stored"]);
+    });
+  });
+
+  for (const damage of ["altered", "missing"] as const) {
+    test(`${name} load refuses a request body whose blob is ${damage}`, async () => {
+      await withFolder(async (folder) => {
+        const path = join(folder, "upload.json");
+        await open(path, { createIfMissing: true, blobThreshold: 1024 }).save(uploadCassette());
+        const blob = join(`${path}.blobs`, sha(upload));
+        if (damage === "missing") rmSync(blob);
+        else writeFileSync(blob, noise(5000));
+        await assert.rejects(
+          Promise.resolve().then(() => open(path).load()),
+          (error: unknown) => {
+            assert.ok(error instanceof CassetteLoadError, String(error));
+            const cause = error.cause;
+            assert.ok(cause instanceof BlobError, String(cause));
+            assert.equal(cause.sha256, sha(upload));
+            assert.equal(cause.reason, damage === "missing" ? "missing" : "corrupt");
+            return true;
+          },
+        );
+      });
+    });
+  }
+}
+
+test("fileStore() writes a blob request body inline without blobThreshold, and keeps it where it was", async () => {
+  await withFolder((folder) => {
+    const path = join(folder, "upload.json");
+    fileStore(path, { createIfMissing: true, blobThreshold: 1024 }).save(uploadCassette());
+    const loaded = fileStore(path).load();
+    // Saved again into the same file: still a reference, no inline copy.
+    fileStore(path).save(createCassette([
+      ...loaded.interactions,
+      createInteraction(get("/next"), ["next"]),
+    ]));
+    assert.ok(readFileSync(path, "utf8").includes(`"blob": "${sha(upload)}"`));
+    // Saved into another file with no threshold: inline, byte for byte.
+    const other = join(folder, "inline.json");
+    fileStore(other, { createIfMissing: true }).save(loaded);
+    assert.equal(readFileSync(other, "utf8"), stringifyCassette(uploadCassette()));
   });
 });
 

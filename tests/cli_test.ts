@@ -1485,6 +1485,59 @@ test("main() compact --blobs removes blob files no interaction refers to", async
   });
 });
 
+test("main() validate, compact --blobs and convert handle request bodies kept in blob files", async () => {
+  await withFolder(async (folder) => {
+    const body = new Uint8Array(3000).map((_, i) => (i * 11) % 256);
+    const cassette = createCassette([
+      createInteraction(
+        createRequest({ protocol: "http", action: "PUT", target: "/file", body }),
+        ["small"],
+      ),
+    ]);
+    const path = join(folder, "up.json");
+    fileStore(path, { createIfMissing: true, blobThreshold: 1024 }).save(cassette);
+    const [blob] = readdirSync(`${path}.blobs`);
+    assert.deepEqual(await run(["validate", "up.json"], { cwd: folder }), {
+      code: 0,
+      stdout: "up.json: OK, 1 interaction, 1 blob file checked\n",
+      stderr: "",
+    });
+    // compact --blobs keeps what a request body refers to.
+    writeFileSync(join(`${path}.blobs`, "0".repeat(64)), "orphan");
+    assert.deepEqual(await run(["compact", "up.json", "--blobs"], { cwd: folder }), {
+      code: 0,
+      stdout: "up.json: no journal, nothing to compact; removed 1 unused blob file\n",
+      stderr: "",
+    });
+    assert.deepEqual(readdirSync(`${path}.blobs`), [blob]);
+    // convert --inline writes the body into the file, and --blob-threshold takes it out again.
+    assert.equal(
+      (await run(["convert", "up.json", "whole.json", "--inline"], { cwd: folder })).code,
+      0,
+    );
+    assert.equal(readFileSync(join(folder, "whole.json"), "utf8"), stringifyCassette(cassette));
+    assert.equal(
+      (await run(["convert", "whole.json", "again.json", "--blob-threshold", "1024"], {
+        cwd: folder,
+      }))
+        .code,
+      0,
+    );
+    assert.equal(readFileSync(join(folder, "again.json"), "utf8"), readFileSync(path, "utf8"));
+    // Without either, the layout is kept: the body is as big as the smallest blob.
+    assert.equal((await run(["convert", "up.json", "kept.yaml"], { cwd: folder })).code, 0);
+    assert.deepEqual(readdirSync(join(folder, "kept.yaml.blobs")), [blob]);
+    // A body whose blob is missing is a problem at its place.
+    rmSync(join(`${path}.blobs`, blob!));
+    const missing = await run(["validate", "up.json"], { cwd: folder });
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stdout,
+      /^up\.json: interactions\[0\]\.request\.body: Cannot read blob ".*": the file does not exist\n/,
+    );
+  });
+});
+
 test("main() serve --blob-threshold records big streamed chunks into blob files", async () => {
   const big = "x".repeat(5000);
   const upstream = createServer((_incoming, outgoing) => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import {
@@ -10,6 +10,7 @@ import {
   createChunk,
   createInteraction,
   createRequest,
+  fileStore,
   fileStoreAsync,
   journalStoreAsync,
   openAsyncBroker,
@@ -142,6 +143,37 @@ test("serve() streams each chunk as the broker yields it, not one joined body", 
     assert.ok(gateReached);
     assert.equal(seen[0], "tick 1\n");
     assert.equal(utf8(result.body), "tick 1\ntick 2\n");
+  });
+});
+
+test("serve() names a recorded body kept in a blob file in a miss explanation, without reading it", async () => {
+  await withFolder(async (folder) => {
+    const path = join(folder, "uploads.json");
+    const recorded = createRequest({
+      protocol: "http",
+      action: "PUT",
+      target: "https://api.example.com/files/a",
+      body: "a".repeat(4096),
+    });
+    fileStore(path, { createIfMissing: true, blobThreshold: 1024 }).save(
+      createCassette([
+        createInteraction(recorded, [createChunk("{}", 0, [["status_code", "201"]])]),
+      ]),
+    );
+    const cassette = fileStore(path).load();
+    const blob = cassette.interactions[0]!.request.bodyBlob!;
+    // A body of another size does not need the blob: without it, the miss is explained the same.
+    rmSync(join(`${path}.blobs`, blob.sha256));
+    await withReplayServer({ broker: createBroker({ cassette }) }, async (server) => {
+      const result = await plainRequest(new URL("/files/a", server.url), {
+        method: "PUT",
+        body: "b".repeat(10),
+      });
+      assert.equal(result.status, 500);
+      const { json } = explanation(result.body);
+      assert.deepEqual(json.nearest[0].body, { blob: blob.sha256, size: 4096 });
+      assert.deepEqual(json.nearest[0].differs, ["body"]);
+    });
   });
 });
 

@@ -27,7 +27,7 @@ interface Pruned {
 
 /**
  * Removes the files in the cassette's blob folder that none of its chunks
- * refers to: blobs of pruned or abandoned recordings, and temporary files a
+ * or request bodies refers to: blobs of pruned or abandoned recordings, and temporary files a
  * crash left behind. Only names the library writes are removed, and only
  * inside a real folder: a blob folder that is a link (a checkout may hold
  * one) is refused, and an entry that is a link is removed as a link, never
@@ -50,6 +50,7 @@ async function pruneBlobs(file: CassetteFile, cassette: Cassette): Promise<Prune
   }
   const used = new Set<string>();
   for (const interaction of cassette.interactions) {
+    if (interaction.request.bodyBlob !== undefined) used.add(interaction.request.bodyBlob.sha256);
     for (const chunk of interaction.responseChunks) {
       if (chunk.blob !== undefined) used.add(chunk.blob.sha256);
     }
@@ -90,8 +91,8 @@ every interaction, including those appended to <cassette>.journal, and removes
 the journal. The rewrite is atomic and takes the same lock as recording, so it
 is safe while tests record. Without a journal there is nothing to fold.
 
-With --blobs it then removes the files in <cassette>.blobs/ that no chunk of
-the cassette refers to (blobs of pruned or abandoned recordings, temporary
+With --blobs it then removes the files in <cassette>.blobs/ that no chunk or
+request body of the cassette refers to (blobs of pruned or abandoned recordings, temporary
 files left by a crash). It removes only names it writes itself (64-hex blob
 names and its temporary files) and never follows a link: a <cassette>.blobs
 that is a link is refused, and other entries are left and counted. Run that

@@ -172,9 +172,10 @@ function blobErrorIn(error: unknown): BlobError | undefined {
 function smallestBlob(cassette: Cassette): number | undefined {
   let smallest: number | undefined;
   for (const interaction of cassette.interactions) {
-    for (const chunk of interaction.responseChunks) {
-      if (chunk.blob !== undefined && (smallest === undefined || chunk.blob.size < smallest)) {
-        smallest = chunk.blob.size;
+    const blobs = [interaction.request.bodyBlob, ...interaction.responseChunks.map((c) => c.blob)];
+    for (const blob of blobs) {
+      if (blob !== undefined && (smallest === undefined || blob.size < smallest)) {
+        smallest = blob.size;
       }
     }
   }
@@ -209,19 +210,20 @@ read whole, snapshot then journal, so <out> is one self-contained file. An
 would then follow another cassette (run "x-replay compact <out>" to fold it in
 first, or remove it).
 
-Chunks kept in blob files (<in>.blobs/, ADR 0041) are read one at a time
-and laid out in <out> as the options say: --inline writes every chunk into
-<out> itself (one self-contained file, which interposition reads where the
-bytes are UTF-8); --blob-threshold <bytes> writes every chunk of at least that
-size to <out>.blobs/<sha256> (externalising an inline cassette); with neither,
-<out> keeps <in>'s layout (chunks at least as big as <in>'s smallest blob go
-to blob files). A HAR <out> holds every body inline.
+Chunks and request bodies kept in blob files (<in>.blobs/, ADR 0041) are read
+one at a time and laid out in <out> as the options say: --inline writes all
+of them into <out> itself (one self-contained file, which interposition reads
+where the bytes are UTF-8); --blob-threshold <bytes> writes every chunk and
+request body of at least that size to <out>.blobs/<sha256> (externalising an
+inline cassette); with neither, <out> keeps <in>'s layout (bytes at least as
+big as <in>'s smallest blob go to blob files). A HAR <out> holds every body
+inline.
 
 Options:
   --from <fmt>               the format of <in>, json, yaml or har (default: from its extension)
   --to <fmt>                 the format of <out>, json, yaml or har (default: from its extension)
-  --inline                   write every chunk inline in <out>
-  --blob-threshold <bytes>   write chunks of at least <bytes> to <out>.blobs/
+  --inline                   write every chunk and body inline in <out>
+  --blob-threshold <bytes>   write chunks and bodies of at least <bytes> to <out>.blobs/
   --match-header <name>      a request header of a HAR <in> to keep for matching (repeatable)
   --force                    replace <out> if it exists
   -h, --help                 show this help

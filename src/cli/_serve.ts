@@ -244,7 +244,8 @@ Recording:
                           incoming request's own URL)
   --blob-threshold <n>    with record or auto: keep recorded chunks of at least <n>
                           bytes in <cassette>.blobs/ (ADR 0041), written as they
-                          stream through instead of held in memory
+                          stream through instead of held in memory, and request
+                          bodies of that size too (held until they are saved)
   --keep-encoding         with record or auto: record gzip, deflate and br bodies
                           as sent, still compressed, with content-encoding and
                           content-length (default: decoded, without those two)

@@ -72,6 +72,10 @@ async function checkBlobs(
   const problems: string[] = [];
   const { interactions } = cassette;
   for (let i = 0; i < interactions.length; i++) {
+    // A request body's blob was read and checked when its fingerprint was
+    // (a bad one is a problem of the text): it only counts here.
+    const body = interactions[i]!.request.bodyBlob;
+    if (body !== undefined) seen.add(body.sha256);
     const chunks = interactions[i]!.responseChunks;
     for (let j = 0; j < chunks.length; j++) {
       const chunk = chunks[j]!;
@@ -170,10 +174,10 @@ bad line is reported as "<cassette>.journal line <n>: <problem>". A torn last
 line, which a crash in the middle of an append leaves, is not a problem
 (loading drops it): it gets a warning line and does not change the exit code.
 
-Chunks kept in blob files (<cassette>.blobs/, written by stores with a
-blobThreshold) are checked too: each blob file is read once and must have the
-size and SHA-256 its reference names; a missing or altered one is a problem
-naming the chunk and the file.
+Chunks and request bodies kept in blob files (<cassette>.blobs/, written by
+stores with a blobThreshold) are checked too: each blob file is read once and
+must have the size and SHA-256 its reference names; a missing or altered one
+is a problem naming the chunk or body and the file.
 
 A valid cassette prints one "OK" line and exits 0. Otherwise each problem is
 printed on its own line, "<cassette>: <path>: <problem>", then a count, and

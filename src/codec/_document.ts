@@ -24,13 +24,16 @@ import {
   checkFingerprint,
   type Naming,
   sealBlobChunk,
+  sealBlobRequest,
   sealCassette,
   sealInteraction,
   sealRequest,
   sealTextChunk,
 } from "../core/_model.ts";
 import { computeFingerprint } from "../core/_fingerprint.ts";
+import { BlobError } from "../core/errors.ts";
 import type {
+  BlobRef,
   Cassette,
   Interaction,
   InteractionRequest,
@@ -48,8 +51,11 @@ export type DataField =
   | { readonly base64: string }
   | { readonly blob: string; readonly size: number };
 
-/** How chunk data is written: a field for chunks kept elsewhere, `undefined` to inline. */
-export type DataOf = (chunk: ResponseChunk) => DataField | undefined;
+/**
+ * How chunk data and request bodies are written: a field for the ones kept
+ * elsewhere (blob references), `undefined` to inline.
+ */
+export type DataOf = (holder: ResponseChunk | InteractionRequest) => DataField | undefined;
 
 /** Key names in file paths, for error messages. */
 const FILE_NAMING: Naming = { responseChunks: "response_chunks", fingerprint: "fingerprint.value" };
@@ -94,7 +100,7 @@ export function interactionDocument(
       action: interaction.request.action,
       target: interaction.request.target,
       headers: interaction.request.headers,
-      body: encode(interaction.request.body),
+      body: dataOf?.(interaction.request) ?? encode(interaction.request.body),
     },
     fingerprint: { value: interaction.fingerprint },
     response_chunks: interaction.responseChunks.map((chunk) => ({
@@ -150,6 +156,20 @@ function readChunk(
   if (!isRecord(value) || !("blob" in value)) {
     return sealTextChunk(readBase64(value, path, fail), true, sequence, metadata);
   }
+  const blob = readBlobRef(value, path, fail, blobs);
+  return isInvalid(blob) ? blob as never : sealBlobChunk(blob, blobs!, sequence, metadata);
+}
+
+/**
+ * A blob reference `{"blob": "<sha256>", "size": n}` at `path`, which needs
+ * a blob folder (`blobs`): only files read through a store have one.
+ */
+function readBlobRef(
+  value: Record<string, unknown>,
+  path: string,
+  fail: Fail,
+  blobs: BlobReader | undefined,
+): BlobRef {
   if (blobs === undefined) {
     return fail(
       path,
@@ -167,7 +187,7 @@ function readChunk(
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1) {
     return fail(`${path}.size`, "a positive integer", size);
   }
-  return sealBlobChunk({ sha256: value.blob, size }, blobs, sequence, metadata);
+  return { sha256: value.blob, size };
 }
 
 function readObject(value: unknown, path: string, fail: Fail): Record<string, unknown> {
@@ -250,19 +270,34 @@ function readInteraction(
   if (isInvalid(rawRequest)) request = rawRequest as never;
   else {
     const { protocol, action, target, headers, body } = rawRequest;
-    request = sealRequest(
+    const parts = [
       isText(protocol) ? protocol : checkText(protocol, at(i, ".request.protocol"), fail),
       isText(action) ? action : checkText(action, at(i, ".request.action"), fail),
       isText(target) ? target : checkText(target, at(i, ".request.target"), fail),
       headers === undefined ? EMPTY_PAIRS : claimPairArray(headers, undefined, fail, shared) ??
         claimPairArray(headers, at(i, ".request.headers"), fail)!,
-      body === undefined || body === "" ? EMPTY_BODY : readData(body, at(i, ".request.body"), fail),
-    );
+    ] as const;
+    if (isRecord(body) && "blob" in body) {
+      // A body kept in a blob file (ADR 0041): read when the fingerprint is checked below.
+      const blob = readBlobRef(body, at(i, ".request.body"), fail, blobs);
+      request = isInvalid(blob) ? blob as never : sealBlobRequest(...parts, blob, blobs!);
+    } else {
+      request = sealRequest(
+        ...parts,
+        body === undefined || body === ""
+          ? EMPTY_BODY
+          : readData(body, at(i, ".request.body"), fail),
+      );
+    }
   }
   const requestValid = problems?.length === start;
   // The request's own fingerprint is computed once, here; a stored value
   // equal to it needs no format check (it is 64 lowercase hex characters).
-  const computed = requestValid ? computeFingerprint(request) : undefined;
+  const computed = requestValid
+    ? request.bodyBlob === undefined
+      ? computeFingerprint(request)
+      : blobFingerprint(request, at(i, ".request.body"), problems)
+    : undefined;
   const fingerprintObject = isRecord(item.fingerprint)
     ? item.fingerprint
     : readObject(item.fingerprint, at(i, ".fingerprint"), fail);
@@ -310,7 +345,8 @@ function readInteraction(
     // The interaction cannot be built, but the rules that its valid parts
     // allow are still checked, so fixing one problem never reveals another.
     if (chunks !== undefined) checkChunks(chunks, at(i, ".response_chunks"), problems);
-    if (requestValid && rawFingerprint !== undefined && !isInvalid(rawFingerprint)) {
+    // (`computed` is unset when the request is not valid, or its body's blob unreadable.)
+    if (computed !== undefined && rawFingerprint !== undefined && !isInvalid(rawFingerprint)) {
       checkFingerprint(request, rawFingerprint, at(i, ""), FILE_NAMING, problems);
     }
     return invalid();
@@ -325,6 +361,26 @@ function readInteraction(
     problems,
     computed,
   );
+}
+
+/**
+ * The fingerprint of a request whose body is in a blob file, which is read
+ * for it (and verified) now. A blob that cannot be read throws its
+ * `BlobError`, which names the file; collecting, it is noted as a problem
+ * at the body's place instead, and the fingerprint is `undefined`.
+ */
+function blobFingerprint(
+  request: InteractionRequest,
+  path: string,
+  problems: Error[] | undefined,
+): string | undefined {
+  try {
+    return computeFingerprint(request);
+  } catch (error) {
+    if (problems === undefined || !(error instanceof BlobError)) throw error;
+    problems.push(new Error(`${path}: ${error.message}`, { cause: error }));
+    return undefined;
+  }
 }
 
 // Requests without a body share one empty, frozen body: there is nothing in

@@ -1,15 +1,17 @@
 // The JSON text of a cassette as a sequence of pieces, for stores that write
 // a file without holding its whole text: joined, the pieces are exactly
-// `stringifyDocument(cassette, "json", dataOf)` (a property test holds them
-// to it). A request body or chunk of `LARGE` bytes or more is written slice
+// `stringifyDocument(cassette, "json", dataOf)` (tests/large_save_test.ts
+// holds them to it). A request body or chunk of `LARGE` bytes or more is written slice
 // by slice from its bytes, so the text of a big body never exists as one
 // string; everything else goes through `JSON.stringify` in batches.
 import { toBase64 } from "../core/_bytes.ts";
-import type { Cassette, Interaction } from "../core/types.ts";
+import { bodySize, checkCassette, chunkSize } from "../core/_model.ts";
+import type { Cassette, CassetteFormat, Interaction } from "../core/types.ts";
 import { type DataOf, encodeData, interactionDocument } from "./_document.ts";
+import { stringifyDocument } from "./stringify_cassette.ts";
 
-/** Data of at least this many bytes is written in slices. */
-export const LARGE: number = 256 * 1024;
+// Data of at least this many bytes is written in slices.
+const LARGE = 256 * 1024;
 
 // Bytes per slice: a multiple of 3, so the base64 of the slices joins up to
 // the base64 of the whole.
@@ -23,13 +25,26 @@ const OPEN = '{\n  "interactions": [\n';
 const CLOSE = "\n  ]\n}\n";
 
 /**
- * The cassette file text in pieces (see the file comment). `large` is the
- * size from which data is sliced; tests lower it to exercise slicing.
+ * `stringifyDocument()` as pieces of text, for a store that writes them to a
+ * file one after another: a JSON cassette's big bodies are written slice by
+ * slice, so its whole text is never held (YAML comes as one piece). Each
+ * iteration makes the pieces afresh; joined, they are exactly the text
+ * `stringifyDocument()` returns.
  */
-export function* jsonPieces(
+export function documentPieces(
   cassette: Cassette,
+  format: CassetteFormat,
   dataOf?: DataOf,
-  large: number = LARGE,
+): Iterable<string> {
+  if (format !== "json") return [stringifyDocument(cassette, format, dataOf)];
+  checkCassette(cassette);
+  return { [Symbol.iterator]: () => jsonPieces(cassette, dataOf) };
+}
+
+/** The cassette file text in pieces (see the file comment). */
+function* jsonPieces(
+  cassette: Cassette,
+  dataOf: DataOf | undefined,
 ): Generator<string, void, undefined> {
   const interactions = cassette.interactions;
   if (interactions.length === 0) {
@@ -53,7 +68,7 @@ export function* jsonPieces(
   };
   for (const interaction of interactions) {
     const size = largestData(interaction, dataOf);
-    if (size < large) {
+    if (size < LARGE) {
       batch.push(interactionDocument(interaction, dataOf, encodeData));
       batchBytes += dataBytes(interaction, dataOf);
       if (batchBytes >= BATCH_BYTES) yield flush();
@@ -66,7 +81,7 @@ export function* jsonPieces(
       interactionDocument(
         interaction,
         dataOf,
-        (bytes) => bytes.length >= large ? sliced(bytes) : encodeData(bytes),
+        (bytes) => bytes.length >= LARGE ? sliced(bytes) : encodeData(bytes),
       ),
       "    ",
     );
@@ -77,26 +92,22 @@ export function* jsonPieces(
 
 /** The size of the largest data the interaction writes inline. */
 function largestData(interaction: Interaction, dataOf: DataOf | undefined): number {
-  let largest = interaction.request.body.length;
+  const request = interaction.request;
+  let largest = dataOf?.(request) === undefined ? bodySize(request) : 0;
   for (const chunk of interaction.responseChunks) {
-    if (dataOf?.(chunk) !== undefined) continue;
-    largest = Math.max(largest, inlineSize(chunk));
+    if (dataOf?.(chunk) === undefined) largest = Math.max(largest, chunkSize(chunk));
   }
   return largest;
 }
 
 /** What the interaction's inline data adds up to, in bytes. */
 function dataBytes(interaction: Interaction, dataOf: DataOf | undefined): number {
-  let total = interaction.request.body.length;
+  const request = interaction.request;
+  let total = dataOf?.(request) === undefined ? bodySize(request) : 0;
   for (const chunk of interaction.responseChunks) {
-    if (dataOf?.(chunk) === undefined) total += inlineSize(chunk);
+    if (dataOf?.(chunk) === undefined) total += chunkSize(chunk);
   }
   return total;
-}
-
-/** A chunk's size without reading a blob file for it. */
-function inlineSize(chunk: Interaction["responseChunks"][number]): number {
-  return chunk.blob?.size ?? chunk.data.length;
 }
 
 /** Data written slice by slice: a JSON string of UTF-8 text, or `{"base64": …}`. */

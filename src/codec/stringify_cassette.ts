@@ -1,5 +1,4 @@
 import { type DataOf, toDocument } from "./_document.ts";
-import { jsonPieces } from "./_json_pieces.ts";
 import { checkFormat } from "./_format.ts";
 import { loadYaml } from "./_yaml.ts";
 import { checkCassette } from "../core/_model.ts";
@@ -99,21 +98,4 @@ export function stringifyDocument(
     },
   });
   return yaml.toString({ lineWidth: 0, blockQuote: "literal", flowCollectionPadding: false });
-}
-
-/**
- * `stringifyDocument()` as pieces of text, for a store that writes them to a
- * file one after another: a JSON cassette's big bodies are written slice by
- * slice, so its whole text is never held (YAML comes as one piece). Each
- * iteration makes the pieces afresh; joined, they are exactly the text
- * `stringifyDocument()` returns.
- */
-export function documentPieces(
-  cassette: Cassette,
-  format: CassetteFormat,
-  dataOf?: DataOf,
-): Iterable<string> {
-  if (format !== "json") return [stringifyDocument(cassette, format, dataOf)];
-  checkCassette(cassette);
-  return { [Symbol.iterator]: () => jsonPieces(cassette, dataOf) };
 }

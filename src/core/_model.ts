@@ -210,6 +210,61 @@ export function blobReaderOf(chunk: ResponseChunk): BlobReader | undefined {
   return readers.get(chunk);
 }
 
+const bodyReaders = new WeakMap<InteractionRequest, BlobReader>();
+
+/**
+ * A request whose body stays in a blob file: each read of `body` reads and
+ * verifies it. Its parts are checked already, as for `sealRequest()`.
+ */
+export function sealBlobRequest(
+  protocol: string,
+  action: string,
+  target: string,
+  headers: Pairs,
+  blob: BlobRef,
+  reader: BlobReader,
+): InteractionRequest {
+  const frozenBlob = Object.freeze({ sha256: blob.sha256, size: blob.size });
+  const request = {
+    protocol,
+    action,
+    target,
+    headers,
+    get body(): Uint8Array<ArrayBuffer> {
+      return reader.readSync(frozenBlob);
+    },
+    bodyBlob: frozenBlob,
+  };
+  new HeadSlot(request);
+  const sealed = Valid.seal(request);
+  bodyReaders.set(sealed, reader);
+  return sealed;
+}
+
+/** The reader behind a request whose body is in a blob file, if it is one. */
+export function bodyReaderOf(request: InteractionRequest): BlobReader | undefined {
+  return bodyReaders.get(request);
+}
+
+/** The bytes of a chunk, or of a request's body; a blob file is read synchronously. */
+export function heldBytes(holder: ResponseChunk | InteractionRequest): Uint8Array<ArrayBuffer> {
+  return "body" in holder ? holder.body : holder.data;
+}
+
+/** `heldBytes()`, with a blob file read with promises. */
+export async function heldBytesAsync(
+  holder: ResponseChunk | InteractionRequest,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (!("body" in holder)) return (await materializeAsync(holder)).data;
+  const reader = bodyReaders.get(holder);
+  return reader === undefined ? holder.body : await reader.read(holder.bodyBlob!);
+}
+
+/** The request's body size in bytes, without reading a blob. */
+export function bodySize(request: InteractionRequest): number {
+  return request.bodyBlob?.size ?? request.body.length;
+}
+
 /** Whether the chunk holds no bytes, without reading a blob or making bytes from text. */
 export function isEmptyChunk(chunk: ResponseChunk): boolean {
   if (chunk.blob !== undefined) return chunk.blob.size === 0;

@@ -73,6 +73,12 @@ export interface InteractionRequest {
   readonly headers: Pairs;
   /** Request body. Owned by the request: treat it as read-only. */
   readonly body: Uint8Array<ArrayBuffer>;
+  /**
+   * Set when the body lives in a blob file beside the cassette file instead
+   * of in memory (stores with a `blobThreshold`, ADR 0041). Reading `body` on
+   * such a request then reads the file and checks its SHA-256 each time.
+   */
+  readonly bodyBlob?: BlobRef | undefined;
 }
 
 /**
@@ -105,8 +111,9 @@ export interface ResponseChunk {
 }
 
 /**
- * Where a chunk's bytes are kept outside the cassette file: the blob file is
- * named by the SHA-256 of the bytes, so equal bytes are stored once.
+ * Where a chunk's bytes (or a request's body) are kept outside the cassette
+ * file: the blob file is named by the SHA-256 of the bytes, so equal bytes
+ * are stored once.
  *
  * @example Usage
  * ```ts

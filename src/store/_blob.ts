@@ -15,7 +15,7 @@ import {
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import type { DataField } from "../codec/_document.ts";
+import type { DataField, DataOf } from "../codec/_document.ts";
 import { errorCode } from "./_file_ops.ts";
 import {
   checkFolder,
@@ -29,13 +29,16 @@ import {
 import {
   type BlobReader,
   blobReaderOf,
+  bodyReaderOf,
+  bodySize,
   chunkSize,
+  heldBytes,
   materializeAsync,
   sealBlobChunk,
   toChunk,
 } from "../core/_model.ts";
 import { BlobError } from "../core/errors.ts";
-import type { BlobRef, Interaction, ResponseChunk } from "../core/types.ts";
+import type { BlobRef, Interaction, InteractionRequest, ResponseChunk } from "../core/types.ts";
 
 /** The blob folder of a cassette file. */
 export function blobFolderOf(cassettePath: string): string {
@@ -266,25 +269,28 @@ export async function writeBlob(folder: string, sha256: string, bytes: Uint8Arra
 /** A blob to write before the cassette text that refers to it. */
 export interface PendingBlob {
   readonly sha256: string;
-  /** The chunk holding the bytes; read only when the blob is written. */
-  readonly chunk: ResponseChunk;
+  /** The chunk, or the request, holding the bytes; read only when the blob is written. */
+  readonly holder: ResponseChunk | InteractionRequest;
 }
 
-/** How a cassette's chunks are written: the data field per chunk, and the blobs it needs. */
+/**
+ * How a cassette's chunks and request bodies are written: the data field of
+ * each, and the blobs it needs.
+ */
 export interface Externalized {
-  readonly dataOf: (chunk: ResponseChunk) => DataField | undefined;
+  readonly dataOf: DataOf;
   readonly blobs: readonly PendingBlob[];
 }
 
-const hashes = new WeakMap<ResponseChunk, string>();
+const hashes = new WeakMap<ResponseChunk | InteractionRequest, string>();
 
-// Hashing an in-memory chunk once is enough: it cannot change.
-function hashOf(chunk: ResponseChunk): string {
-  if (chunk.blob !== undefined) return chunk.blob.sha256;
-  let known = hashes.get(chunk);
+// Hashing in-memory bytes once is enough: they cannot change.
+function hashOf(holder: ResponseChunk | InteractionRequest, blob: BlobRef | undefined): string {
+  if (blob !== undefined) return blob.sha256;
+  let known = hashes.get(holder);
   if (known === undefined) {
-    known = sha256Hex(chunk.data);
-    hashes.set(chunk, known);
+    known = sha256Hex(heldBytes(holder));
+    hashes.set(holder, known);
   }
   return known;
 }
@@ -299,34 +305,44 @@ function needsBlob(reader: BlobReader, threshold: number, chunk: ResponseChunk):
 }
 
 /**
- * Decides, chunk by chunk, how a store with blob folder `reader.folder`
- * writes them: chunks already in that folder stay references at no cost;
- * other chunks of at least `threshold` bytes are listed to be written as
- * blobs; everything else is written inline.
+ * Decides, chunk by chunk and body by body, how a store with blob folder
+ * `reader.folder` writes them: bytes already in that folder stay references
+ * at no cost; other chunks and request bodies of at least `threshold` bytes
+ * are listed to be written as blobs; everything else is written inline.
  */
 export function externalize(
   interactions: readonly Interaction[],
   reader: BlobReader,
   threshold: number | undefined,
 ): Externalized {
-  const fields = new Map<ResponseChunk, DataField>();
+  const fields = new Map<ResponseChunk | InteractionRequest, DataField>();
   const blobs: PendingBlob[] = [];
   const seen = new Set<string>();
-  for (const interaction of interactions) {
-    for (const chunk of interaction.responseChunks) {
-      if (blobReaderOf(chunk)?.folder === reader.folder) {
-        fields.set(chunk, { blob: chunk.blob!.sha256, size: chunk.blob!.size });
-      } else if (threshold !== undefined && needsBlob(reader, threshold, chunk)) {
-        const sha256 = hashOf(chunk);
-        if (!seen.has(sha256)) {
-          seen.add(sha256);
-          blobs.push({ sha256, chunk });
-        }
-        fields.set(chunk, { blob: sha256, size: chunkSize(chunk) });
+  const place = (
+    holder: ResponseChunk | InteractionRequest,
+    own: BlobReader | undefined,
+    blob: BlobRef | undefined,
+    size: number,
+  ): void => {
+    if (own !== undefined && own.folder === reader.folder) {
+      fields.set(holder, { blob: blob!.sha256, size: blob!.size });
+    } else if (threshold !== undefined && size >= threshold && size > 0) {
+      const sha256 = hashOf(holder, blob);
+      if (!seen.has(sha256)) {
+        seen.add(sha256);
+        blobs.push({ sha256, holder });
       }
+      fields.set(holder, { blob: sha256, size });
+    }
+  };
+  for (const interaction of interactions) {
+    const request = interaction.request;
+    place(request, bodyReaderOf(request), request.bodyBlob, bodySize(request));
+    for (const chunk of interaction.responseChunks) {
+      place(chunk, blobReaderOf(chunk), chunk.blob, chunkSize(chunk));
     }
   }
-  return { dataOf: (chunk) => fields.get(chunk), blobs };
+  return { dataOf: (holder) => fields.get(holder), blobs };
 }
 
 /** A store's `offload()`: big chunks written to their blob now, kept as blob chunks. */
@@ -334,7 +350,7 @@ function offloadSync(reader: BlobReader, threshold: number, given: ResponseChunk
   const chunk = toChunk(given, 0, "chunk");
   if (!needsBlob(reader, threshold, chunk)) return chunk;
   const bytes = chunk.data;
-  const sha256 = hashOf(chunk);
+  const sha256 = hashOf(chunk, chunk.blob);
   writeBlobSync(reader.folder, sha256, bytes);
   return sealBlobChunk({ sha256, size: bytes.length }, reader, chunk.sequence, chunk.metadata);
 }
@@ -348,7 +364,7 @@ async function offloadAsync(
   const chunk = toChunk(given, 0, "chunk");
   if (!needsBlob(reader, threshold, chunk)) return chunk;
   const bytes = (await materializeAsync(chunk)).data;
-  const sha256 = hashOf(chunk);
+  const sha256 = hashOf(chunk, chunk.blob);
   await writeBlob(reader.folder, sha256, bytes);
   return sealBlobChunk({ sha256, size: bytes.length }, reader, chunk.sequence, chunk.metadata);
 }

@@ -2,7 +2,7 @@
 // _file_procedures.ts are generators that yield these steps; _file_run.ts
 // performs them either synchronously or with promises (ADR 0017), so the
 // delicate locking and merging logic exists once for both store twins.
-import type { ResponseChunk } from "../core/types.ts";
+import type { InteractionRequest, ResponseChunk } from "../core/types.ts";
 
 /** One step a procedure asks its driver to perform. */
 export type FileOp =
@@ -40,12 +40,15 @@ export type FileOp =
   | { readonly kind: "syncFolder"; readonly path: string }
   /** Waits. */
   | { readonly kind: "sleep"; readonly milliseconds: number }
-  /** Writes a chunk's bytes as the blob `folder/sha256` unless it is there (ADR 0041). */
+  /**
+   * Writes a chunk's bytes, or a request's body, as the blob `folder/sha256`
+   * unless it is there (ADR 0041).
+   */
   | {
     readonly kind: "writeBlob";
     readonly folder: string;
     readonly sha256: string;
-    readonly chunk: ResponseChunk;
+    readonly holder: ResponseChunk | InteractionRequest;
   };
 
 /** A procedure: yields steps, receives their results, returns `T`. */
@@ -123,7 +126,10 @@ export function* sleep(milliseconds: number): Procedure<void> {
 
 export function* writeBlobs(
   folder: string,
-  blobs: readonly { readonly sha256: string; readonly chunk: ResponseChunk }[],
+  blobs: readonly {
+    readonly sha256: string;
+    readonly holder: ResponseChunk | InteractionRequest;
+  }[],
 ): Procedure<void> {
-  for (const { sha256, chunk } of blobs) yield { kind: "writeBlob", folder, sha256, chunk };
+  for (const { sha256, holder } of blobs) yield { kind: "writeBlob", folder, sha256, holder };
 }

@@ -46,7 +46,7 @@ import {
   CassetteSaveError,
 } from "../core/errors.ts";
 import { parseCassetteText } from "../codec/parse_cassette.ts";
-import { documentPieces } from "../codec/stringify_cassette.ts";
+import { documentPieces } from "../codec/_json_pieces.ts";
 import { createHash } from "node:crypto";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
@@ -85,14 +85,15 @@ export interface FileStoreOptions {
    */
   readonly staleLockAge?: number | undefined;
   /**
-   * Chunk data of at least this many bytes is saved in a blob file beside the
-   * cassette, `<file>.blobs/<sha256 of the bytes>`, and the cassette file
-   * holds `{"blob": "<sha256>", "size": n}` in its place (ADR 0041). Loading
-   * then reads only the cassette file; replay reads each blob when it reaches
-   * it, checks its hash, and holds one chunk at a time. Equal bytes are
-   * stored once. Files that refer to blobs load whatever this option says,
-   * and chunks already in this file's blob folder stay there when saved
-   * again; the option decides only for chunks held in memory.
+   * Chunk data and request bodies of at least this many bytes are saved in a
+   * blob file beside the cassette, `<file>.blobs/<sha256 of the bytes>`, and
+   * the cassette file holds `{"blob": "<sha256>", "size": n}` in their place
+   * (ADR 0041). Loading then reads the cassette file, and each request body's
+   * blob once, to check its fingerprint; replay reads each chunk's blob when
+   * it reaches it, checks its hash, and holds one chunk at a time. Equal
+   * bytes are stored once. Files that refer to blobs load whatever this
+   * option says, and bytes already in this file's blob folder stay there
+   * when saved again; the option decides only for bytes held in memory.
    *
    * @default {undefined} (every chunk inline, as interposition writes them)
    */
@@ -121,7 +122,7 @@ export interface FileStoreState {
   readonly baseName: string;
   /** Reads the blobs the file refers to (ADR 0041). */
   readonly reader: BlobReader;
-  /** Chunk data of at least this many bytes goes to a blob; `undefined` keeps it inline. */
+  /** Chunk data and request bodies of at least this many bytes go to a blob; `undefined` keeps them inline. */
   readonly blobThreshold: number | undefined;
   /** Whether saves wait for the lock synchronously (`fileStore()`, `journalStore()`). */
   readonly sync: boolean;

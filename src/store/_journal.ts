@@ -38,7 +38,7 @@ import { LINK_REFUSED, openAppend, openAppendSync, openRead, openReadSync } from
 import { formatFromExtension } from "../codec/_format.ts";
 import { identityOf } from "./_merge.ts";
 import { type BlobReader, sealCassette } from "../core/_model.ts";
-import { CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
+import { BlobError, CassetteLoadError, CassetteSaveError } from "../core/errors.ts";
 import { stringifyCassette } from "../codec/stringify_cassette.ts";
 import type { Cassette, Interaction } from "../core/types.ts";
 
@@ -65,7 +65,7 @@ export interface JournalStoreOptions {
    */
   readonly staleLockAge?: number | undefined;
   /**
-   * Chunk data of at least this many bytes goes to a blob file,
+   * Chunk data and request bodies of at least this many bytes go to a blob file,
    * `<path>.blobs/<sha256>`, referred to from the journal line or snapshot
    * (ADR 0041), as for `fileStore()`.
    *
@@ -224,8 +224,9 @@ function parseJournal(
     try {
       interactions.push(parseLine(bytes.subarray(start, stop), state.file.reader));
     } catch (error) {
-      // Torn: the last line does not parse.
-      if (newline === -1 || newline + 1 === bytes.length) break;
+      // Torn: the last line does not parse. A blob its line refers to that
+      // cannot be read is no torn append: the line is whole, its blob is not.
+      if (!(error instanceof BlobError) && (newline === -1 || newline + 1 === bytes.length)) break;
       throw new CassetteLoadError(
         journalPath,
         error,

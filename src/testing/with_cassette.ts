@@ -39,8 +39,9 @@ export interface WithCassetteOptions
    */
   readonly format?: CassetteFormat | undefined;
   /**
-   * Chunks of at least this many bytes are kept in blob files beside the
-   * cassette, as `fileStore()`'s option of the same name (ADR 0041). Pair it
+   * Chunks and request bodies of at least this many bytes are kept in blob
+   * files beside the cassette, as `fileStore()`'s option of the same name
+   * (ADR 0041). Pair it
    * with `recording: "streaming"` so big live responses are not held whole.
    *
    * @default {undefined} (every chunk inline)

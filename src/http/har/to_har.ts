@@ -81,6 +81,8 @@ function entryOf(interaction: Interaction, index: number): Record<string, unknow
     content.text = text;
     if (base64) content.encoding = "base64";
   }
+  // Read once: a body kept in a blob file is read from it on every access.
+  const requestBody = request.body;
   const requestEntry: Record<string, unknown> = {
     method: request.action,
     url,
@@ -91,12 +93,12 @@ function entryOf(interaction: Interaction, index: number): Record<string, unknow
     headers: headerList(request.headers),
     queryString: [...new URL(url).searchParams].map(([name, value]) => ({ name, value })),
     headersSize: -1,
-    bodySize: request.body.length,
+    bodySize: requestBody.length,
   };
   const extension: Record<string, unknown> = {};
   if (url !== request.target) extension.target = request.target;
-  if (request.body.length > 0) {
-    const { text, base64 } = bodyText(request.body);
+  if (requestBody.length > 0) {
+    const { text, base64 } = bodyText(requestBody);
     requestEntry.postData = {
       mimeType: headerValue(request.headers, "content-type") ?? "application/octet-stream",
       text,

@@ -18,7 +18,30 @@ const CANDIDATE_LIMIT = 2000;
 
 type BodyView =
   | { readonly text: string; readonly truncated?: true }
-  | { readonly base64: string; readonly truncated?: true };
+  | { readonly base64: string; readonly truncated?: true }
+  | { readonly blob: string; readonly size: number };
+
+/** A recorded body for an explanation; one kept in a blob file is named, not read. */
+function recordedBodyView(request: InteractionRequest): BodyView {
+  const blob = request.bodyBlob;
+  return blob === undefined ? bodyView(request.body) : { blob: blob.sha256, size: blob.size };
+}
+
+/**
+ * Whether a recorded body holds the request's bytes. A body in a blob file
+ * is read only when the sizes agree (so no more than the request's own body
+ * is read); one that cannot be read counts as different.
+ */
+function sameBody(request: InteractionRequest, recorded: InteractionRequest): boolean {
+  const blob = recorded.bodyBlob;
+  if (blob === undefined) return sameBytes(request.body, recorded.body);
+  if (blob.size !== request.body.length) return false;
+  try {
+    return sameBytes(request.body, recorded.body);
+  } catch {
+    return false;
+  }
+}
 
 function bodyView(body: Uint8Array): BodyView {
   const cut = body.length > BODY_LIMIT;
@@ -77,7 +100,7 @@ function differences(request: InteractionRequest, recorded: InteractionRequest):
   if (request.action !== recorded.action) found.push("method");
   if (request.target !== recorded.target) found.push("target");
   if (!samePairs(request.headers, recorded.headers)) found.push("headers");
-  if (!sameBytes(request.body, recorded.body)) found.push("body");
+  if (!sameBody(request, recorded)) found.push("body");
   return found;
 }
 
@@ -105,7 +128,7 @@ function describeInteraction(
     method: interaction.request.action,
     target: interaction.request.target,
     headers: interaction.request.headers,
-    body: bodyView(interaction.request.body),
+    body: recordedBodyView(interaction.request),
     fingerprint: interaction.fingerprint,
     status: status === undefined ? 200 : Number(status[1]),
     differs: differences(request, interaction.request),
