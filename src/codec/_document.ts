@@ -270,20 +270,41 @@ function readInteraction(
   if (isInvalid(rawRequest)) request = rawRequest as never;
   else {
     const { protocol, action, target, headers, body } = rawRequest;
-    const parts = [
-      isText(protocol) ? protocol : checkText(protocol, at(i, ".request.protocol"), fail),
-      isText(action) ? action : checkText(action, at(i, ".request.action"), fail),
-      isText(target) ? target : checkText(target, at(i, ".request.target"), fail),
-      headers === undefined ? EMPTY_PAIRS : claimPairArray(headers, undefined, fail, shared) ??
-        claimPairArray(headers, at(i, ".request.headers"), fail)!,
-    ] as const;
-    if (isRecord(body) && "blob" in body) {
+    const checkedProtocol = isText(protocol)
+      ? protocol
+      : checkText(protocol, at(i, ".request.protocol"), fail);
+    const checkedAction = isText(action)
+      ? action
+      : checkText(action, at(i, ".request.action"), fail);
+    const checkedTarget = isText(target)
+      ? target
+      : checkText(target, at(i, ".request.target"), fail);
+    const checkedHeaders = headers === undefined
+      ? EMPTY_PAIRS
+      : claimPairArray(headers, undefined, fail, shared) ??
+        claimPairArray(headers, at(i, ".request.headers"), fail)!;
+    if (typeof body === "object" && body !== null && "blob" in body) {
       // A body kept in a blob file (ADR 0041): read when the fingerprint is checked below.
-      const blob = readBlobRef(body, at(i, ".request.body"), fail, blobs);
-      request = isInvalid(blob) ? blob as never : sealBlobRequest(...parts, blob, blobs!);
+      const blob = readBlobRef(
+        body as Record<string, unknown>,
+        at(i, ".request.body"),
+        fail,
+        blobs,
+      );
+      request = isInvalid(blob) ? blob as never : sealBlobRequest(
+        checkedProtocol,
+        checkedAction,
+        checkedTarget,
+        checkedHeaders,
+        blob,
+        blobs!,
+      );
     } else {
       request = sealRequest(
-        ...parts,
+        checkedProtocol,
+        checkedAction,
+        checkedTarget,
+        checkedHeaders,
         body === undefined || body === ""
           ? EMPTY_BODY
           : readData(body, at(i, ".request.body"), fail),
