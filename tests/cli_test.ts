@@ -1538,6 +1538,37 @@ test("main() validate, compact --blobs and convert handle request bodies kept in
   });
 });
 
+test("main() validate reports a journal's last line whose body blob is missing, not a torn append", async () => {
+  await withFolder(async (folder) => {
+    const body = new Uint8Array(3000).map((_, i) => (i * 13) % 256);
+    const path = join(folder, "j.json");
+    journalStore(path, { createIfMissing: true, blobThreshold: 1024 }).save(
+      createCassette([
+        createInteraction(
+          createRequest({ protocol: "http", action: "PUT", target: "/file", body }),
+          ["small"],
+        ),
+      ]),
+    );
+    assert.deepEqual(await run(["validate", "j.json"], { cwd: folder }), {
+      code: 0,
+      stdout: "j.json: OK, 1 interaction (1 in j.json.journal), 1 blob file checked\n",
+      stderr: "",
+    });
+    const [blob] = readdirSync(`${path}.blobs`);
+    rmSync(join(`${path}.blobs`, blob!));
+    const missing = await run(["validate", "j.json"], { cwd: folder });
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stdout,
+      /^j\.json\.journal line 1: request\.body: Cannot read blob ".*": the file does not exist\n/,
+    );
+    assert.doesNotMatch(missing.stdout, /torn|cut short/);
+    // Loading refuses it too, rather than dropping the line.
+    assert.throws(() => journalStore(path).load(), /Cannot read blob/);
+  });
+});
+
 test("main() serve --blob-threshold records big streamed chunks into blob files", async () => {
   const big = "x".repeat(5000);
   const upstream = createServer((_incoming, outgoing) => {

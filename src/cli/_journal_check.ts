@@ -6,7 +6,7 @@
 // of a line is reported; a last line that does not parse is a torn append
 // that loading drops, and a last line that parses but lacks its "\n" is
 // kept, as loading keeps it.
-import { CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
+import { BlobError, CassetteFormatError, InteractionValidationError } from "../core/errors.ts";
 import type { BlobReader } from "../core/_model.ts";
 import { checkCassetteText } from "../codec/_check_text.ts";
 import { oneLine } from "./_output.ts";
@@ -46,7 +46,7 @@ export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalRep
   let start = 0;
   while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
-    const found = lineProblems(
+    const { found, blobs } = lineProblems(
       bytes.subarray(start, newline === -1 ? bytes.length : newline),
       reader,
     );
@@ -62,7 +62,9 @@ export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalRep
       break;
     }
     if (found.length > 0) {
-      if (newline + 1 === bytes.length) {
+      // A blob the line refers to that cannot be read is no torn append:
+      // the line is whole, its blob is not (as loading judges it).
+      if (newline + 1 === bytes.length && !blobs) {
         torn = {
           line: lines + 1,
           message: `the last line is not a valid interaction (${
@@ -80,22 +82,34 @@ export function checkJournal(bytes: Uint8Array, reader?: BlobReader): JournalRep
   return { lines, interactions: lines - bad, problems, torn };
 }
 
-/** What is wrong with one line (without its "\n"): nothing when it is a valid interaction. */
-function lineProblems(bytes: Uint8Array, reader: BlobReader | undefined): string[] {
+/**
+ * What is wrong with one line (without its "\n"): nothing when it is a valid
+ * interaction; `blobs` when a blob it refers to cannot be read.
+ */
+function lineProblems(
+  bytes: Uint8Array,
+  reader: BlobReader | undefined,
+): { readonly found: string[]; readonly blobs: boolean } {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch {
-    return ["not valid UTF-8 text"];
+    return { found: ["not valid UTF-8 text"], blobs: false };
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return [`invalid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`];
+    return {
+      found: [`invalid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`],
+      blobs: false,
+    };
   }
   const checked = checkCassetteText(JSON.stringify({ interactions: [value] }), "json", reader);
-  return checked.problems.map(({ error }) => ownPath(error));
+  return {
+    found: checked.problems.map(({ error }) => ownPath(error)),
+    blobs: checked.problems.some(({ error }) => error.cause instanceof BlobError),
+  };
 }
 
 /**
@@ -107,6 +121,7 @@ function ownPath(error: Error): string {
   const path = error instanceof CassetteFormatError || error instanceof InteractionValidationError
     ? error.path
     : "";
+  if (path === "" && message.startsWith(`${PREFIX}.`)) return message.slice(PREFIX.length + 1);
   if (!path.startsWith(PREFIX) || !message.startsWith(path)) return message;
   const own = path.slice(PREFIX.length).replace(/^\./, "");
   const rest = message.slice(path.length);
