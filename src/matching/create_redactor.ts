@@ -348,9 +348,10 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     escaped: JSON.stringify(placeholder).slice(1, -1),
   };
 
+  // Made once per redactor, not once per target (a closure per call showed in profiles).
+  const secret = (param: string) => query.has(paramName(param).toLowerCase());
   const redactTarget = (target: string): string => {
     const split = splitQuery(target);
-    const secret = (param: string) => query.has(paramName(param).toLowerCase());
     // Most targets hold no secret parameter: they are kept, not rebuilt.
     const withQuery = split === undefined || !split.params.some(secret) ? target : joinQuery({
       ...split,
@@ -367,8 +368,10 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     const valid = toRequest(input, "request");
     const target = redactTarget(valid.target);
     const redactedHeaders = redactPairs(valid.headers, rules);
-    const body = redactBytes(valid.body, rules);
-    if (target === valid.target && redactedHeaders === valid.headers && body === valid.body) {
+    // Read once: a body kept in a blob file is read from it on every access.
+    const original = valid.body;
+    const body = redactBytes(original, rules);
+    if (target === valid.target && redactedHeaders === valid.headers && body === original) {
       return valid;
     }
     return sealRequest(valid.protocol, valid.action, target, redactedHeaders, body);
