@@ -29,6 +29,7 @@ import {
   sealInteraction,
   sealRequest,
   sealTextChunk,
+  unreadText,
 } from "../core/_model.ts";
 import { computeFingerprint } from "../core/_fingerprint.ts";
 import { BlobError } from "../core/errors.ts";
@@ -104,7 +105,10 @@ export function interactionDocument(
     },
     fingerprint: { value: interaction.fingerprint },
     response_chunks: interaction.responseChunks.map((chunk) => ({
-      data: dataOf?.(chunk) ?? encode(chunk.data),
+      // A chunk read from a file as text whose bytes were never made is
+      // written from that text: the same field encodeData() would make from
+      // its bytes, without making them (ADR 0050).
+      data: dataOf?.(chunk) ?? unreadText(chunk) ?? encode(chunk.data),
       sequence: chunk.sequence,
       metadata: chunk.metadata,
     })),

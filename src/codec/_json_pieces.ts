@@ -5,8 +5,8 @@
 // by slice from its bytes, so the text of a big body never exists as one
 // string; everything else goes through `JSON.stringify` in batches.
 import { toBase64 } from "../core/_bytes.ts";
-import { bodySize, checkCassette, chunkSize } from "../core/_model.ts";
-import type { Cassette, CassetteFormat, Interaction } from "../core/types.ts";
+import { bodySize, checkCassette, chunkSize, unreadText } from "../core/_model.ts";
+import type { Cassette, CassetteFormat, Interaction, ResponseChunk } from "../core/types.ts";
 import { type DataOf, encodeData, interactionDocument } from "./_document.ts";
 import { stringifyDocument } from "./stringify_cassette.ts";
 
@@ -95,7 +95,7 @@ function largestData(interaction: Interaction, dataOf: DataOf | undefined): numb
   const request = interaction.request;
   let largest = dataOf?.(request) === undefined ? bodySize(request) : 0;
   for (const chunk of interaction.responseChunks) {
-    if (dataOf?.(chunk) === undefined) largest = Math.max(largest, chunkSize(chunk));
+    if (dataOf?.(chunk) === undefined) largest = Math.max(largest, sizeHint(chunk));
   }
   return largest;
 }
@@ -105,9 +105,18 @@ function dataBytes(interaction: Interaction, dataOf: DataOf | undefined): number
   const request = interaction.request;
   let total = dataOf?.(request) === undefined ? bodySize(request) : 0;
   for (const chunk of interaction.responseChunks) {
-    if (dataOf?.(chunk) === undefined) total += chunkSize(chunk);
+    if (dataOf?.(chunk) === undefined) total += sizeHint(chunk);
   }
   return total;
+}
+
+/**
+ * About the size of a chunk's data, without reading a blob or making the
+ * bytes of a chunk read as text (its length in characters then). It only
+ * decides which way the chunk is written, and both ways write the same text.
+ */
+function sizeHint(chunk: ResponseChunk): number {
+  return unreadText(chunk)?.length ?? chunkSize(chunk);
 }
 
 /** Data written slice by slice: a JSON string of UTF-8 text, or `{"base64": …}`. */
@@ -164,6 +173,19 @@ function isUtf8(bytes: Uint8Array): boolean {
 function* pretty(value: unknown, indent: string): Generator<string, void, undefined> {
   if (value instanceof Sliced) {
     yield* value.pieces();
+    return;
+  }
+  if (typeof value === "string" && value.length >= LARGE) {
+    // Big text already held (a chunk read as text), escaped a slice at a time.
+    yield '"';
+    for (let start = 0; start < value.length;) {
+      let end = Math.min(start + SLICE, value.length);
+      const last = value.charCodeAt(end - 1);
+      if (end < value.length && last >= 0xd800 && last <= 0xdbff) end--;
+      yield JSON.stringify(value.slice(start, end)).slice(1, -1);
+      start = end;
+    }
+    yield '"';
     return;
   }
   if (typeof value !== "object" || value === null) {

@@ -322,11 +322,16 @@ export function externalize(
     holder: ResponseChunk | InteractionRequest,
     own: BlobReader | undefined,
     blob: BlobRef | undefined,
-    size: number,
   ): void => {
     if (own !== undefined && own.folder === reader.folder) {
       fields.set(holder, { blob: blob!.sha256, size: blob!.size });
-    } else if (threshold !== undefined && size >= threshold && size > 0) {
+      return;
+    }
+    // The size is asked for only under a threshold: for a chunk read from a
+    // file, knowing it means making its bytes from the text.
+    if (threshold === undefined) return;
+    const size = "body" in holder ? bodySize(holder) : chunkSize(holder);
+    if (size >= threshold && size > 0) {
       const sha256 = hashOf(holder, blob);
       if (!seen.has(sha256)) {
         seen.add(sha256);
@@ -337,10 +342,8 @@ export function externalize(
   };
   for (const interaction of interactions) {
     const request = interaction.request;
-    place(request, bodyReaderOf(request), request.bodyBlob, bodySize(request));
-    for (const chunk of interaction.responseChunks) {
-      place(chunk, blobReaderOf(chunk), chunk.blob, chunkSize(chunk));
-    }
+    place(request, bodyReaderOf(request), request.bodyBlob);
+    for (const chunk of interaction.responseChunks) place(chunk, blobReaderOf(chunk), chunk.blob);
   }
   return { dataOf: (holder) => fields.get(holder), blobs };
 }

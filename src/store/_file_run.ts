@@ -23,23 +23,29 @@ import { errorCode, type FileOp, type FileStatus, type Procedure } from "./_file
 // Pieces of a text are gathered into writes of about this many characters.
 const WRITE_CHARS = 1024 * 1024;
 
-const encoder = new TextEncoder();
-
-/** A text, or its pieces, as UTF-8 bytes in writes of about `WRITE_CHARS` characters. */
-function* writes(text: string | Iterable<string>): Generator<Uint8Array, void, undefined> {
+/**
+ * A text, or its pieces gathered into writes of about `WRITE_CHARS`
+ * characters. They stay strings: the runtime's file write encodes a string
+ * as UTF-8 itself, without a copy made in JavaScript.
+ */
+function* writes(text: string | Iterable<string>): Generator<string, void, undefined> {
   if (typeof text === "string") {
-    yield encoder.encode(text);
+    yield text;
     return;
   }
   let pending = "";
   for (const piece of text) {
+    if (pending === "" && piece.length >= WRITE_CHARS) {
+      yield piece;
+      continue;
+    }
     pending += piece;
     if (pending.length >= WRITE_CHARS) {
-      yield encoder.encode(pending);
+      yield pending;
       pending = "";
     }
   }
-  if (pending !== "") yield encoder.encode(pending);
+  if (pending !== "") yield pending;
 }
 
 // Atomics.wait is the one portable way to sleep without a busy loop in
@@ -95,7 +101,7 @@ export function performSync(op: FileOp): unknown {
       try {
         // Each call writes all its bytes at the file's position; it also
         // reports errors with Node's codes on every runtime (EFBIG, ENOSPC).
-        for (const bytes of writes(op.text)) writeFileSync(descriptor, bytes);
+        for (const piece of writes(op.text)) writeFileSync(descriptor, piece);
         fsyncSync(descriptor);
       } finally {
         closeSync(descriptor);
@@ -188,7 +194,7 @@ export async function performAsync(op: FileOp): Promise<unknown> {
     case "writeDurable": {
       const handle = await open(op.path, "wx");
       try {
-        for (const bytes of writes(op.text)) await handle.writeFile(bytes);
+        for (const piece of writes(op.text)) await handle.writeFile(piece);
         await handle.sync();
       } finally {
         await handle.close();
