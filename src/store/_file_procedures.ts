@@ -273,15 +273,20 @@ const KEEP_TEXT = 4 * 1024 * 1024;
 // makes a UTF-8 copy of the whole.
 const HASH_CHARS = 1024 * 1024;
 
-/** SHA-256 of a text's UTF-8, fed in slices that never split a surrogate pair. */
-function sha256OfText(text: string): string {
+/**
+ * SHA-256 of a text's UTF-8, or of its pieces joined; a big string is fed in
+ * slices that never split a surrogate pair.
+ */
+export function sha256OfText(text: string | Iterable<string>): string {
   const hash = createHash("sha256");
-  for (let start = 0; start < text.length;) {
-    let end = Math.min(start + HASH_CHARS, text.length);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-    hash.update(text.slice(start, end));
-    start = end;
+  for (const piece of typeof text === "string" ? [text] : text) {
+    for (let start = 0; start < piece.length;) {
+      let end = Math.min(start + HASH_CHARS, piece.length);
+      const last = piece.charCodeAt(end - 1);
+      if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end--;
+      hash.update(piece.slice(start, end));
+      start = end;
+    }
   }
   return hash.digest("hex");
 }

@@ -2,7 +2,6 @@
 // plus `path.journal`, one interaction per line. Written once as procedures
 // that a sync or an async driver runs (ADR 0017), reusing the file stores'
 // lock (ADR 0015) and atomic rewrite (ADR 0014).
-import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, ftruncateSync, readSync, statSync, writeSync } from "node:fs";
 import { stat as statAsync } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -31,6 +30,7 @@ import {
   releaseLock,
   removeOrphans,
   renderCassette,
+  sha256OfText,
   uniqueName,
 } from "./_file_procedures.ts";
 import { driveAsync, driveSync, performAsync, performSync } from "./_file_run.ts";
@@ -250,12 +250,6 @@ function keyOf(status: JournalStatus | undefined): string {
   return status === undefined ? "none" : `${status.ino}:${status.size}:${status.mtimeMs}`;
 }
 
-function sha256(text: string | Iterable<string>): string {
-  const hash = createHash("sha256");
-  for (const piece of typeof text === "string" ? [text] : text) hash.update(piece);
-  return hash.digest("hex");
-}
-
 interface Marker {
   readonly snapshot: string;
   readonly journalBytes: number;
@@ -356,7 +350,8 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
     const marker = parseMarker(markerText);
     let skipped = 0;
     if (
-      marker !== undefined && snapshotText !== undefined && sha256(snapshotText) === marker.snapshot
+      marker !== undefined && snapshotText !== undefined &&
+      sha256OfText(snapshotText) === marker.snapshot
     ) {
       skipped = Math.min(marker.journalBytes, journal.length);
       journal = journal.subarray(skipped);
@@ -434,7 +429,8 @@ function* recover(state: JournalState): JournalProcedure<void> {
   if (!markerExists) return;
   const snapshotText = yield* readIfExists(state.file.path);
   if (
-    marker !== undefined && snapshotText !== undefined && sha256(snapshotText) === marker.snapshot
+    marker !== undefined && snapshotText !== undefined &&
+    sha256OfText(snapshotText) === marker.snapshot
   ) {
     // The snapshot holds the journal; only its removal was missing.
     yield* discard(state.journalPath);
@@ -570,7 +566,10 @@ export function* rewriteJournal(
     if (journalStatus !== undefined) {
       // Says "a snapshot with this hash already holds the journal's first
       // bytes", so a crash after the rename below cannot replay them twice.
-      const marker = JSON.stringify({ snapshot: sha256(text), journalBytes: journalStatus.size });
+      const marker = JSON.stringify({
+        snapshot: sha256OfText(text),
+        journalBytes: journalStatus.size,
+      });
       if (!(yield* writeAtomic(state, state.markerPath, marker, token))) return false;
     }
     if (!(yield* writeAtomic(state, state.file.path, text, token))) return false;
