@@ -485,6 +485,10 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
     const { dataOf, blobs } = externalize(added, state.file.reader, state.file.blobThreshold);
     // Blobs first: a line must never refer to a blob that is not there yet.
     yield* writeBlobs(state.file.reader.folder, blobs);
+    // Writing blobs waits on the disk; the lock is checked again before the
+    // append, which may cut the file to `keep`, so that it never runs on a
+    // journal another writer has taken the lock for meanwhile.
+    if (blobs.length > 0 && !(yield* holdsLock(state.file, token))) return false;
     // A kept last line without its "\n" gets it before the new lines.
     const text = (known.terminated ? "" : "\n") +
       added.map((interaction) => journalLine(interaction, dataOf)).join("");
