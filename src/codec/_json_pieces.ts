@@ -147,6 +147,21 @@ class Sliced {
   }
 }
 
+/**
+ * A text in slices of at most `size` code units that never end inside a
+ * surrogate pair, so each slice is as well-formed as the text, and hashing
+ * or escaping the slices one by one gives what the whole text would.
+ */
+export function* textSlices(text: string, size: number): Generator<string, void, undefined> {
+  for (let start = 0; start < text.length;) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(start, end);
+    start = end;
+  }
+}
+
 /** The data field of big bytes, decided as `encodeData()` decides it. */
 function sliced(bytes: Uint8Array): Sliced | { base64: Sliced } {
   return isUtf8(bytes) ? new Sliced(bytes, true) : { base64: new Sliced(bytes, false) };
@@ -178,13 +193,7 @@ function* pretty(value: unknown, indent: string): Generator<string, void, undefi
   if (typeof value === "string" && value.length >= LARGE) {
     // Big text already held (a chunk read as text), escaped a slice at a time.
     yield '"';
-    for (let start = 0; start < value.length;) {
-      let end = Math.min(start + SLICE, value.length);
-      const last = value.charCodeAt(end - 1);
-      if (end < value.length && last >= 0xd800 && last <= 0xdbff) end--;
-      yield JSON.stringify(value.slice(start, end)).slice(1, -1);
-      start = end;
-    }
+    for (const slice of textSlices(value, SLICE)) yield JSON.stringify(slice).slice(1, -1);
     yield '"';
     return;
   }

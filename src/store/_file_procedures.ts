@@ -46,7 +46,7 @@ import {
   CassetteSaveError,
 } from "../core/errors.ts";
 import { parseCassetteText } from "../codec/parse_cassette.ts";
-import { documentPieces } from "../codec/_json_pieces.ts";
+import { documentPieces, textSlices } from "../codec/_json_pieces.ts";
 import { createHash } from "node:crypto";
 import type { Cassette, CassetteFormat } from "../core/types.ts";
 
@@ -273,21 +273,18 @@ const KEEP_TEXT = 4 * 1024 * 1024;
 // makes a UTF-8 copy of the whole.
 const HASH_CHARS = 1024 * 1024;
 
+/** Feeds a text's UTF-8 to `hash` in slices, never a UTF-8 copy of the whole. */
+function hashText(hash: ReturnType<typeof createHash>, text: string): void {
+  for (const slice of textSlices(text, HASH_CHARS)) hash.update(slice);
+}
+
 /**
  * SHA-256 of a text's UTF-8, or of its pieces joined; a big string is fed in
  * slices that never split a surrogate pair.
  */
 export function sha256OfText(text: string | Iterable<string>): string {
   const hash = createHash("sha256");
-  for (const piece of typeof text === "string" ? [text] : text) {
-    for (let start = 0; start < piece.length;) {
-      let end = Math.min(start + HASH_CHARS, piece.length);
-      const last = piece.charCodeAt(end - 1);
-      if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end--;
-      hash.update(piece.slice(start, end));
-      start = end;
-    }
-  }
+  for (const piece of typeof text === "string" ? [text] : text) hashText(hash, piece);
   return hash.digest("hex");
 }
 
@@ -309,12 +306,12 @@ export function remembered(pieces: Iterable<string>): {
     pieces: (function* () {
       for (const piece of pieces) {
         length += piece.length;
-        if (hash !== undefined) hash.update(piece);
+        if (hash !== undefined) hashText(hash, piece);
         else {
           kept.push(piece);
           if (length > KEEP_TEXT) {
             hash = createHash("sha256");
-            for (const earlier of kept) hash.update(earlier);
+            for (const earlier of kept) hashText(hash, earlier);
             kept = [];
           }
         }
