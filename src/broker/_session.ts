@@ -2,7 +2,7 @@
 // (issue 4): normalisation and redaction before matching, sequential
 // playback counters, recorded_at and maxAge, and which interactions were used.
 import { describe } from "../core/_check.ts";
-import { CODE_NAMING, sealChunk, sealInteraction, sealRequest, toRequest } from "../core/_model.ts";
+import { CODE_NAMING, sealChunk, sealInteraction, toRequest, withHead } from "../core/_model.ts";
 import { offeredHeaders } from "./_offered_headers.ts";
 import { formatOffset, OFFSET_KEY } from "../core/_timing.ts";
 import { createRedactor, type Redactor } from "../matching/create_redactor.ts";
@@ -368,7 +368,7 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
       }
       if (headers.length !== recorded.length) continue;
       const candidate = matchedOf(
-        sealRequest(live.protocol, live.action, live.target, Object.freeze(headers), live.body),
+        withHead(live, live.protocol, live.action, live.target, Object.freeze(headers)),
       );
       keys.add(fingerprint(candidate));
     }

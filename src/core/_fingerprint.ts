@@ -1,5 +1,6 @@
 // The fingerprint computation, fed to SHA-256 piece by piece so a large body
-// is never turned into one giant canonical string.
+// is never turned into one giant canonical string, and a body kept in a blob
+// file is never read whole.
 import * as crypto from "node:crypto";
 import { toHex } from "./_bytes.ts";
 import { isVerbatim, pythonJsonString } from "./_python_json.ts";
@@ -17,6 +18,35 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
   .hash;
 
 /**
+ * Reads a body kept in a blob file piece by piece, in order, and checks the
+ * file once every piece is read (throwing `BlobError` if it is not what the
+ * request names). `visit` returning `false` stops the reading.
+ */
+export type BodyPieces = (visit: (piece: Uint8Array) => boolean | void) => void;
+
+// Requests whose body is in a blob file (`sealBlobRequest()`): hashed from
+// the file in pieces, so a big body is never read whole to be fingerprinted.
+const blobBodies = new WeakMap<InteractionRequest, BodyPieces>();
+
+// Their fingerprints, once computed. Unlike bytes in memory, such a body
+// cannot change under the request: it is named by its SHA-256, a cassette's
+// blob file that no longer holds those bytes fails every read, and a spooled
+// body's file is this process's own (ADR 0053). One recording asks for
+// its request's fingerprint four times (lookup, recording, stamping,
+// redaction), and for a 1 GiB body each time costs seconds.
+const blobFingerprints = new WeakMap<InteractionRequest, string>();
+
+/** Marks `request` as one whose body `computeFingerprint()` reads through `pieces`. */
+export function readBodyInPieces(request: InteractionRequest, pieces: BodyPieces): void {
+  blobBodies.set(request, pieces);
+}
+
+/** A request's body in pieces when it is kept in a blob file, else `undefined`. */
+export function bodyPiecesOf(request: InteractionRequest): BodyPieces | undefined {
+  return request.bodyBlob === undefined ? undefined : blobBodies.get(request);
+}
+
+/**
  * SHA-256 hex of `json.dumps([protocol, action, target, headers, body_hex],
  * separators=(",", ":"), sort_keys=True)` (interposition's ADR 0002) for a
  * request whose shape is already known to be right.
@@ -27,6 +57,22 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
  * canonical head for the next call (`HeadSlot`).
  */
 export function computeFingerprint(request: InteractionRequest, keep = false): string {
+  const pieces = bodyPiecesOf(request);
+  if (pieces !== undefined && request.bodyBlob!.size > SLICE) {
+    const known = blobFingerprints.get(request);
+    if (known !== undefined) return known;
+    const hash = crypto.createHash("sha256");
+    hash.update(HeadSlot.head(request, keep));
+    pieces((piece) => {
+      for (let start = 0; start < piece.length; start += SLICE) {
+        hash.update(toHex(piece, start, Math.min(start + SLICE, piece.length)));
+      }
+    });
+    hash.update('"]');
+    const digest = hash.digest("hex");
+    if (isImmutable(request)) blobFingerprints.set(request, digest);
+    return digest;
+  }
   const body = request.body;
   if (body.length <= SLICE) {
     const text = body.length === 0

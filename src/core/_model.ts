@@ -14,7 +14,7 @@ import {
   join,
 } from "./_check.ts";
 import { InteractionValidationError } from "./errors.ts";
-import { computeFingerprint, HeadSlot } from "./_fingerprint.ts";
+import { bodyPiecesOf, computeFingerprint, HeadSlot, readBodyInPieces } from "./_fingerprint.ts";
 import { Slots } from "./_slots.ts";
 import type {
   BlobRef,
@@ -181,6 +181,15 @@ export interface BlobReader {
   readSync(ref: BlobRef): Uint8Array<ArrayBuffer>;
   /** The verified bytes, read with promises; rejects with `BlobError`. */
   read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>>;
+  /**
+   * Hands the bytes to `visit` in order, each piece a fresh buffer of at
+   * most 1 MiB read synchronously, then checks their size and hash: a file
+   * that is not what `ref` names throws `BlobError`, after `visit` may have
+   * seen some of it. `visit` returning `false` stops the reading there.
+   */
+  eachSync(ref: BlobRef, visit: (piece: Uint8Array<ArrayBuffer>) => boolean | void): void;
+  /** `eachSync()` with promises: a promise `visit` returns is awaited before the next piece. */
+  each(ref: BlobRef, visit: (piece: Uint8Array<ArrayBuffer>) => unknown): Promise<void>;
 }
 
 const readers = new WeakMap<ResponseChunk, BlobReader>();
@@ -238,7 +247,55 @@ export function sealBlobRequest(
   new HeadSlot(request);
   const sealed = Valid.seal(request);
   bodyReaders.set(sealed, reader);
+  readBodyInPieces(sealed, (visit) => reader.eachSync(frozenBlob, visit));
   return sealed;
+}
+
+/**
+ * A checked request with another head (its parts checked by the caller) and
+ * the same body: a body kept in a blob file stays there, unread.
+ */
+export function withHead(
+  request: InteractionRequest,
+  protocol: string,
+  action: string,
+  target: string,
+  headers: Pairs,
+): InteractionRequest {
+  const reader = bodyReaders.get(request);
+  return reader === undefined
+    ? sealRequest(protocol, action, target, headers, request.body)
+    : sealBlobRequest(protocol, action, target, headers, request.bodyBlob!, reader);
+}
+
+/**
+ * Whether a request whose body is kept in a blob file holds UTF-8 text: the
+ * file is read in pieces, up to the first byte that is not. Anything that
+ * redacts or rewrites text asks this before reading such a body whole, so a
+ * big binary upload is never held in memory. Bodies in memory: `true` (the
+ * caller decodes them as it always does).
+ */
+export function mayBeText(request: InteractionRequest): boolean {
+  const pieces = bodyPiecesOf(request);
+  if (pieces === undefined) return true;
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let text = true;
+  pieces((piece) => {
+    try {
+      decoder.decode(piece, { stream: true });
+      return true;
+    } catch {
+      text = false;
+      return false;
+    }
+  });
+  if (!text) return false;
+  try {
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The reader behind a request whose body is in a blob file, if it is one. */

@@ -1,10 +1,11 @@
 // Shared pieces of the ready-made normalisers.
-import { sealRequest } from "../core/_model.ts";
+import { sealRequest, withHead } from "../core/_model.ts";
 import { describe } from "../core/_check.ts";
 import type { InteractionRequest, Pairs } from "../core/types.ts";
 
 // The normalisers check their argument (`toRequest`) before reading it, so
-// these take a request that is already checked.
+// these take a request that is already checked. A new head keeps the body as
+// it is: one kept in a blob file is not read.
 
 /** A checked request with new headers; the same object when nothing changed. */
 export function withHeaders(valid: InteractionRequest, headers: Pairs): InteractionRequest {
@@ -13,7 +14,8 @@ export function withHeaders(valid: InteractionRequest, headers: Pairs): Interact
       pair[0] === valid.headers[i]![0] && pair[1] === valid.headers[i]![1]
     );
   if (same) return valid;
-  return sealRequest(
+  return withHead(
+    valid,
     valid.protocol,
     valid.action,
     valid.target,
@@ -22,14 +24,13 @@ export function withHeaders(valid: InteractionRequest, headers: Pairs): Interact
         Object.isFrozen(pair) ? pair : Object.freeze([pair[0], pair[1]] as const)
       ),
     ),
-    valid.body,
   );
 }
 
 /** A checked request with a new target; the same object when nothing changed. */
 export function withTarget(valid: InteractionRequest, target: string): InteractionRequest {
   if (target === valid.target) return valid;
-  return sealRequest(valid.protocol, valid.action, target, valid.headers, valid.body);
+  return withHead(valid, valid.protocol, valid.action, target, valid.headers);
 }
 
 /** A checked request with a new body (owned by the caller of this function). */

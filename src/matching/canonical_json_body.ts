@@ -1,7 +1,7 @@
 import { decodeUtf8, encodeUtf8 } from "../core/_bytes.ts";
 import { withBody } from "./_normalize.ts";
 import { scanJson, stringValue } from "./_json_scan.ts";
-import { toRequest } from "../core/_model.ts";
+import { bodySize, mayBeText, toRequest } from "../core/_model.ts";
 import type { Normalizer } from "../core/types.ts";
 
 /**
@@ -28,7 +28,8 @@ import type { Normalizer } from "../core/types.ts";
 export function canonicalJsonBody(): Normalizer {
   return (request) => {
     const valid = toRequest(request, "request");
-    if (valid.body.length === 0) return valid;
+    // A body kept in a blob file is read whole only when it is text.
+    if (bodySize(valid) === 0 || !mayBeText(valid)) return valid;
     const text = decodeUtf8(valid.body);
     if (text === undefined) return valid;
     const canonical = canonicalText(text);

@@ -1,11 +1,13 @@
 import {
   CODE_NAMING,
+  mayBeText,
   sealChunk,
   sealInteraction,
   sealRequest,
   toChunk,
   toInteraction,
   toRequest,
+  withHead,
 } from "../core/_model.ts";
 import { checkOptions, describe } from "../core/_check.ts";
 import { joinQuery, paramName, splitQuery, stringList } from "./_normalize.ts";
@@ -368,13 +370,16 @@ export function createRedactor(options?: RedactorOptions): Redactor {
     const valid = toRequest(input, "request");
     const target = redactTarget(valid.target);
     const redactedHeaders = redactPairs(valid.headers, rules);
-    // Read once: a body kept in a blob file is read from it on every access.
-    const original = valid.body;
-    const body = redactBytes(original, rules);
+    // A body kept in a blob file is read once, and only when it is text:
+    // redaction leaves other bytes as they are (a big upload stays on disk).
+    const original = mayBeText(valid) ? valid.body : undefined;
+    const body = original === undefined ? undefined : redactBytes(original, rules);
     if (target === valid.target && redactedHeaders === valid.headers && body === original) {
       return valid;
     }
-    return sealRequest(valid.protocol, valid.action, target, redactedHeaders, body);
+    return body === undefined
+      ? withHead(valid, valid.protocol, valid.action, target, redactedHeaders)
+      : sealRequest(valid.protocol, valid.action, target, redactedHeaders, body);
   };
 
   // Chunks this redactor has already produced: redacting them again would

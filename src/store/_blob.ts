@@ -33,6 +33,7 @@ import {
   bodySize,
   chunkSize,
   heldBytes,
+  heldBytesAsync,
   materializeAsync,
   sealBlobChunk,
   toChunk,
@@ -75,7 +76,14 @@ function failure(path: string, ref: BlobRef, error: unknown): BlobError {
   );
 }
 
-function verify(path: string, ref: BlobRef, bytes: Uint8Array, filled: number, extra: number) {
+function verify(
+  path: string,
+  ref: BlobRef,
+  bytes: Uint8Array,
+  filled: number,
+  extra: number,
+  hashed: boolean,
+) {
   if (filled < ref.size || extra > 0) {
     throw corrupt(
       path,
@@ -83,6 +91,7 @@ function verify(path: string, ref: BlobRef, bytes: Uint8Array, filled: number, e
       `expected ${ref.size} bytes, found ${extra > 0 ? "more" : filled}`,
     );
   }
+  if (!hashed) return;
   const actual = sha256Hex(bytes);
   if (actual !== ref.sha256) {
     throw corrupt(path, ref, `its bytes hash to ${actual}, not to its name`);
@@ -109,8 +118,12 @@ async function checkReadableAsync(folder: string, path: string, ref: BlobRef): P
   if (status !== undefined) checkFolder(folder, status, "read blobs");
 }
 
-/** A reader of the blobs in `folder`. */
-export function blobReader(folder: string): BlobReader {
+/**
+ * A reader of the blobs in `folder`. `hashed: false` checks sizes only: for
+ * a private folder of files this process wrote and hashed itself (a spool
+ * of request bodies), never for a cassette's blob folder.
+ */
+export function blobReader(folder: string, hashed = true): BlobReader {
   return Object.freeze({
     folder,
     readSync(ref: BlobRef): Uint8Array<ArrayBuffer> {
@@ -127,7 +140,7 @@ export function blobReader(folder: string): BlobReader {
             filled += count;
           }
           const extra = readSync(descriptor, new Uint8Array(1), 0, 1, null);
-          verify(path, ref, bytes, filled, extra);
+          verify(path, ref, bytes, filled, extra, hashed);
           return bytes;
         } finally {
           closeSync(descriptor);
@@ -150,7 +163,7 @@ export function blobReader(folder: string): BlobReader {
             filled += bytesRead;
           }
           const { bytesRead: extra } = await handle.read(new Uint8Array(1), 0, 1, null);
-          verify(path, ref, bytes, filled, extra);
+          verify(path, ref, bytes, filled, extra, hashed);
           return bytes;
         } finally {
           await handle.close();
@@ -159,7 +172,104 @@ export function blobReader(folder: string): BlobReader {
         throw failure(path, ref, error);
       }
     },
+    eachSync(ref: BlobRef, visit: (piece: Uint8Array<ArrayBuffer>) => boolean | void): void {
+      const path = join(folder, ref.sha256);
+      try {
+        checkReadable(folder, path, ref);
+        const descriptor = openReadSync(path, false);
+        try {
+          const check = new PieceCheck(path, ref, hashed);
+          for (;;) {
+            const piece = new Uint8Array(check.nextSize());
+            const count = readSync(descriptor, piece, 0, piece.length, null);
+            if (count === 0) break;
+            const read = piece.subarray(0, count);
+            check.take(read);
+            if (visit(read) === false) return;
+          }
+          check.end();
+        } finally {
+          closeSync(descriptor);
+        }
+      } catch (error) {
+        throw failure(path, ref, error);
+      }
+    },
+    async each(ref: BlobRef, visit: (piece: Uint8Array<ArrayBuffer>) => unknown): Promise<void> {
+      const path = join(folder, ref.sha256);
+      try {
+        await checkReadableAsync(folder, path, ref);
+        const handle = await openRead(path, false);
+        try {
+          const check = new PieceCheck(path, ref, hashed);
+          for (;;) {
+            const piece = new Uint8Array(check.nextSize());
+            const { bytesRead } = await handle.read(piece, 0, piece.length, null);
+            if (bytesRead === 0) break;
+            const read = piece.subarray(0, bytesRead);
+            check.take(read);
+            await visit(read);
+          }
+          check.end();
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        throw failure(path, ref, error);
+      }
+    },
   });
+}
+
+/** Size of the pieces `eachSync()` and `each()` hand out. */
+const READ_PIECE = 1 << 20;
+
+/**
+ * The size and hash check of a blob read in pieces: each piece is hashed as
+ * it is read, and a file longer than its reference fails before the extra
+ * bytes are handed out.
+ */
+class PieceCheck {
+  readonly #path: string;
+  readonly #ref: BlobRef;
+  readonly #hash: crypto.Hash | undefined;
+  #filled = 0;
+
+  constructor(path: string, ref: BlobRef, hashed: boolean) {
+    this.#path = path;
+    this.#ref = ref;
+    this.#hash = hashed ? crypto.createHash("sha256") : undefined;
+  }
+
+  /** How much to read next: a piece, or one byte past the end to find a longer file. */
+  nextSize(): number {
+    return Math.max(1, Math.min(READ_PIECE, this.#ref.size - this.#filled));
+  }
+
+  /** Counts and hashes a piece just read; throws when the file is longer than its reference. */
+  take(piece: Uint8Array): void {
+    if (this.#filled + piece.length > this.#ref.size) {
+      throw corrupt(this.#path, this.#ref, `expected ${this.#ref.size} bytes, found more`);
+    }
+    this.#filled += piece.length;
+    this.#hash?.update(piece);
+  }
+
+  /** Checks the size and hash once the file has ended. */
+  end(): void {
+    if (this.#filled < this.#ref.size) {
+      throw corrupt(
+        this.#path,
+        this.#ref,
+        `expected ${this.#ref.size} bytes, found ${this.#filled}`,
+      );
+    }
+    if (this.#hash === undefined) return;
+    const actual = this.#hash.digest("hex");
+    if (actual !== this.#ref.sha256) {
+      throw corrupt(this.#path, this.#ref, `its bytes hash to ${actual}, not to its name`);
+    }
+  }
 }
 
 function temporaryName(folder: string, sha256: string): string {
@@ -202,25 +312,54 @@ async function holds(path: string, sha256: string): Promise<boolean> {
 }
 
 /**
+ * What a blob is written from: bytes, or the chunk or request that holds
+ * them, read only when the blob is not there yet. A holder whose bytes are a
+ * blob file of another folder (a spooled request body, another cassette's
+ * blob) is copied from it in pieces and checked before the rename, never
+ * read whole.
+ */
+export type BlobSource = Uint8Array | ResponseChunk | InteractionRequest;
+
+/** The blob file behind a holder, with the reader of its folder, if its bytes are one. */
+function fileOf(
+  source: BlobSource,
+): { readonly reader: BlobReader; readonly ref: BlobRef } | undefined {
+  if (source instanceof Uint8Array) return undefined;
+  const reader = "body" in source ? bodyReaderOf(source) : blobReaderOf(source);
+  const ref = "body" in source ? source.bodyBlob : source.blob;
+  return reader === undefined || ref === undefined ? undefined : { reader, ref };
+}
+
+function sizeOf(source: BlobSource): number {
+  if (source instanceof Uint8Array) return source.length;
+  return "body" in source ? bodySize(source) : chunkSize(source);
+}
+
+/**
  * Writes a blob unless a regular file with exactly these bytes is already
  * there. A file of the right size with other bytes (damaged in place) or a
  * link is replaced; the blob folder must be a real folder, never a link.
  */
-export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array): void {
+export function writeBlobSync(folder: string, sha256: string, source: BlobSource): void {
   const path = join(folder, sha256);
   realFolderSync(folder, "write blobs");
   const existing = lstatIfExists(path);
-  if (existing?.isFile() === true && existing.size === bytes.length && holdsSync(path, sha256)) {
+  if (existing?.isFile() === true && existing.size === sizeOf(source) && holdsSync(path, sha256)) {
     return;
   }
   const temporary = temporaryName(folder, sha256);
   try {
     const descriptor = openSync(temporary, "wx");
     try {
-      let written = 0;
-      while (written < bytes.length) {
-        written += writeSync(descriptor, bytes, written, bytes.length - written);
-      }
+      const put = (bytes: Uint8Array): void => {
+        let written = 0;
+        while (written < bytes.length) {
+          written += writeSync(descriptor, bytes, written, bytes.length - written);
+        }
+      };
+      const file = fileOf(source);
+      if (file !== undefined) file.reader.eachSync(file.ref, put);
+      else put(source instanceof Uint8Array ? source : heldBytes(source));
       fsyncSync(descriptor);
     } finally {
       closeSync(descriptor);
@@ -238,12 +377,13 @@ export function writeBlobSync(folder: string, sha256: string, bytes: Uint8Array)
 }
 
 /** The asynchronous twin of `writeBlobSync()`. */
-export async function writeBlob(folder: string, sha256: string, bytes: Uint8Array): Promise<void> {
+export async function writeBlob(folder: string, sha256: string, source: BlobSource): Promise<void> {
   const path = join(folder, sha256);
   await realFolder(folder, "write blobs");
   const existing = await lstatIfExistsAsync(path);
   if (
-    existing?.isFile() === true && existing.size === bytes.length && (await holds(path, sha256))
+    existing?.isFile() === true && existing.size === sizeOf(source) &&
+    (await holds(path, sha256))
   ) {
     return;
   }
@@ -251,10 +391,15 @@ export async function writeBlob(folder: string, sha256: string, bytes: Uint8Arra
   try {
     const handle = await open(temporary, "wx");
     try {
-      let written = 0;
-      while (written < bytes.length) {
-        written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
-      }
+      const put = async (bytes: Uint8Array): Promise<void> => {
+        let written = 0;
+        while (written < bytes.length) {
+          written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+        }
+      };
+      const file = fileOf(source);
+      if (file !== undefined) await file.reader.each(file.ref, put);
+      else await put(source instanceof Uint8Array ? source : await heldBytesAsync(source));
       await handle.sync();
     } finally {
       await handle.close();

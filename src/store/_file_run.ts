@@ -17,7 +17,6 @@ import {
 import { chmod, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { writeBlob, writeBlobSync } from "./_blob.ts";
 import { openRead, openReadSync } from "./_safe_fs.ts";
-import { heldBytes, heldBytesAsync } from "../core/_model.ts";
 import { errorCode, type FileOp, type FileStatus, type Procedure } from "./_file_ops.ts";
 
 // Pieces of a text are gathered into writes of about this many characters.
@@ -146,7 +145,7 @@ export function performSync(op: FileOp): unknown {
       Atomics.wait(sleeper, 0, 0, Math.max(0, op.milliseconds));
       return undefined;
     case "writeBlob":
-      writeBlobSync(op.folder, op.sha256, heldBytes(op.holder));
+      writeBlobSync(op.folder, op.sha256, op.holder);
       return undefined;
   }
 }
@@ -240,7 +239,7 @@ export async function performAsync(op: FileOp): Promise<unknown> {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, op.milliseconds)));
       return undefined;
     case "writeBlob":
-      await writeBlob(op.folder, op.sha256, await heldBytesAsync(op.holder));
+      await writeBlob(op.folder, op.sha256, op.holder);
       return undefined;
   }
 }
