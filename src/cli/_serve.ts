@@ -169,6 +169,10 @@ async function run(
       missStatus: settings.missStatus,
       matchHeaders: settings.matchHeaders,
       bodyLimit: settings.bodyLimit,
+      // Request bodies as big as the recorded chunks kept in blob files go
+      // to a temporary file as they arrive, and from there upstream and
+      // into the blob folder (ADR 0053).
+      spoolThreshold: blobThreshold,
       allowedHosts: settings.allowedHosts,
       // The whole error, paths and all, is for this terminal only; the HTTP
       // answer names cassette-relative files (ADR 0037).
@@ -245,7 +249,8 @@ Recording:
   --blob-threshold <n>    with record or auto: keep recorded chunks of at least <n>
                           bytes in <cassette>.blobs/ (ADR 0041), written as they
                           stream through instead of held in memory, and request
-                          bodies of that size too (held until they are saved)
+                          bodies of that size too: those go to a temporary file
+                          as they arrive and are sent upstream from it (ADR 0053)
   --keep-encoding         with record or auto: record gzip, deflate and br bodies
                           as sent, still compressed, with content-encoding and
                           content-length (default: decoded, without those two)

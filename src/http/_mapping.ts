@@ -6,11 +6,19 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { describe } from "../core/_check.ts";
 import { InteractionValidationError } from "../core/errors.ts";
-import { isEmptyChunk, sealChunk, sealRequest, unreadText } from "../core/_model.ts";
+import {
+  type BlobReader,
+  bodyReaderOf,
+  isEmptyChunk,
+  sealBlobRequest,
+  sealChunk,
+  sealRequest,
+  unreadText,
+} from "../core/_model.ts";
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
 import { encodeUtf8 } from "../core/_bytes.ts";
-import type { InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
+import type { BlobRef, InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
 
 /** The protocol of every HTTP interaction. */
 export const HTTP_PROTOCOL = "http";
@@ -123,10 +131,16 @@ const byName = ([a]: readonly [string, string], [b]: readonly [string, string]):
 
 const EMPTY_BODY = new Uint8Array(0);
 
+/** A request body kept in a file: its blob reference and the reader of its folder. */
+export interface BlobBody {
+  readonly ref: BlobRef;
+  readonly reader: BlobReader;
+}
+
 /**
  * Builds the interaction request for an HTTP request from its method, target,
- * headers (from `readHeaders()`, names lower-cased) and body; only the
- * `match` names are kept. With `live`, remembers what a live call needs.
+ * headers (from `readHeaders()`, names lower-cased) and body (bytes, or a
+ * file it was spooled to); only the `match` names are kept. With `live`, remembers what a live call needs.
  * `bodyIsOwned` says that nothing else holds `body` (a server's buffer of a
  * request it read): the request then keeps it rather than a copy.
  */
@@ -134,12 +148,16 @@ export function toInteractionRequest(
   method: string,
   target: string,
   headers: [string, string][],
-  body: Uint8Array<ArrayBuffer>,
+  body: Uint8Array<ArrayBuffer> | BlobBody,
   match: ReadonlySet<string>,
   live: LiveOptions | undefined,
   bodyIsOwned = false,
 ): InteractionRequest {
-  const stableBody = stableMultipart(headers, body);
+  const file = body instanceof Uint8Array ? undefined : body;
+  // A spooled body is kept byte for byte (the server holds forms in memory).
+  const stableBody = file === undefined
+    ? stableMultipart(headers, body as Uint8Array<ArrayBuffer>)
+    : EMPTY_BODY;
   const matched = match.size === 0 ? [] : headers.filter(([name]) => match.has(name));
   // Sorted by name as the Fetch standard iterates them; Bun keeps insertion order.
   if (matched.length > 1) matched.sort(byName);
@@ -151,7 +169,16 @@ export function toInteractionRequest(
     body: bodyIsOwned ? EMPTY_BODY : stableBody,
   });
   // createRequest() checks every part; an owned body is not copied.
-  const request = bodyIsOwned && stableBody.length > 0
+  const request = file !== undefined
+    ? sealBlobRequest(
+      checked.protocol,
+      checked.action,
+      checked.target,
+      checked.headers,
+      file.ref,
+      file.reader,
+    )
+    : bodyIsOwned && stableBody.length > 0
     ? sealRequest(checked.protocol, checked.action, checked.target, checked.headers, stableBody)
     : checked;
   if (live !== undefined) {
@@ -369,6 +396,46 @@ async function* readPieces(
 
 const EMPTY: Pairs = Object.freeze([]);
 
+const STOPPED = new Error("The body stream was cancelled");
+
+/**
+ * The body of a request kept in a blob file as a stream that reads the file
+ * a piece at a time, as it is pulled (the file is checked once read, and a
+ * bad one errors the stream); `undefined` for a body in memory.
+ */
+export function blobBodyStream(
+  request: InteractionRequest,
+): ReadableStream<Uint8Array> | undefined {
+  const reader = bodyReaderOf(request);
+  const ref = request.bodyBlob;
+  if (reader === undefined || ref === undefined) return undefined;
+  let wake: (() => void) | undefined;
+  let stopped = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller): void {
+      reader.each(ref, async (piece) => {
+        if (stopped) throw STOPPED;
+        controller.enqueue(piece);
+        while ((controller.desiredSize ?? 0) <= 0) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          if (stopped) throw STOPPED;
+        }
+      }).then(
+        () => stopped || controller.close(),
+        (error: unknown) => stopped || controller.error(error),
+      );
+    },
+    pull(): void {
+      wake?.();
+      wake = undefined;
+    },
+    cancel(): void {
+      stopped = true;
+      wake?.();
+    },
+  }, { highWaterMark: 1 });
+}
+
 /** What the live call of an interaction request sends besides its body. */
 export function liveParts(request: InteractionRequest): LiveContext {
   return liveContexts.get(request) ??
@@ -382,8 +449,20 @@ export function liveParts(request: InteractionRequest): LiveContext {
 /** The request init for the live call of an interaction request. */
 export function liveInit(request: InteractionRequest): RequestInit {
   const context = liveParts(request);
-  const init: RequestInit = { method: request.action, headers: context.headers };
-  if (request.body.length > 0) init.body = request.body.slice();
+  const init: RequestInit & { duplex?: "half" } = {
+    method: request.action,
+    headers: context.headers,
+  };
+  const stream = blobBodyStream(request);
+  if (stream !== undefined) {
+    // A body kept in a blob file (a spooled upload) is sent from the file,
+    // with its length (Deno's fetch sends it chunked regardless).
+    const headers = new Headers(context.headers);
+    headers.set("content-length", String(request.bodyBlob!.size));
+    init.headers = headers;
+    init.body = stream;
+    init.duplex = "half";
+  } else if (request.body.length > 0) init.body = request.body.slice();
   if (context.signal !== undefined) init.signal = context.signal;
   if (context.redirect !== undefined) init.redirect = context.redirect;
   return init;

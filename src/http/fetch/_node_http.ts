@@ -2,8 +2,9 @@
 // (or node:https), which Deno, Node and Bun all provide, because it shows what
 // fetch hides: each header line as the upstream sent it, the reason phrase,
 // and the body's bytes before any content decoding (ADR 0030).
-import type { IncomingMessage } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import {
+  blobBodyStream,
   bodyChunks,
   codingsOf,
   type HeaderLine,
@@ -37,9 +38,12 @@ async function send(url: URL, request: InteractionRequest): Promise<IncomingMess
   const http = url.protocol === "https:" ? await import("node:https") : await import("node:http");
   const outgoing: Record<string, string> = {};
   for (const [name, value] of headers) outgoing[name] = value;
-  const body = request.body;
-  if (body.length > 0 || BODY_METHODS.has(request.action)) {
-    outgoing["content-length"] = String(body.length);
+  // A body kept in a blob file (a spooled upload) is written from the file.
+  const stream = blobBodyStream(request);
+  const body = stream === undefined ? request.body : undefined;
+  const length = body === undefined ? request.bodyBlob!.size : body.length;
+  if (length > 0 || BODY_METHODS.has(request.action)) {
+    outgoing["content-length"] = String(length);
   }
   return await new Promise<IncomingMessage>((resolve, reject) => {
     if (signal?.aborted) {
@@ -68,9 +72,42 @@ async function send(url: URL, request: InteractionRequest): Promise<IncomingMess
       }
       resolve(response);
     });
-    // The body is held once (bounded by the server's body limit) and written as it is.
-    call.end(body.length > 0 ? body : undefined);
+    if (stream !== undefined) {
+      writeStream(call, stream).catch((error: unknown) => {
+        call.destroy(error instanceof Error ? error : new Error(String(error)));
+      });
+      return;
+    }
+    // A body in memory is held once (bounded by the server's body limit) and written as it is.
+    call.end(body!.length > 0 ? body : undefined);
   });
+}
+
+/** Writes a request body stream with backpressure, then ends the request. */
+async function writeStream(call: ClientRequest, stream: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (call.destroyed) return;
+      if (!call.write(value)) {
+        await new Promise<void>((resolve) => {
+          const go = (): void => {
+            call.off("drain", go);
+            call.off("close", go);
+            resolve();
+          };
+          call.on("drain", go);
+          call.on("close", go);
+        });
+      }
+    }
+    call.end();
+  } finally {
+    if (call.destroyed) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
 }
 
 /** The body's pieces, as `Uint8Array`s; stopping early destroys the source. */

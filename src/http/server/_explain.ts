@@ -1,6 +1,7 @@
 // The machine-readable explanation a replay server gives with a miss: the
 // request as it was matched, and the recorded interactions nearest to it.
 import { decodeUtf8, toBase64 } from "../../core/_bytes.ts";
+import { bodySize } from "../../core/_model.ts";
 import { HTTP_PROTOCOL, STATUS_CODE_KEY } from "../_mapping.ts";
 import type { Cassette, Interaction, InteractionRequest, Pairs } from "../../core/types.ts";
 
@@ -21,8 +22,8 @@ type BodyView =
   | { readonly base64: string; readonly truncated?: true }
   | { readonly blob: string; readonly size: number };
 
-/** A recorded body for an explanation; one kept in a blob file is named, not read. */
-function recordedBodyView(request: InteractionRequest): BodyView {
+/** A body for an explanation; one kept in a blob file (recorded, or spooled) is named, not read. */
+function bodyViewOf(request: InteractionRequest): BodyView {
   const blob = request.bodyBlob;
   return blob === undefined ? bodyView(request.body) : { blob: blob.sha256, size: blob.size };
 }
@@ -34,8 +35,11 @@ function recordedBodyView(request: InteractionRequest): BodyView {
  */
 function sameBody(request: InteractionRequest, recorded: InteractionRequest): boolean {
   const blob = recorded.bodyBlob;
-  if (blob === undefined) return sameBytes(request.body, recorded.body);
-  if (blob.size !== request.body.length) return false;
+  const own = request.bodyBlob;
+  // Two blob files are the same bytes exactly when their hashes are.
+  if (blob !== undefined && own !== undefined) return blob.sha256 === own.sha256;
+  if (blob === undefined && own === undefined) return sameBytes(request.body, recorded.body);
+  if (bodySize(recorded) !== bodySize(request)) return false;
   try {
     return sameBytes(request.body, recorded.body);
   } catch {
@@ -128,7 +132,7 @@ function describeInteraction(
     method: interaction.request.action,
     target: interaction.request.target,
     headers: interaction.request.headers,
-    body: recordedBodyView(interaction.request),
+    body: bodyViewOf(interaction.request),
     fingerprint: interaction.fingerprint,
     status: status === undefined ? 200 : Number(status[1]),
     differs: differences(request, interaction.request),
@@ -167,7 +171,7 @@ export function missBody(
       method: request.action,
       target: request.target,
       headers: request.headers,
-      body: bodyView(request.body),
+      body: bodyViewOf(request),
       fingerprint,
     },
     nearest: nearest(cassette, request),

@@ -14,6 +14,7 @@ import {
 } from "../_mapping.ts";
 import type { Cassette } from "../../core/types.ts";
 import { DEFAULT_BODY_LIMIT, readLimited } from "./_body.ts";
+import { createSpool, type SpooledBody } from "../../broker/_spool.ts";
 import { missBody } from "./_explain.ts";
 import { ancestorTargets, hasBarePathTargets } from "./_ancestor_target.ts";
 import { failure } from "./_failure.ts";
@@ -48,14 +49,36 @@ export interface HandlerOptions {
   readonly matchHeaders?: readonly string[] | undefined;
   /**
    * The largest request body, in bytes, that is read. A request body takes
-   * part in matching and is stored with its recording, so it is held whole;
-   * a larger one is answered 413 `Content Too Large` (at once when its
-   * `content-length` says so, else as soon as it passes the limit) and is
-   * neither matched nor forwarded.
+   * part in matching and is stored with its recording, so it is held whole
+   * (in memory, or in a file with `spoolThreshold`); a larger one is
+   * answered 413 `Content Too Large` (at once when its `content-length` says
+   * so, else as soon as it passes the limit) and is neither matched nor
+   * forwarded.
    *
    * @default {67108864 (64 MiB)}
    */
   readonly bodyLimit?: number | undefined;
+  /**
+   * Request bodies of at least this many bytes are written to a temporary
+   * file as they arrive instead of being held (ADR 0053): they are
+   * fingerprinted, matched, forwarded upstream and recorded from the file,
+   * a piece at a time, and a store with a `blobThreshold` copies them into
+   * its blob folder. Redaction reads such a body only when it is UTF-8
+   * text. `multipart/form-data` bodies are always held, because their
+   * boundary is rewritten to make them match (ADR 0030). `bodyLimit` still
+   * applies. `x-replay serve` sets this to its `--blob-threshold`.
+   *
+   * @default {undefined (every body is held in memory)}
+   */
+  readonly spoolThreshold?: number | undefined;
+  /**
+   * Where spooled bodies go: a private folder is made in it for them, and
+   * removed when the server closes or the process exits; each body's file
+   * goes once nothing refers to it.
+   *
+   * @default {the system's temporary folder (os.tmpdir())}
+   */
+  readonly spoolFolder?: string | undefined;
   /**
    * Receives each error answered with 500 or 502, whole: the answer's body
    * names files only relative to the cassette's folder, and leaves out what
@@ -78,6 +101,14 @@ export interface Answer {
    */
   readonly lines: readonly HeaderLine[] | undefined;
 }
+
+/** The handler, and what removes its spooled bodies. */
+export type Handle = ((request: Request) => Promise<Answer>) & {
+  /** Removes the files of every body it spooled. */
+  close(): Promise<void>;
+};
+
+const MULTIPART = /^\s*multipart\/form-data\s*;/i;
 
 /** Ends a response body stream that is still open (used by a closing server). */
 export type Track = (end: (reason: unknown) => void) => () => void;
@@ -139,7 +170,7 @@ export function buildHandler(
   action: string,
   track?: Track,
   copy = true,
-): (request: Request) => Promise<Answer> {
+): Handle {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot ${action}: expected an options object with a broker`);
   }
@@ -171,6 +202,28 @@ export function buildHandler(
       }`,
     );
   }
+  const spoolThreshold = options.spoolThreshold;
+  if (
+    spoolThreshold !== undefined && (!Number.isSafeInteger(spoolThreshold) || spoolThreshold < 1)
+  ) {
+    throw new RangeError(
+      `Cannot ${action}: spoolThreshold must be a whole number of bytes >= 1, got ${
+        describe(spoolThreshold)
+      }`,
+    );
+  }
+  const spoolFolder = options.spoolFolder;
+  if (spoolFolder !== undefined && (typeof spoolFolder !== "string" || spoolFolder === "")) {
+    throw new TypeError(
+      `Cannot ${action}: spoolFolder must be a folder's path, got ${describe(spoolFolder)}`,
+    );
+  }
+  const spool = spoolThreshold === undefined ? undefined : createSpool(spoolThreshold, spoolFolder);
+  // Whether a request's body goes to the spool: big or of unknown length,
+  // and not a form whose boundary must be rewritten in memory.
+  const spools = (headers: Headers, declared: number | undefined): boolean =>
+    spool !== undefined && (declared === undefined || declared >= spoolThreshold!) &&
+    !MULTIPART.test(headers.get("content-type") ?? "");
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   if (typeof onError !== "function") {
     throw new TypeError(`Cannot ${action}: onError must be a function, got ${describe(onError)}`);
@@ -213,14 +266,19 @@ export function buildHandler(
     return inferred(url);
   };
 
-  return async (request: Request): Promise<Answer> => {
+  const handle = async (request: Request): Promise<Answer> => {
     let interaction;
     // A replaying broker never goes live: skip what only a live call needs.
     const mode = broker.mode;
     const live = mode === "replay" ? undefined : liveSignal(request.signal);
+    let spooled: SpooledBody | undefined;
     try {
       const headers = readHeaders(request.headers, match, live !== undefined || offer);
-      const body = await readLimited(request.body, declaredLength(request.headers), bodyLimit);
+      const declared = declaredLength(request.headers);
+      const body = spools(request.headers, declared)
+        ? await spool!.read(request.body, declared, bodyLimit)
+        : await readLimited(request.body, declared, bodyLimit);
+      if (body !== undefined && !(body instanceof Uint8Array)) spooled = body;
       if (body === undefined) {
         live?.dispose();
         return plain(failure(
@@ -247,6 +305,7 @@ export function buildHandler(
       if (offer) offerHeaders(interaction, headers);
     } catch (error) {
       live?.dispose();
+      await spooled?.discard();
       return plain(failure(400, "Bad Request", error));
     }
     try {
@@ -284,6 +343,14 @@ export function buildHandler(
           ? failure(500, "Replay Error", error)
           : failure(502, "Bad Gateway", error),
       );
+    } finally {
+      // Replay mode is done with the body once it is matched; a recording
+      // still reads it (upstream, then into the store), so its file goes
+      // when nothing refers to it any more, or when the server closes.
+      if (mode === "replay") await spooled?.discard();
     }
   };
+  return Object.assign(handle, {
+    close: (): Promise<void> => spool?.close() ?? Promise.resolve(),
+  });
 }

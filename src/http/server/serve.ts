@@ -133,7 +133,7 @@ export async function serve(options: ServeOptions): Promise<ReplayServer> {
       if (closing === undefined) {
         const reason = new Error("The replay server was closed");
         for (const end of [...open]) end(reason);
-        closing = listening.close();
+        closing = listening.close().finally(() => handler.close());
       }
       return closing;
     },

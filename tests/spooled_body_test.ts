@@ -1,0 +1,336 @@
+// Request bodies spooled to temporary files by the server (ADR 0053): sent
+// upstream, fingerprinted, redacted and recorded from the file, never held.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import {
+  createAsyncBroker,
+  createCassette,
+  createRequest,
+  fileStoreAsync,
+  fingerprint,
+  journalStoreAsync,
+  openAsyncBroker,
+} from "@x/replay";
+import { createFetchResponder } from "@x/replay/fetch";
+import { type ReplayServer, serve } from "@x/replay/server";
+import { closing, deferred, GUARD, plainRequest, startServer, utf8 } from "./_http.ts";
+import { withFolder } from "./_helpers.ts";
+
+function withServer<T>(
+  options: Parameters<typeof serve>[0],
+  body: (server: ReplayServer) => Promise<T>,
+): Promise<T> {
+  return closing(serve(options), body);
+}
+
+/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+  }
+  return bytes;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The body folders a spool holds under `folder` (none once they are removed). */
+function spooledBodies(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder).flatMap((root) => readdirSync(join(folder, root)));
+}
+
+/** Sends `body` in pieces without a content-length (chunked), as a streaming client does. */
+function chunkedRequest(url: URL, body: Uint8Array, piece: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream", connection: "close" },
+    }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    request.on("error", reject);
+    for (let at = 0; at < body.length; at += piece) {
+      request.write(body.subarray(at, Math.min(body.length, at + piece)));
+    }
+    request.end();
+  });
+}
+
+const MiB = 1024 * 1024;
+
+for (const client of ["fetch", "node:http"] as const) {
+  for (const kind of ["file", "journal"] as const) {
+    test(
+      `serve() with spoolThreshold records a big upload through ${client} into a ${kind} store's blob folder`,
+      GUARD,
+      async () => {
+        await withFolder(async (folder) => {
+          const path = join(folder, "upload.json");
+          const spoolFolder = join(folder, "spool");
+          const bytes = randomBytes(3 * MiB + 17);
+          const upstream = await startServer((received, response) => {
+            response.end(`got ${received.body.length} ${sha256(received.body)}`);
+          });
+          const store = kind === "file"
+            ? fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB })
+            : journalStoreAsync(path, { createIfMissing: true, blobThreshold: MiB });
+          try {
+            const broker = createAsyncBroker({
+              cassette: createCassette(),
+              mode: "record",
+              liveResponder: createFetchResponder({ upstream: upstream.origin, client }),
+              store,
+            });
+            mkdirSync(spoolFolder);
+            await withServer(
+              { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder },
+              async (proxy) => {
+                const answer = await plainRequest(new URL("/put", proxy.url), {
+                  method: "PUT",
+                  headers: { "content-type": "application/octet-stream" },
+                  body: bytes,
+                });
+                assert.equal(answer.status, 200);
+                assert.equal(utf8(answer.body), `got ${bytes.length} ${sha256(bytes)}`);
+                // The recording refers to the spooled file until the server closes.
+                assert.equal(spooledBodies(spoolFolder).length, 1);
+              },
+            );
+            // Closing the server removed its spool.
+            assert.deepEqual(readdirSync(spoolFolder), []);
+            // node:http sends the file's length; fetch does too on Node and
+            // Bun, while Deno's fetch sends any stream chunked.
+            const received = upstream.received[0]!;
+            if (client === "node:http") {
+              assert.equal(received.headers["content-length"], String(bytes.length));
+            }
+          } finally {
+            await upstream.close();
+          }
+          const loaded = kind === "file"
+            ? await fileStoreAsync(path).load()
+            : await journalStoreAsync(path).load();
+          const request = loaded.interactions[0]!.request;
+          assert.deepEqual(request.bodyBlob, { sha256: sha256(bytes), size: bytes.length });
+          assert.deepEqual(readFileSync(join(`${path}.blobs`, sha256(bytes))), Buffer.from(bytes));
+          // The recording matches the same upload made in memory.
+          const same = createRequest({
+            protocol: "http",
+            action: "PUT",
+            target: `${upstream.origin}/put`,
+            headers: request.headers,
+            body: bytes,
+          });
+          assert.equal(fingerprint(request), fingerprint(same));
+          assert.equal(loaded.interactions[0]!.fingerprint, fingerprint(same));
+        });
+      },
+    );
+  }
+}
+
+test(
+  "serve() spools a body of unknown length once it reaches the threshold, and replays it",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "chunked.json");
+      const spoolFolder = join(folder, "spool");
+      const bytes = randomBytes(2 * MiB + 5);
+      const upstream = await startServer((received, response) => {
+        response.end(sha256(received.body));
+      });
+      try {
+        const broker = createAsyncBroker({
+          cassette: createCassette(),
+          mode: "record",
+          liveResponder: createFetchResponder({ upstream: upstream.origin, client: "node:http" }),
+          store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB }),
+        });
+        await withServer(
+          { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
+          async (proxy) => {
+            assert.equal(await chunkedRequest(new URL("/up", proxy.url), bytes, 100_000), 200);
+          },
+        );
+      } finally {
+        await upstream.close();
+      }
+      assert.deepEqual(upstream.received[0]!.body, bytes);
+      // Replaying: the same upload, spooled again, finds its recording; the
+      // spooled file is gone as soon as it is answered.
+      const replaying = await openAsyncBroker(fileStoreAsync(path), { mode: "replay" });
+      await withServer(
+        { broker: replaying, spoolThreshold: MiB, spoolFolder },
+        async (proxy) => {
+          mkdirSync(spoolFolder, { recursive: true });
+          const answer = await plainRequest(new URL("/up", proxy.url), {
+            method: "PUT",
+            headers: { "content-type": "application/octet-stream" },
+            body: bytes,
+          });
+          assert.equal(answer.status, 200);
+          assert.equal(utf8(answer.body), sha256(bytes));
+          assert.deepEqual(spooledBodies(spoolFolder), []);
+        },
+      );
+    });
+  },
+);
+
+test(
+  "serve() redacts a spooled text body before it is stored, and forwards it as sent",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "text.json");
+      const filler = "x".repeat(2 * MiB);
+      const text = `{"password": "hunter2-secret", "data": "${filler}"}`;
+      const upstream = await startServer((received, response) => {
+        response.end(String(utf8(received.body).includes("hunter2-secret")));
+      });
+      try {
+        const broker = createAsyncBroker({
+          cassette: createCassette(),
+          mode: "record",
+          liveResponder: createFetchResponder({ upstream: upstream.origin, client: "node:http" }),
+          store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB }),
+        });
+        await withServer(
+          { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
+          async (proxy) => {
+            const answer = await plainRequest(new URL("/login", proxy.url), {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: text,
+            });
+            assert.equal(utf8(answer.body), "true");
+          },
+        );
+      } finally {
+        await upstream.close();
+      }
+      const stored = await fileStoreAsync(path).load();
+      const body = utf8(stored.interactions[0]!.request.body);
+      assert.ok(!body.includes("hunter2-secret"));
+      assert.ok(body.startsWith('{"password": "[REDACTED]"'));
+      for (const name of readdirSync(`${path}.blobs`)) {
+        assert.ok(!readFileSync(join(`${path}.blobs`, name), "latin1").includes("hunter2-secret"));
+      }
+    });
+  },
+);
+
+test(
+  "serve() answers 413 when a spooled body passes bodyLimit, and keeps nothing of it",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const spoolFolder = join(folder, "spool");
+      mkdirSync(spoolFolder);
+      const broker = createAsyncBroker({ cassette: createCassette() });
+      await withServer(
+        { broker, spoolThreshold: 1024, spoolFolder, bodyLimit: 64 * 1024 },
+        async (proxy) => {
+          // The answer comes before the body ends; the client may see the
+          // connection close while it still writes instead.
+          const status = await chunkedRequest(new URL("/x", proxy.url), randomBytes(200_000), 8192)
+            .catch((error: { code?: string }) => error.code);
+          assert.ok([413, "ECONNRESET", "EPIPE"].includes(status!), String(status));
+          assert.deepEqual(spooledBodies(spoolFolder), []);
+        },
+      );
+    });
+  },
+);
+
+test("serve() removes a spooled body whose client goes away before it ends", GUARD, async () => {
+  await withFolder(async (folder) => {
+    const spoolFolder = join(folder, "spool");
+    mkdirSync(spoolFolder);
+    const upstream = await startServer((_, response) => void response.end("no"));
+    try {
+      const broker = createAsyncBroker({
+        cassette: createCassette(),
+        mode: "record",
+        liveResponder: createFetchResponder({ upstream: upstream.origin }),
+      });
+      await withServer(
+        { broker, origin: upstream.origin, spoolThreshold: 1024, spoolFolder },
+        async (proxy) => {
+          const started = deferred();
+          const request = httpRequest(new URL("/cut", proxy.url), {
+            method: "PUT",
+            headers: { "content-length": String(MiB) },
+          });
+          request.on("error", () => {});
+          request.write(randomBytes(200_000), () => started.resolve());
+          await started.promise;
+          // Wait until the body is being spooled, then cut the connection.
+          for (let i = 0; i < 200 && spooledBodies(spoolFolder).length === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          assert.equal(spooledBodies(spoolFolder).length, 1);
+          request.destroy();
+          for (let i = 0; i < 400 && spooledBodies(spoolFolder).length > 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          assert.deepEqual(spooledBodies(spoolFolder), []);
+          assert.equal(broker.cassette.interactions.length, 0);
+        },
+      );
+      assert.equal(upstream.received.length, 0);
+    } finally {
+      await upstream.close();
+    }
+  });
+});
+
+test(
+  "serve() holds a multipart form in memory, so its boundary is still made stable",
+  GUARD,
+  async () => {
+    const upstream = await startServer((_, response) => void response.end("ok"));
+    try {
+      const broker = createAsyncBroker({
+        cassette: createCassette(),
+        mode: "record",
+        liveResponder: createFetchResponder({ upstream: upstream.origin }),
+      });
+      await withServer(
+        { broker, origin: upstream.origin, spoolThreshold: 16 },
+        async (proxy) => {
+          const form = new FormData();
+          form.append("file", new Blob([new Uint8Array(4096)]), "a.bin");
+          const answer = await fetch(new URL("/form", proxy.url), { method: "POST", body: form });
+          assert.equal(await answer.text(), "ok");
+        },
+      );
+      const request = broker.cassette.interactions[0]!.request;
+      assert.equal(request.bodyBlob, undefined);
+      assert.match(utf8(request.body), /^--x-replay-[0-9a-f]{32}\r\n/);
+    } finally {
+      await upstream.close();
+    }
+  },
+);
+
+test("spoolThreshold and spoolFolder are checked when the server is made", async () => {
+  const broker = createAsyncBroker({ cassette: createCassette() });
+  await assert.rejects(serve({ broker, spoolThreshold: 0 }), {
+    name: "RangeError",
+    message: /spoolThreshold must be a whole number of bytes >= 1, got number 0/,
+  });
+  await assert.rejects(serve({ broker, spoolFolder: "" }), {
+    name: "TypeError",
+    message: /spoolFolder must be a folder's path/,
+  });
+});
