@@ -28,9 +28,16 @@
 //   upload    POST of UPLOAD_MIB through x-replay serve --mode record
 //             --body-limit <more> to a plain server that discards it: the
 //             proxy's RSS growth for a request body it must hold and store
-// Targets: growth <= 64 MiB for record and replay, throughput >= 0.5x plain.
+//   spooled   POST of SPOOL_MIB of binary bytes the same way with
+//             --blob-threshold 65536: the body goes to a temporary file as it
+//             arrives, then upstream and into the blob folder from it (ADR
+//             0053; a UTF-8 text body is read whole once, to be redacted),
+//             against the same POST sent to the plain server alone
+// Targets: growth <= 64 MiB for record and replay (and the spooled upload),
+// throughput >= 0.5x plain.
 //
-// Environment: SIZE_MIB (default 1024), UPLOAD_MIB (default 48), X_REPLAY_CLI
+// Environment: SIZE_MIB (default 1024), UPLOAD_MIB (default 48), SPOOL_MIB
+// (default SIZE_MIB), X_REPLAY_CLI
 // (default dist/src/cli/mod.js: another build, to compare before and after),
 // VERBOSE=1 (each measurement as JSON).
 import { execSync, spawn } from "node:child_process";
@@ -61,6 +68,7 @@ const root = resolve(dirname(self), "..");
 const MiB = 1 << 20;
 const SIZE = Number(process.env.SIZE_MIB ?? 1024) * MiB;
 const UPLOAD = Number(process.env.UPLOAD_MIB ?? 48) * MiB;
+const SPOOLED = Number(process.env.SPOOL_MIB ?? SIZE / MiB) * MiB;
 const GROWTH_TARGET = 64 * MiB;
 const THROUGHPUT_TARGET = 0.5;
 
@@ -163,8 +171,12 @@ function download(url) {
   });
 }
 
-/** POSTs `size` bytes to `url` in 1 MiB writes; resolves with the answer's text. */
-function upload(url, size) {
+/**
+ * POSTs `size` bytes to `url` in 1 MiB writes (text, or with `binary` one
+ * random MiB over and over, as an archive or an image upload is to
+ * redaction); resolves with the answer's text.
+ */
+function upload(url, size, binary = false) {
   return new Promise((resolvePromise, reject) => {
     const begin = performance.now();
     const outgoing = request(
@@ -182,7 +194,7 @@ function upload(url, size) {
       },
     );
     outgoing.on("error", reject);
-    const piece = Buffer.alloc(MiB, "x");
+    const piece = binary ? randomFillSync(Buffer.alloc(MiB)) : Buffer.alloc(MiB, "x");
     let sent = 0;
     const write = () => {
       while (sent < size) {
@@ -278,6 +290,8 @@ async function main() {
     const rows = [];
     const cassette = join(folder, "big.json");
     let uploadRow;
+    let spooledRow;
+    let plainUploadRow;
     await serving([self], async (plain) => {
       rows.push(
         await measure(
@@ -286,6 +300,12 @@ async function main() {
           () => download(`${plain.url}/big`),
           same,
         ),
+      );
+      plainUploadRow = await measure(
+        `plain node:http, POST of ${SPOOLED / MiB} MiB (binary) read and discarded`,
+        plain,
+        () => upload(`${plain.url}/upload`, SPOOLED, true),
+        (result) => result.status === 200 && result.body === String(SPOOLED),
       );
       const recordArgs = ["--mode", "record", "--upstream", plain.url];
       rows.push(
@@ -311,6 +331,28 @@ async function main() {
             uploads,
             () => upload(`${uploads.url}/upload`, UPLOAD),
             (result) => result.status === 200 && result.body === String(UPLOAD),
+          ),
+      );
+      // A build from before ADR 0053 holds the body even with --blob-threshold.
+      const spoolLimit = limit.length === 0 ? [] : ["--body-limit", String(SPOOLED + MiB)];
+      spooledRow = await serving(
+        [
+          cli,
+          "serve",
+          join(folder, "spooled.json"),
+          ...recordArgs,
+          "--blob-threshold",
+          "65536",
+          ...spoolLimit,
+        ],
+        (uploads) =>
+          measure(
+            `x-replay serve --mode record --blob-threshold 65536, POST of ${
+              SPOOLED / MiB
+            } MiB (binary)`,
+            uploads,
+            () => upload(`${uploads.url}/upload`, SPOOLED, true),
+            (result) => result.status === 200 && result.body === String(SPOOLED),
           ),
       );
     }, { X_REPLAY_PLAIN_SERVER: file });
@@ -361,6 +403,17 @@ async function main() {
       } (${(uploadRow.growth / UPLOAD).toFixed(1)}× the body), server CPU ${
         (uploadRow.cpu / 1000).toFixed(1)
       } s`,
+    );
+    console.log(
+      `Upload: ${spooledRow.name}: ${(spooledRow.ms / 1000).toFixed(2)} s, RSS growth ${
+        sizeOf(spooledRow.growth)
+      } (${spooledRow.growth <= GROWTH_TARGET ? "within" : "**over**"} 64 MiB), server CPU ${
+        (spooledRow.cpu / 1000).toFixed(1)
+      } s; ${
+        (plainUploadRow.ms / spooledRow.ms).toFixed(2)
+      }× the speed of ${plainUploadRow.name}: ${
+        (plainUploadRow.ms / 1000).toFixed(2)
+      } s, RSS growth ${sizeOf(plainUploadRow.growth)}`,
     );
   } finally {
     rmSync(folder, { recursive: true, force: true });
