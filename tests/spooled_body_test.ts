@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { join } from "node:path";
 import {
   createAsyncBroker,
@@ -334,3 +334,175 @@ test("spoolThreshold and spoolFolder are checked when the server is made", async
     message: /spoolFolder must be a folder's path/,
   });
 });
+
+/** A server that reports its first request-body bytes, then answers with the body's hash. */
+async function progressServer() {
+  const first = deferred();
+  const bodies: Uint8Array[] = [];
+  const aborted = deferred();
+  const server = createServer((incoming, response) => {
+    const pieces: Uint8Array[] = [];
+    incoming.on("data", (piece: Uint8Array) => {
+      pieces.push(piece);
+      first.resolve();
+    });
+    incoming.on("aborted", () => aborted.resolve());
+    incoming.on("error", () => aborted.resolve());
+    incoming.on("end", () => {
+      const body = Buffer.concat(pieces);
+      bodies.push(body);
+      response.end(sha256(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    first: first.promise,
+    aborted: aborted.promise,
+    bodies,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Resolves with `"timed out"` if `promise` has not settled within `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | "timed out"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<"timed out">((resolve) => (timer = setTimeout(() => resolve("timed out"), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+for (const client of ["fetch", "node:http"] as const) {
+  for (const declared of [true, false]) {
+    test(
+      `serve() in record mode sends a big upload ${
+        declared ? "with its length" : "of unknown length"
+      } upstream through ${client} while it still arrives`,
+      GUARD,
+      async () => {
+        await withFolder(async (folder) => {
+          const path = join(folder, "arriving.json");
+          const bytes = randomBytes(3 * MiB + 11);
+          const upstream = await progressServer();
+          try {
+            const broker = createAsyncBroker({
+              cassette: createCassette(),
+              mode: "record",
+              recording: "streaming",
+              liveResponder: createFetchResponder({ upstream: upstream.origin, client }),
+              store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB }),
+            });
+            await withServer(
+              { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
+              async (proxy) => {
+                const answer = new Promise<[number, string]>((resolve, reject) => {
+                  const outgoing = httpRequest(new URL("/stream", proxy.url), {
+                    method: "PUT",
+                    headers: declared ? { "content-length": String(bytes.length) } : {},
+                  }, (response) => {
+                    let text = "";
+                    response.setEncoding("utf8").on("data", (piece) => (text += piece));
+                    response.on("end", () => resolve([response.statusCode ?? 0, text]));
+                  });
+                  outgoing.on("error", reject);
+                  // The first 1.5 MiB, then nothing until the upstream has some of it.
+                  outgoing.write(bytes.subarray(0, MiB + MiB / 2));
+                  void within(upstream.first, 10_000).then((seen) => {
+                    outgoing.end(bytes.subarray(MiB + MiB / 2));
+                    if (seen === "timed out") reject(new Error("the upstream got nothing early"));
+                  });
+                });
+                const [status, text] = await answer;
+                assert.equal(status, 200);
+                assert.equal(text, sha256(bytes));
+              },
+            );
+          } finally {
+            await upstream.close();
+          }
+          assert.deepEqual(upstream.bodies, [Buffer.from(bytes)]);
+          const request = (await fileStoreAsync(path).load()).interactions[0]!.request;
+          assert.deepEqual(request.bodyBlob, { sha256: sha256(bytes), size: bytes.length });
+          const same = createRequest({ ...request, body: bytes });
+          assert.equal(fingerprint(request), fingerprint(same));
+        });
+      },
+    );
+  }
+}
+
+test(
+  "serve() stops passing an upload on when it passes bodyLimit: 413, nothing recorded or kept",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const spoolFolder = join(folder, "spool");
+      mkdirSync(spoolFolder);
+      const upstream = await progressServer();
+      try {
+        const broker = createAsyncBroker({
+          cassette: createCassette(),
+          mode: "record",
+          liveResponder: createFetchResponder({ upstream: upstream.origin, client: "node:http" }),
+        });
+        await withServer(
+          { broker, origin: upstream.origin, spoolThreshold: 1024, spoolFolder, bodyLimit: MiB },
+          async (proxy) => {
+            const status = await chunkedRequest(
+              new URL("/big", proxy.url),
+              randomBytes(3 * MiB),
+              65536,
+            )
+              .catch((error: { code?: string }) => error.code);
+            assert.ok([413, "ECONNRESET", "EPIPE"].includes(status!), String(status));
+            // The upstream saw the start of it, and then its request was cut.
+            assert.equal(await within(upstream.aborted, 10_000), undefined);
+            assert.equal(broker.cassette.interactions.length, 0);
+            for (let i = 0; i < 400 && spooledBodies(spoolFolder).length > 0; i++) {
+              await new Promise((resolve) => setTimeout(resolve, 5));
+            }
+            assert.deepEqual(spooledBodies(spoolFolder), []);
+          },
+        );
+        assert.deepEqual(upstream.bodies, []);
+      } finally {
+        await upstream.close();
+      }
+    });
+  },
+);
+
+test(
+  "serve() gives a live responder of its own the whole spooled body, not a stream",
+  GUARD,
+  async () => {
+    await withFolder(async (folder) => {
+      const bytes = randomBytes(2 * MiB);
+      const seen: number[] = [];
+      const broker = createAsyncBroker({
+        cassette: createCassette(),
+        mode: "record",
+        liveResponder: (request) => {
+          seen.push(request.body.length);
+          return [sha256(request.body)];
+        },
+      });
+      await withServer(
+        { broker, origin: "http://upstream.test", spoolThreshold: MiB, spoolFolder: folder },
+        async (proxy) => {
+          const answer = await plainRequest(new URL("/own", proxy.url), {
+            method: "PUT",
+            body: bytes,
+          });
+          assert.equal(utf8(answer.body), sha256(bytes));
+        },
+      );
+      assert.deepEqual(seen, [bytes.length]);
+    });
+  },
+);

@@ -36,8 +36,42 @@ export interface Spool {
     declared: number | undefined,
     limit: number,
   ): Promise<ReadBody>;
+  /**
+   * Starts reading a body to pass it on as it arrives (ADR 0053): in memory
+   * while it stays under the threshold; once it reaches the threshold, it
+   * goes to a file and, piece by piece, to `stream` as well. Resolves with
+   * the bytes when the body ended first, `undefined` when it passed `limit`
+   * first, else with the stream and the promise of the spooled file.
+   * `stream` is read at the pace of the slower of the file and its reader;
+   * cancelling it leaves the file being written, so the request can still
+   * be recorded whole. A body that passes `limit` or fails errors `stream`
+   * and rejects `done` (with `BodyTooLargeError` for the limit).
+   */
+  passOn(
+    body: ReadableStream<Uint8Array> | null,
+    declared: number | undefined,
+    limit: number,
+  ): Promise<Uint8Array<ArrayBuffer> | PassedOn | undefined>;
   /** Removes every file of this spool; bodies read from it cannot be read again. */
   close(): Promise<void>;
+}
+
+/** A body passed on as it arrives: the stream for the live call, and its spooled file once whole. */
+export interface PassedOn {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly done: Promise<SpooledBody>;
+}
+
+/** A body passed on as it arrived went past the limit. */
+export class BodyTooLargeError extends RangeError {
+  /** The limit, in bytes. */
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`The request body is larger than this server's limit of ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+    this.limit = limit;
+  }
 }
 
 // Folders to remove when the process exits, however it gets there.
@@ -90,6 +124,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
     first: Uint8Array,
     reader: ReadableStreamDefaultReader<Uint8Array>,
     limit: number,
+    pass?: Passing,
   ): Promise<SpooledBody | undefined> {
     if (closed) throw new Error("The spool for request bodies is closed");
     // mkdtemp() makes the folder readable by its owner alone (0700).
@@ -108,6 +143,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
           while (written < bytes.length) {
             written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
           }
+          await pass?.give(bytes);
         };
         await put(first);
         for (;;) {
@@ -115,6 +151,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
           if (done) break;
           if (size + value.length > limit) {
             await reader.cancel().catch(() => undefined);
+            pass?.fail(new BodyTooLargeError(limit));
             return undefined;
           }
           await put(value);
@@ -122,6 +159,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
       } finally {
         await handle.close();
       }
+      pass?.end();
       const ref = Object.freeze({ sha256: hash.digest("hex"), size });
       await rename(part, join(home, ref.sha256));
       // The file was hashed as it was written, in a folder only this user
@@ -173,6 +211,50 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
         reader.releaseLock();
       }
     },
+    async passOn(
+      body: ReadableStream<Uint8Array> | null,
+      declared: number | undefined,
+      limit: number,
+    ): Promise<Uint8Array<ArrayBuffer> | PassedOn | undefined> {
+      if (body === null) return new Uint8Array(0);
+      if (declared !== undefined && declared > limit) {
+        await body.cancel().catch(() => undefined);
+        return undefined;
+      }
+      const reader = body.getReader();
+      const pieces: Uint8Array[] = [];
+      let filled = 0;
+      let release = true;
+      try {
+        let toFile = declared !== undefined && declared >= threshold;
+        while (!toFile) {
+          const { done, value } = await reader.read();
+          if (done) return joined(pieces, filled);
+          if (filled + value.length > limit) {
+            await reader.cancel().catch(() => undefined);
+            return undefined;
+          }
+          pieces.push(value);
+          filled += value.length;
+          toFile = filled >= threshold;
+        }
+        const pass = passing();
+        const done = spool(joined(pieces, filled), reader, limit, pass).then((spooled) => {
+          if (spooled === undefined) throw new BodyTooLargeError(limit);
+          return spooled;
+        }, (error: unknown) => {
+          pass.fail(error);
+          throw error;
+        }).finally(() => reader.releaseLock());
+        // Whoever takes it may fail before awaiting it; a failure here is
+        // theirs to see, never an unhandled rejection.
+        done.catch(() => undefined);
+        release = false;
+        return { stream: pass.stream, done };
+      } finally {
+        if (release) reader.releaseLock();
+      }
+    },
     async close(): Promise<void> {
       closed = true;
       if (root === undefined) return;
@@ -182,6 +264,58 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
       await rm(made, { recursive: true, force: true });
     },
   });
+}
+
+/** The live side of a body passed on: pieces go in as they are spooled. */
+interface Passing {
+  readonly stream: ReadableStream<Uint8Array>;
+  /** Hands a piece on; resolves once the stream has room for the next (at once when cancelled). */
+  give(piece: Uint8Array): Promise<void>;
+  end(): void;
+  fail(error: unknown): void;
+}
+
+function passing(): Passing {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  let wake: (() => void) | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    start(given): void {
+      controller = given;
+    },
+    pull(): void {
+      wake?.();
+      wake = undefined;
+    },
+    cancel(): void {
+      // The live call stopped reading (it failed, or was answered early):
+      // the body is still spooled whole, for the recording.
+      open = false;
+      wake?.();
+      wake = undefined;
+    },
+  }, { highWaterMark: 1 });
+  return {
+    stream,
+    async give(piece: Uint8Array): Promise<void> {
+      if (!open) return;
+      controller.enqueue(piece);
+      while (open && (controller.desiredSize ?? 0) <= 0) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    end(): void {
+      if (!open) return;
+      open = false;
+      controller.close();
+    },
+    fail(error: unknown): void {
+      if (!open) return;
+      open = false;
+      controller.error(error);
+      wake?.();
+    },
+  };
 }
 
 /** The pieces as one buffer of their own. */

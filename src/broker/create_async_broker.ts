@@ -1,4 +1,5 @@
-import { checkCassette, sealCassette } from "../core/_model.ts";
+import { checkCassette, sealCassette, toRequest } from "../core/_model.ts";
+import { isBodyStreaming, recordsArriving } from "./_body_streams.ts";
 import { type BrokerSessionOptions, createSession, type Prepared } from "./_session.ts";
 import { wantOfferedHeaders } from "./_offered_headers.ts";
 import { type Sleep, timedChunks, type Timing, untimed } from "../core/_timing.ts";
@@ -158,6 +159,12 @@ type Outcome =
 
 type Settle = (outcome: Outcome) => void;
 
+/** A prepared request, or one whose matched form waits for its body (ADR 0053). */
+interface Arriving {
+  readonly live: InteractionRequest;
+  readonly matched: InteractionRequest | Promise<InteractionRequest>;
+}
+
 const ignore = (): void => {};
 
 /** How many blob writes a streamed recording runs at once (ADR 0041). */
@@ -288,17 +295,19 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
     return response as Iterable<unknown> | AsyncIterable<unknown>;
   }
 
-  function commit(
-    request: InteractionRequest,
+  async function commit(
+    matched: InteractionRequest | Promise<InteractionRequest>,
     chunks: readonly ResponseChunk[],
     start: number,
   ): Promise<void> {
+    // A request whose body was still arriving is matched once it is in.
+    const request = await matched;
     const interaction = session.use(session.finish(recordedInteraction(request, chunks), start));
     return enqueue((cassette) => appendInteraction(cassette, interaction), false);
   }
 
   async function* recordBuffered(
-    request: Prepared,
+    request: Arriving,
     settle: Settle,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
     const chunks: ResponseChunk[] = [];
@@ -319,7 +328,7 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
   }
 
   async function* recordStreaming(
-    request: Prepared,
+    request: Arriving,
     settle: Settle,
   ): AsyncGenerator<ResponseChunk, void, undefined> {
     let settled = false;
@@ -466,5 +475,15 @@ export function createAsyncBroker(options: CreateAsyncBrokerOptions): AsyncBroke
   });
   // Its adapters offer every request header, for the recordings' header names (ADR 0025).
   if (options.headerSchema === true) wantOfferedHeaders(broker);
+  // Recording everything, it needs no fingerprint before going live, so a
+  // server may start the live call while a big body still arrives (ADR 0053).
+  if (mode === "record" && isBodyStreaming(liveResponder)) {
+    recordsArriving(broker, (live, complete) => {
+      const matched = complete.then((request) => session.prepare(request).matched);
+      // A recording that fails first never awaits it: it must not go unhandled.
+      matched.then(ignore, ignore);
+      return recordOnce({ live: toRequest(live, "request"), matched }, ignore);
+    });
+  }
   return broker;
 }

@@ -250,7 +250,8 @@ Recording:
                           bytes in <cassette>.blobs/ (ADR 0041), written as they
                           stream through instead of held in memory, and request
                           bodies of that size too: those go to a temporary file
-                          as they arrive and are sent upstream from it (ADR 0053)
+                          as they arrive, and upstream as they come in record
+                          mode, once whole in auto mode (ADR 0053)
   --keep-encoding         with record or auto: record gzip, deflate and br bodies
                           as sent, still compressed, with content-encoding and
                           content-length (default: decoded, without those two)

@@ -60,6 +60,14 @@ export interface LiveContext {
   readonly signal: AbortSignal | undefined;
   /** The caller's redirect mode. */
   readonly redirect: RequestInit["redirect"] | undefined;
+  /** A body still arriving, sent as it comes (ADR 0053); the request's own `body` is then empty. */
+  readonly body?: ArrivingBody | undefined;
+}
+
+/** A request body the live call sends as it arrives, with its length when declared. */
+export interface ArrivingBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly length: number | undefined;
 }
 
 /**
@@ -124,6 +132,7 @@ export function readHeaders(
 export interface LiveOptions {
   readonly signal: AbortSignal | undefined;
   readonly redirect: RequestInit["redirect"] | undefined;
+  readonly body?: ArrivingBody | undefined;
 }
 
 const byName = ([a]: readonly [string, string], [b]: readonly [string, string]): number =>
@@ -186,7 +195,12 @@ export function toInteractionRequest(
     for (const [name, value] of headers) {
       if (!NOT_FORWARDED.has(name)) forwarded.append(name, value);
     }
-    liveContexts.set(request, { headers: forwarded, signal: live.signal, redirect: live.redirect });
+    liveContexts.set(request, {
+      headers: forwarded,
+      signal: live.signal,
+      redirect: live.redirect,
+      body: live.body,
+    });
   }
   return request;
 }
@@ -403,7 +417,7 @@ const STOPPED = new Error("The body stream was cancelled");
  * a piece at a time, as it is pulled (the file is checked once read, and a
  * bad one errors the stream); `undefined` for a body in memory.
  */
-export function blobBodyStream(
+function blobBodyStream(
   request: InteractionRequest,
 ): ReadableStream<Uint8Array> | undefined {
   const reader = bodyReaderOf(request);
@@ -446,6 +460,17 @@ export function liveParts(request: InteractionRequest): LiveContext {
     };
 }
 
+/**
+ * The body the live call sends as a stream: one still arriving (ADR 0053),
+ * or one kept in a blob file; `undefined` for a body in memory.
+ */
+export function liveBody(request: InteractionRequest): ArrivingBody | undefined {
+  const arriving = liveContexts.get(request)?.body;
+  if (arriving !== undefined) return arriving;
+  const stream = blobBodyStream(request);
+  return stream === undefined ? undefined : { stream, length: request.bodyBlob!.size };
+}
+
 /** The request init for the live call of an interaction request. */
 export function liveInit(request: InteractionRequest): RequestInit {
   const context = liveParts(request);
@@ -453,14 +478,17 @@ export function liveInit(request: InteractionRequest): RequestInit {
     method: request.action,
     headers: context.headers,
   };
-  const stream = blobBodyStream(request);
-  if (stream !== undefined) {
-    // A body kept in a blob file (a spooled upload) is sent from the file,
-    // with its length (Deno's fetch sends it chunked regardless).
-    const headers = new Headers(context.headers);
-    headers.set("content-length", String(request.bodyBlob!.size));
-    init.headers = headers;
-    init.body = stream;
+  const body = liveBody(request);
+  if (body !== undefined) {
+    // A body still arriving, or kept in a blob file (a spooled upload), is
+    // sent as a stream, with its length when known (Deno's fetch sends any
+    // stream chunked).
+    if (body.length !== undefined) {
+      const headers = new Headers(context.headers);
+      headers.set("content-length", String(body.length));
+      init.headers = headers;
+    }
+    init.body = body.stream;
     init.duplex = "half";
   } else if (request.body.length > 0) init.body = request.body.slice();
   if (context.signal !== undefined) init.signal = context.signal;

@@ -4,12 +4,12 @@
 // and the body's bytes before any content decoding (ADR 0030).
 import type { ClientRequest, IncomingMessage } from "node:http";
 import {
-  blobBodyStream,
   bodyChunks,
   codingsOf,
   type HeaderLine,
   headerMetadata,
   isDecodable,
+  liveBody,
   liveParts,
 } from "../_mapping.ts";
 import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
@@ -38,11 +38,13 @@ async function send(url: URL, request: InteractionRequest): Promise<IncomingMess
   const http = url.protocol === "https:" ? await import("node:https") : await import("node:http");
   const outgoing: Record<string, string> = {};
   for (const [name, value] of headers) outgoing[name] = value;
-  // A body kept in a blob file (a spooled upload) is written from the file.
-  const stream = blobBodyStream(request);
-  const body = stream === undefined ? request.body : undefined;
-  const length = body === undefined ? request.bodyBlob!.size : body.length;
-  if (length > 0 || BODY_METHODS.has(request.action)) {
+  // A body still arriving, or kept in a blob file (a spooled upload), is
+  // written as it is read; one of unknown length goes chunked.
+  const streamed = liveBody(request);
+  const stream = streamed?.stream;
+  const body = streamed === undefined ? request.body : undefined;
+  const length = body === undefined ? streamed!.length : body.length;
+  if (length !== undefined && (length > 0 || BODY_METHODS.has(request.action))) {
     outgoing["content-length"] = String(length);
   }
   return await new Promise<IncomingMessage>((resolve, reject) => {

@@ -2,6 +2,7 @@ import { checkOptions, describe } from "../../core/_check.ts";
 import type { AsyncLiveResponder } from "../../broker/create_async_broker.ts";
 import { liveInit, responseChunks } from "../_mapping.ts";
 import { nodeHttpChunks } from "./_node_http.ts";
+import { sendsBodyStreams } from "../../broker/_body_streams.ts";
 import { toRequest } from "../../core/_model.ts";
 import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
 
@@ -194,17 +195,20 @@ export function createFetchResponder(options?: FetchResponderOptions): AsyncLive
     yield* responseChunks(response);
   }
 
-  return (request: InteractionRequest): AsyncIterable<ResponseChunk> & Iterable<never> => {
-    // The very object a broker hands over (its live context is keyed by it).
-    const valid = toRequest(request, "request");
-    return {
-      [Symbol.asyncIterator]: () => answer(valid),
-      [Symbol.iterator](): Iterator<never> {
-        throw new TypeError(
-          "Cannot record with createFetchResponder(): fetch is asynchronous, so it needs " +
-            "createAsyncBroker() (or openAsyncBroker()), not createBroker()",
-        );
-      },
-    };
-  };
+  // It sends a body that is still arriving (a server's, ADR 0053) as it comes.
+  return sendsBodyStreams(
+    (request: InteractionRequest): AsyncIterable<ResponseChunk> & Iterable<never> => {
+      // The very object a broker hands over (its live context is keyed by it).
+      const valid = toRequest(request, "request");
+      return {
+        [Symbol.asyncIterator]: () => answer(valid),
+        [Symbol.iterator](): Iterator<never> {
+          throw new TypeError(
+            "Cannot record with createFetchResponder(): fetch is asynchronous, so it needs " +
+              "createAsyncBroker() (or openAsyncBroker()), not createBroker()",
+          );
+        },
+      };
+    },
+  );
 }

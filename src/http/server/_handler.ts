@@ -12,9 +12,15 @@ import {
   readHeaders,
   toInteractionRequest,
 } from "../_mapping.ts";
-import type { Cassette } from "../../core/types.ts";
+import type { Cassette, InteractionRequest } from "../../core/types.ts";
 import { DEFAULT_BODY_LIMIT, readLimited } from "./_body.ts";
-import { createSpool, type SpooledBody } from "../../broker/_spool.ts";
+import {
+  BodyTooLargeError,
+  createSpool,
+  type PassedOn,
+  type SpooledBody,
+} from "../../broker/_spool.ts";
+import { arrivingRecorder } from "../../broker/_body_streams.ts";
 import { missBody } from "./_explain.ts";
 import { ancestorTargets, hasBarePathTargets } from "./_ancestor_target.ts";
 import { failure } from "./_failure.ts";
@@ -60,13 +66,16 @@ export interface HandlerOptions {
   readonly bodyLimit?: number | undefined;
   /**
    * Request bodies of at least this many bytes are written to a temporary
-   * file as they arrive instead of being held (ADR 0053): they are
-   * fingerprinted, matched, forwarded upstream and recorded from the file,
-   * a piece at a time, and a store with a `blobThreshold` copies them into
-   * its blob folder. Redaction reads such a body only when it is UTF-8
-   * text. `multipart/form-data` bodies are always held, because their
-   * boundary is rewritten to make them match (ADR 0030). `bodyLimit` still
-   * applies. `x-replay serve` sets this to its `--blob-threshold`.
+   * file as they arrive instead of being held (ADR 0053), and are
+   * fingerprinted, matched, sent upstream and recorded from it, a piece at
+   * a time; a store with a `blobThreshold` copies them into its blob
+   * folder. An asynchronous broker in `record` mode whose live responder is
+   * `createFetchResponder()`'s sends the body upstream while it still
+   * arrives; elsewhere it is spooled whole first. Redaction reads such a
+   * body only when it is UTF-8 text. `multipart/form-data` bodies are always
+   * held, because their boundary is rewritten to make them match (ADR
+   * 0030). `bodyLimit` still applies. `x-replay serve` sets this to its
+   * `--blob-threshold`.
    *
    * @default {undefined (every body is held in memory)}
    */
@@ -109,6 +118,14 @@ export type Handle = ((request: Request) => Promise<Answer>) & {
 };
 
 const MULTIPART = /^\s*multipart\/form-data\s*;/i;
+
+const EMPTY_BODY = new Uint8Array(0);
+
+/** Whether an error is, or was caused by, a body passed on that went past the limit. */
+function tooLarge(error: unknown): boolean {
+  return error instanceof BodyTooLargeError ||
+    (error instanceof Error && error.cause instanceof BodyTooLargeError);
+}
 
 /** Ends a response body stream that is still open (used by a closing server). */
 export type Track = (end: (reason: unknown) => void) => () => void;
@@ -266,51 +283,77 @@ export function buildHandler(
     return inferred(url);
   };
 
+  const tooLargeAnswer = (): Response =>
+    failure(
+      413,
+      "Content Too Large",
+      new RangeError(
+        `The request body is larger than this server's limit of ${bodyLimit} bytes ` +
+          "(the bodyLimit option, or x-replay serve --body-limit)",
+      ),
+      { limit: bodyLimit },
+    );
+
   const handle = async (request: Request): Promise<Answer> => {
     let interaction;
     // A replaying broker never goes live: skip what only a live call needs.
     const mode = broker.mode;
     const live = mode === "replay" ? undefined : liveSignal(request.signal);
     let spooled: SpooledBody | undefined;
+    // A recording broker that can start the live call while a big body
+    // still arrives gets it as it comes (ADR 0053).
+    const arriving = mode === "record" ? arrivingRecorder(broker) : undefined;
+    let passed: PassedOn | undefined;
+    let complete: Promise<InteractionRequest> | undefined;
     try {
       const headers = readHeaders(request.headers, match, live !== undefined || offer);
       const declared = declaredLength(request.headers);
-      const body = spools(request.headers, declared)
+      const spooling = spools(request.headers, declared);
+      const body = spooling && arriving !== undefined
+        ? await spool!.passOn(request.body, declared, bodyLimit)
+        : spooling
         ? await spool!.read(request.body, declared, bodyLimit)
         : await readLimited(request.body, declared, bodyLimit);
-      if (body !== undefined && !(body instanceof Uint8Array)) spooled = body;
+      if (body !== undefined && !(body instanceof Uint8Array)) {
+        if ("stream" in body) passed = body;
+        else spooled = body;
+      }
       if (body === undefined) {
         live?.dispose();
-        return plain(failure(
-          413,
-          "Content Too Large",
-          new RangeError(
-            `The request body is larger than this server's limit of ${bodyLimit} bytes ` +
-              "(the bodyLimit option, or x-replay serve --body-limit)",
-          ),
-          { limit: bodyLimit },
-        ));
+        return plain(tooLargeAnswer());
       }
+      const target = targetOf(new URL(request.url));
       interaction = toInteractionRequest(
         request.method,
-        targetOf(new URL(request.url)),
+        target,
         headers,
-        body,
+        passed === undefined ? body as Uint8Array<ArrayBuffer> | SpooledBody : EMPTY_BODY,
         match,
         // A proxy hands redirects to its client rather than following them.
-        live === undefined ? undefined : { signal: live.signal, redirect: "manual" },
+        live === undefined ? undefined : {
+          signal: live.signal,
+          redirect: "manual",
+          body: passed === undefined ? undefined : { stream: passed.stream, length: declared },
+        },
         // readLimited() gave a buffer of its own: the request keeps it, uncopied.
         true,
       );
       if (offer) offerHeaders(interaction, headers);
+      // What is recorded: the same request with its whole body, once in.
+      complete = passed?.done.then((file) => {
+        const whole = toInteractionRequest(request.method, target, headers, file, match, undefined);
+        if (offer) offerHeaders(whole, headers);
+        return whole;
+      });
     } catch (error) {
       live?.dispose();
       await spooled?.discard();
+      await passed?.stream.cancel().catch(() => undefined);
       return plain(failure(400, "Bad Request", error));
     }
     try {
       const framing = frame(
-        broker.replay(interaction),
+        complete === undefined ? broker.replay(interaction) : arriving!(interaction, complete),
         mode === "record" ? undefined : broker.cassette,
         live !== undefined,
       );
@@ -326,6 +369,9 @@ export function buildHandler(
       return { response, lines: framing.lines() };
     } catch (error) {
       live?.dispose();
+      // A live call that failed before it read the arriving body lets it go.
+      await passed?.stream.cancel().catch(() => undefined);
+      if (tooLarge(error)) return plain(tooLargeAnswer());
       if (error instanceof InteractionNotFoundError) {
         return plain(
           new Response(missBody(broker.cassette, error.request, error.fingerprint), {
@@ -334,7 +380,12 @@ export function buildHandler(
           }),
         );
       }
-      onError(error);
+      // A client that went away mid-upload ends its own live call: nothing
+      // for the operator to see, as when a held body's read is cut.
+      const gone = request.signal.aborted &&
+        (error === request.signal.reason ||
+          (error instanceof Error && error.cause === request.signal.reason));
+      if (!gone) onError(error);
       // The library's own failures (a save, a bad recording) are this
       // server's, and so is everything in replay mode, where nothing goes
       // live; anything else came from the live side.
