@@ -2,6 +2,7 @@
 // run by whatever runtime runs the tests, and the store subjects that the
 // conformance suites run against.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -218,4 +219,18 @@ export function collectGarbage(): void {
   if (global.Bun !== undefined) return global.Bun.gc(true);
   setFlagsFromString("--expose-gc");
   (runInNewContext("gc") as () => void)();
+}
+
+/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
+export function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+  }
+  return bytes;
+}
+
+/** SHA-256 of bytes, lowercase hex. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -2,7 +2,6 @@
 // fingerprint, the redactor, and a store copying them into its own folder.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -16,20 +15,7 @@ import {
   fileStoreAsync,
   fingerprint,
 } from "@x/replay";
-import { withFolder } from "./_helpers.ts";
-
-/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let at = 0; at < size; at += 65536) {
-    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
-  }
-  return bytes;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
+import { randomBytes, sha256, withFolder } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
 

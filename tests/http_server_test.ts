@@ -31,22 +31,13 @@ import {
   startServer,
   utf8,
 } from "./_http.ts";
-import { withFolder } from "./_helpers.ts";
+import { randomBytes, withFolder } from "./_helpers.ts";
 
 function withReplayServer<T>(
   options: Parameters<typeof serve>[0],
   body: (server: ReplayServer) => Promise<T>,
 ): Promise<T> {
   return closing(serve(options), body);
-}
-
-/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let at = 0; at < size; at += 65536) {
-    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
-  }
-  return bytes;
 }
 
 /** The JSON part of a miss or failure answer, loosely typed for assertions. */

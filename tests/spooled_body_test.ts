@@ -2,11 +2,12 @@
 // upstream, fingerprinted, redacted and recorded from the file, never held.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import { join } from "node:path";
 import {
+  type AsyncBroker,
+  type AsyncCassetteStore,
   createAsyncBroker,
   createCassette,
   createRequest,
@@ -18,26 +19,13 @@ import {
 import { createFetchResponder } from "@x/replay/fetch";
 import { type ReplayServer, serve } from "@x/replay/server";
 import { closing, deferred, GUARD, plainRequest, startServer, utf8 } from "./_http.ts";
-import { withFolder } from "./_helpers.ts";
+import { collectGarbage, randomBytes, sha256, withFolder } from "./_helpers.ts";
 
 function withServer<T>(
   options: Parameters<typeof serve>[0],
   body: (server: ReplayServer) => Promise<T>,
 ): Promise<T> {
   return closing(serve(options), body);
-}
-
-/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let at = 0; at < size; at += 65536) {
-    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
-  }
-  return bytes;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** The body folders a spool holds under `folder` (none once they are removed). */
@@ -66,6 +54,29 @@ function chunkedRequest(url: URL, body: Uint8Array, piece: number): Promise<numb
 
 const MiB = 1024 * 1024;
 
+/** A broker recording everything through createFetchResponder(), into `store` when given. */
+function recorder(
+  upstream: string,
+  options: {
+    readonly client?: "fetch" | "node:http";
+    readonly store?: AsyncCassetteStore;
+    readonly recording?: "buffered" | "streaming";
+  } = {},
+): AsyncBroker {
+  return createAsyncBroker({
+    cassette: createCassette(),
+    mode: "record",
+    recording: options.recording,
+    liveResponder: createFetchResponder({ upstream, client: options.client }),
+    store: options.store,
+  });
+}
+
+/** A file store with 1 MiB blob files. */
+function blobStore(path: string): AsyncCassetteStore {
+  return fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB });
+}
+
 for (const client of ["fetch", "node:http"] as const) {
   for (const kind of ["file", "journal"] as const) {
     test(
@@ -83,12 +94,7 @@ for (const client of ["fetch", "node:http"] as const) {
             ? fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB })
             : journalStoreAsync(path, { createIfMissing: true, blobThreshold: MiB });
           try {
-            const broker = createAsyncBroker({
-              cassette: createCassette(),
-              mode: "record",
-              liveResponder: createFetchResponder({ upstream: upstream.origin, client }),
-              store,
-            });
+            const broker = recorder(upstream.origin, { client, store });
             mkdirSync(spoolFolder);
             await withServer(
               { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder },
@@ -149,12 +155,7 @@ test(
         response.end(sha256(received.body));
       });
       try {
-        const broker = createAsyncBroker({
-          cassette: createCassette(),
-          mode: "record",
-          liveResponder: createFetchResponder({ upstream: upstream.origin, client: "node:http" }),
-          store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB }),
-        });
+        const broker = recorder(upstream.origin, { client: "node:http", store: blobStore(path) });
         await withServer(
           { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
           async (proxy) => {
@@ -198,12 +199,7 @@ test(
         response.end(String(utf8(received.body).includes("hunter2-secret")));
       });
       try {
-        const broker = createAsyncBroker({
-          cassette: createCassette(),
-          mode: "record",
-          liveResponder: createFetchResponder({ upstream: upstream.origin, client: "node:http" }),
-          store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB }),
-        });
+        const broker = recorder(upstream.origin, { client: "node:http", store: blobStore(path) });
         await withServer(
           { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
           async (proxy) => {
@@ -258,11 +254,7 @@ test("serve() removes a spooled body whose client goes away before it ends", GUA
     mkdirSync(spoolFolder);
     const upstream = await startServer((_, response) => void response.end("no"));
     try {
-      const broker = createAsyncBroker({
-        cassette: createCassette(),
-        mode: "record",
-        liveResponder: createFetchResponder({ upstream: upstream.origin }),
-      });
+      const broker = recorder(upstream.origin);
       await withServer(
         { broker, origin: upstream.origin, spoolThreshold: 1024, spoolFolder },
         async (proxy) => {
@@ -300,11 +292,7 @@ test(
   async () => {
     const upstream = await startServer((_, response) => void response.end("ok"));
     try {
-      const broker = createAsyncBroker({
-        cassette: createCassette(),
-        mode: "record",
-        liveResponder: createFetchResponder({ upstream: upstream.origin }),
-      });
+      const broker = recorder(upstream.origin);
       await withServer(
         { broker, origin: upstream.origin, spoolThreshold: 16 },
         async (proxy) => {
@@ -390,12 +378,10 @@ for (const client of ["fetch", "node:http"] as const) {
           const bytes = randomBytes(3 * MiB + 11);
           const upstream = await progressServer();
           try {
-            const broker = createAsyncBroker({
-              cassette: createCassette(),
-              mode: "record",
+            const broker = recorder(upstream.origin, {
+              client,
+              store: blobStore(path),
               recording: "streaming",
-              liveResponder: createFetchResponder({ upstream: upstream.origin, client }),
-              store: fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB }),
             });
             await withServer(
               { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
@@ -445,11 +431,7 @@ test(
       mkdirSync(spoolFolder);
       const upstream = await progressServer();
       try {
-        const broker = createAsyncBroker({
-          cassette: createCassette(),
-          mode: "record",
-          liveResponder: createFetchResponder({ upstream: upstream.origin, client: "node:http" }),
-        });
+        const broker = recorder(upstream.origin, { client: "node:http" });
         await withServer(
           { broker, origin: upstream.origin, spoolThreshold: 1024, spoolFolder, bodyLimit: MiB },
           async (proxy) => {
@@ -506,3 +488,41 @@ test(
     });
   },
 );
+
+test("serve() removes a spooled body's file once nothing refers to it", GUARD, async () => {
+  await withFolder(async (folder) => {
+    const spoolFolder = join(folder, "spool");
+    mkdirSync(spoolFolder);
+    const bytes = randomBytes(2 * MiB);
+    const upstream = await startServer((received, response) => {
+      response.end(sha256(received.body));
+    });
+    try {
+      const broker = createAsyncBroker({
+        cassette: createCassette(),
+        mode: "auto",
+        liveResponder: createFetchResponder({ upstream: upstream.origin }),
+      });
+      await withServer(
+        { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder },
+        async (proxy) => {
+          const send = () =>
+            plainRequest(new URL("/same", proxy.url), { method: "PUT", body: bytes });
+          // Recorded: the cassette's request refers to the first file.
+          assert.equal(utf8((await send()).body), sha256(bytes));
+          // Replayed: the second file is needed only until it is matched.
+          assert.equal(utf8((await send()).body), sha256(bytes));
+          assert.equal(upstream.received.length, 1);
+          for (let i = 0; i < 100 && spooledBodies(spoolFolder).length > 1; i++) {
+            collectGarbage();
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          assert.equal(spooledBodies(spoolFolder).length, 1);
+          assert.equal(broker.cassette.interactions[0]!.request.body.length, bytes.length);
+        },
+      );
+    } finally {
+      await upstream.close();
+    }
+  });
+});

@@ -177,38 +177,70 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
     }
   }
 
+  /**
+   * Reads a body into memory until it reaches the threshold (at once when
+   * its declared length does): the whole body when it ends first,
+   * `undefined` when it passes `limit` first (the stream is then cancelled),
+   * else the bytes read so far and the locked reader of the rest, for a file.
+   */
+  async function begin(
+    body: ReadableStream<Uint8Array> | null,
+    declared: number | undefined,
+    limit: number,
+  ): Promise<Uint8Array<ArrayBuffer> | Begun | undefined> {
+    if (body === null) return new Uint8Array(0);
+    if (declared !== undefined && declared > limit) {
+      await body.cancel().catch(() => undefined);
+      return undefined;
+    }
+    const reader = body.getReader();
+    try {
+      const first = await gather(reader, declared, limit);
+      if (first !== undefined && !(first instanceof Uint8Array)) {
+        return { reader, prefix: first.prefix };
+      }
+      reader.releaseLock();
+      return first;
+    } catch (error) {
+      reader.releaseLock();
+      throw error;
+    }
+  }
+
+  async function gather(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    declared: number | undefined,
+    limit: number,
+  ): Promise<Uint8Array<ArrayBuffer> | { readonly prefix: Uint8Array } | undefined> {
+    const pieces: Uint8Array[] = [];
+    let filled = 0;
+    let toFile = declared !== undefined && declared >= threshold;
+    while (!toFile) {
+      const { done, value } = await reader.read();
+      if (done) return joined(pieces, filled);
+      if (filled + value.length > limit) {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      pieces.push(value);
+      filled += value.length;
+      toFile = filled >= threshold;
+    }
+    return { prefix: joined(pieces, filled) };
+  }
+
   return Object.freeze({
     async read(
       body: ReadableStream<Uint8Array> | null,
       declared: number | undefined,
       limit: number,
     ): Promise<ReadBody> {
-      if (body === null) return new Uint8Array(0);
-      if (declared !== undefined && declared > limit) {
-        await body.cancel().catch(() => undefined);
-        return undefined;
-      }
-      const reader = body.getReader();
+      const begun = await begin(body, declared, limit);
+      if (begun === undefined || begun instanceof Uint8Array) return begun;
       try {
-        // Bytes are gathered in memory until they reach the threshold (at
-        // once when the declared length does), then go to a file.
-        const pieces: Uint8Array[] = [];
-        let filled = 0;
-        let toFile = declared !== undefined && declared >= threshold;
-        while (!toFile) {
-          const { done, value } = await reader.read();
-          if (done) return joined(pieces, filled);
-          if (filled + value.length > limit) {
-            await reader.cancel().catch(() => undefined);
-            return undefined;
-          }
-          pieces.push(value);
-          filled += value.length;
-          toFile = filled >= threshold;
-        }
-        return await spool(joined(pieces, filled), reader, limit);
+        return await spool(begun.prefix, begun.reader, limit);
       } finally {
-        reader.releaseLock();
+        begun.reader.releaseLock();
       }
     },
     async passOn(
@@ -216,44 +248,20 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
       declared: number | undefined,
       limit: number,
     ): Promise<Uint8Array<ArrayBuffer> | PassedOn | undefined> {
-      if (body === null) return new Uint8Array(0);
-      if (declared !== undefined && declared > limit) {
-        await body.cancel().catch(() => undefined);
-        return undefined;
-      }
-      const reader = body.getReader();
-      const pieces: Uint8Array[] = [];
-      let filled = 0;
-      let release = true;
-      try {
-        let toFile = declared !== undefined && declared >= threshold;
-        while (!toFile) {
-          const { done, value } = await reader.read();
-          if (done) return joined(pieces, filled);
-          if (filled + value.length > limit) {
-            await reader.cancel().catch(() => undefined);
-            return undefined;
-          }
-          pieces.push(value);
-          filled += value.length;
-          toFile = filled >= threshold;
-        }
-        const pass = passing();
-        const done = spool(joined(pieces, filled), reader, limit, pass).then((spooled) => {
-          if (spooled === undefined) throw new BodyTooLargeError(limit);
-          return spooled;
-        }, (error: unknown) => {
-          pass.fail(error);
-          throw error;
-        }).finally(() => reader.releaseLock());
-        // Whoever takes it may fail before awaiting it; a failure here is
-        // theirs to see, never an unhandled rejection.
-        done.catch(() => undefined);
-        release = false;
-        return { stream: pass.stream, done };
-      } finally {
-        if (release) reader.releaseLock();
-      }
+      const begun = await begin(body, declared, limit);
+      if (begun === undefined || begun instanceof Uint8Array) return begun;
+      const pass = passing();
+      const done = spool(begun.prefix, begun.reader, limit, pass).then((spooled) => {
+        if (spooled === undefined) throw new BodyTooLargeError(limit);
+        return spooled;
+      }, (error: unknown) => {
+        pass.fail(error);
+        throw error;
+      }).finally(() => begun.reader.releaseLock());
+      // Whoever takes it may fail before awaiting it; a failure here is
+      // theirs to see, never an unhandled rejection.
+      done.catch(() => undefined);
+      return { stream: pass.stream, done };
     },
     async close(): Promise<void> {
       closed = true;
@@ -264,6 +272,12 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
       await rm(made, { recursive: true, force: true });
     },
   });
+}
+
+/** A body that reached the threshold: what was read of it, and the reader of the rest. */
+interface Begun {
+  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly prefix: Uint8Array;
 }
 
 /** The live side of a body passed on: pieces go in as they are spooled. */
