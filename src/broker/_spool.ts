@@ -8,6 +8,7 @@ import { mkdtemp, open, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { joinBytes } from "../core/_bytes.ts";
 import type { BlobReader } from "../core/_model.ts";
 import type { BlobRef } from "../core/types.ts";
 import { blobReader } from "../store/_blob.ts";
@@ -217,7 +218,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
     let toFile = declared !== undefined && declared >= threshold;
     while (!toFile) {
       const { done, value } = await reader.read();
-      if (done) return joined(pieces, filled);
+      if (done) return joinBytes(pieces);
       if (filled + value.length > limit) {
         await reader.cancel().catch(() => undefined);
         return undefined;
@@ -226,7 +227,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
       filled += value.length;
       toFile = filled >= threshold;
     }
-    return { prefix: joined(pieces, filled) };
+    return { prefix: joinBytes(pieces) };
   }
 
   return Object.freeze({
@@ -330,15 +331,4 @@ function passing(): Passing {
       wake?.();
     },
   };
-}
-
-/** The pieces as one buffer of their own. */
-function joined(pieces: readonly Uint8Array[], filled: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(filled);
-  let at = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.length;
-  }
-  return bytes;
 }

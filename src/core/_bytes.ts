@@ -67,3 +67,16 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   return isCanonicalBase64(text) ? decodeBase64(text) : undefined;
 }
+
+/** The pieces joined into one fresh buffer of their own. */
+export function joinBytes(pieces: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return bytes;
+}

@@ -6,6 +6,7 @@ import { closeSync, fsyncSync, ftruncateSync, readSync, statSync, writeSync } fr
 import { stat as statAsync } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { joinBytes } from "../core/_bytes.ts";
 import { checkOptions, describe } from "../core/_check.ts";
 import { type DataOf, fromDocument, toDocument } from "../codec/_document.ts";
 import { externalize } from "./_blob.ts";
@@ -692,15 +693,7 @@ async function performJournalAsync(op: JournalOp): Promise<unknown> {
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    result.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return result;
+  return chunks.length === 1 ? chunks[0]! : joinBytes(chunks);
 }
 
 function isJournalOp(step: Step): step is JournalOp {
