@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { joinBytes } from "../core/_bytes.ts";
+import { type PushStream, pushStream } from "../core/_push_stream.ts";
 import type { BlobReader } from "../core/_model.ts";
 import type { BlobRef } from "../core/types.ts";
 import { blobReader } from "../store/_blob.ts";
@@ -125,7 +126,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
     first: Uint8Array,
     reader: ReadableStreamDefaultReader<Uint8Array>,
     limit: number,
-    pass?: Passing,
+    pass?: PushStream,
   ): Promise<SpooledBody | undefined> {
     if (closed) throw new Error("The spool for request bodies is closed");
     // mkdtemp() makes the folder readable by its owner alone (0700).
@@ -251,7 +252,7 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
     ): Promise<Uint8Array<ArrayBuffer> | PassedOn | undefined> {
       const begun = await begin(body, declared, limit);
       if (begun === undefined || begun instanceof Uint8Array) return begun;
-      const pass = passing();
+      const pass = pushStream();
       const done = spool(begun.prefix, begun.reader, limit, pass).then((spooled) => {
         if (spooled === undefined) throw new BodyTooLargeError(limit);
         return spooled;
@@ -279,56 +280,4 @@ export function createSpool(threshold: number, folder: string = tmpdir()): Spool
 interface Begun {
   readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly prefix: Uint8Array;
-}
-
-/** The live side of a body passed on: pieces go in as they are spooled. */
-interface Passing {
-  readonly stream: ReadableStream<Uint8Array>;
-  /** Hands a piece on; resolves once the stream has room for the next (at once when cancelled). */
-  give(piece: Uint8Array): Promise<void>;
-  end(): void;
-  fail(error: unknown): void;
-}
-
-function passing(): Passing {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let open = true;
-  let wake: (() => void) | undefined;
-  const stream = new ReadableStream<Uint8Array>({
-    start(given): void {
-      controller = given;
-    },
-    pull(): void {
-      wake?.();
-      wake = undefined;
-    },
-    cancel(): void {
-      // The live call stopped reading (it failed, or was answered early):
-      // the body is still spooled whole, for the recording.
-      open = false;
-      wake?.();
-      wake = undefined;
-    },
-  }, { highWaterMark: 1 });
-  return {
-    stream,
-    async give(piece: Uint8Array): Promise<void> {
-      if (!open) return;
-      controller.enqueue(piece);
-      while (open && (controller.desiredSize ?? 0) <= 0) {
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    end(): void {
-      if (!open) return;
-      open = false;
-      controller.close();
-    },
-    fail(error: unknown): void {
-      if (!open) return;
-      open = false;
-      controller.error(error);
-      wake?.();
-    },
-  };
 }

@@ -18,6 +18,7 @@ import {
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
 import { encodeUtf8 } from "../core/_bytes.ts";
+import { pushStream } from "../core/_push_stream.ts";
 import type { BlobRef, InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
 
 /** The protocol of every HTTP interaction. */
@@ -417,37 +418,17 @@ const STOPPED = new Error("The body stream was cancelled");
  * a piece at a time, as it is pulled (the file is checked once read, and a
  * bad one errors the stream); `undefined` for a body in memory.
  */
-function blobBodyStream(
-  request: InteractionRequest,
-): ReadableStream<Uint8Array> | undefined {
+function blobBodyStream(request: InteractionRequest): ReadableStream<Uint8Array> | undefined {
   const reader = bodyReaderOf(request);
   const ref = request.bodyBlob;
   if (reader === undefined || ref === undefined) return undefined;
-  let wake: (() => void) | undefined;
-  let stopped = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller): void {
-      reader.each(ref, async (piece) => {
-        if (stopped) throw STOPPED;
-        controller.enqueue(piece);
-        while ((controller.desiredSize ?? 0) <= 0) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          if (stopped) throw STOPPED;
-        }
-      }).then(
-        () => stopped || controller.close(),
-        (error: unknown) => stopped || controller.error(error),
-      );
-    },
-    pull(): void {
-      wake?.();
-      wake = undefined;
-    },
-    cancel(): void {
-      stopped = true;
-      wake?.();
-    },
-  }, { highWaterMark: 1 });
+  const pass = pushStream();
+  reader.each(ref, async (piece) => {
+    // A reader that cancelled stops the reading of the file too.
+    if (!pass.open) throw STOPPED;
+    await pass.give(piece);
+  }).then(() => pass.end(), (error: unknown) => pass.fail(error));
+  return pass.stream;
 }
 
 /** What the live call of an interaction request sends besides its body. */

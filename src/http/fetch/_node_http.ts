@@ -13,6 +13,7 @@ import {
   liveParts,
 } from "../_mapping.ts";
 import type { InteractionRequest, ResponseChunk } from "../../core/types.ts";
+import { drained } from "../_drained.ts";
 
 /**
  * A body announced at least this long (a download, not an event stream) is
@@ -93,17 +94,7 @@ async function writeStream(call: ClientRequest, stream: ReadableStream<Uint8Arra
       const { done, value } = await reader.read();
       if (done) break;
       if (call.destroyed) return;
-      if (!call.write(value)) {
-        await new Promise<void>((resolve) => {
-          const go = (): void => {
-            call.off("drain", go);
-            call.off("close", go);
-            resolve();
-          };
-          call.on("drain", go);
-          call.on("close", go);
-        });
-      }
+      if (!call.write(value)) await drained(call);
     }
     call.end();
   } finally {

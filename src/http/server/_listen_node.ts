@@ -4,6 +4,7 @@
 // and status text written as they were recorded.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HeaderLine } from "../_mapping.ts";
+import { drained } from "../_drained.ts";
 import type { Answer } from "./_handler.ts";
 import { failure } from "./_failure.ts";
 import { urlHost } from "./_host.ts";
@@ -26,19 +27,6 @@ export interface NodeServerOptions {
   readonly onError: (error: unknown) => void;
   /** Whether an error ending a response stream is the server closing (not worth a log line). */
   readonly closing: () => boolean;
-}
-
-/** Resolves when the response can take more data, or is gone. */
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      response.off("drain", done);
-      response.off("close", done);
-      resolve();
-    };
-    response.on("drain", done);
-    response.on("close", done);
-  });
 }
 
 /** Whether the request has a body to read: any but GET and HEAD that announce one. */
