@@ -18,7 +18,8 @@ import {
   type Interaction,
   stringifyCassette,
 } from "@x/replay";
-import { withFolder } from "./_helpers.ts";
+import { randomBytes, sha256, withFolder } from "./_helpers.ts";
+import { plainRequest, startServer } from "./_http.ts";
 import { assertOneLineFailure, run, type RunningServe, serving } from "./_cli.ts";
 import { rawRequest, type RawResponse, rawUpstream, values } from "./_raw_http.ts";
 
@@ -522,5 +523,47 @@ test("x-replay serve prints a failure whole on stderr, and answers with the cass
         }": the file does not exist\n`,
       );
     });
+  });
+});
+
+test("x-replay serve --blob-threshold records a big upload into the blob folder without holding it", async () => {
+  await withFolder(async (folder) => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 1);
+    const upstream = await startServer((received, response) => {
+      response.end(sha256(received.body));
+    });
+    try {
+      await serving(
+        [
+          "up.json",
+          "--mode",
+          "record",
+          "--upstream",
+          upstream.origin,
+          "--blob-threshold",
+          "65536",
+        ],
+        folder,
+        async (proxy) => {
+          const answer = await plainRequest(new URL("/upload", proxy.url), {
+            method: "PUT",
+            headers: { "content-type": "application/octet-stream" },
+            body: bytes,
+          });
+          assert.equal(answer.status, 200);
+          assert.equal(new TextDecoder().decode(answer.body), sha256(bytes));
+        },
+      );
+    } finally {
+      await upstream.close();
+    }
+    assert.deepEqual(upstream.received[0]!.body, bytes);
+    assert.equal(upstream.received[0]!.headers["content-length"], String(bytes.length));
+    const request = fileStore(join(folder, "up.json")).load().interactions[0]!.request;
+    assert.deepEqual(request.bodyBlob, { sha256: sha256(bytes), size: bytes.length });
+    assert.deepEqual(
+      readFileSync(join(folder, "up.json.blobs", sha256(bytes))),
+      Buffer.from(bytes),
+    );
   });
 });
