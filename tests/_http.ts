@@ -8,6 +8,7 @@ import {
   request as httpRequest,
   type ServerResponse,
 } from "node:http";
+import { type ReplayServer, serve } from "@x/replay/server";
 
 /** A request as a test server received it. */
 export interface Received {
@@ -224,4 +225,12 @@ export async function closing<R extends { close(): Promise<void> }, T>(
   } finally {
     await opened.close();
   }
+}
+
+/** Runs `body` against a `serve()` server, which is closed after it, however it ends. */
+export function withReplayServer<T>(
+  options: Parameters<typeof serve>[0],
+  body: (server: ReplayServer) => Promise<T>,
+): Promise<T> {
+  return closing(serve(options), body);
 }

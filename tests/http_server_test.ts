@@ -18,9 +18,8 @@ import {
   type ResponseChunk,
 } from "@x/replay";
 import { createFetchResponder, createReplayFetch } from "@x/replay/fetch";
-import { type BrokerLike, createHandler, type ReplayServer, serve } from "@x/replay/server";
+import { type BrokerLike, createHandler, serve } from "@x/replay/server";
 import {
-  closing,
   concat,
   deferred,
   EVENTS,
@@ -30,15 +29,9 @@ import {
   sseRoute,
   startServer,
   utf8,
+  withReplayServer,
 } from "./_http.ts";
 import { randomBytes, withFolder } from "./_helpers.ts";
-
-function withReplayServer<T>(
-  options: Parameters<typeof serve>[0],
-  body: (server: ReplayServer) => Promise<T>,
-): Promise<T> {
-  return closing(serve(options), body);
-}
 
 /** The JSON part of a miss or failure answer, loosely typed for assertions. */
 // deno-lint-ignore no-explicit-any

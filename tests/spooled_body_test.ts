@@ -17,16 +17,9 @@ import {
   openAsyncBroker,
 } from "@x/replay";
 import { createFetchResponder } from "@x/replay/fetch";
-import { type ReplayServer, serve } from "@x/replay/server";
-import { closing, deferred, GUARD, plainRequest, startServer, utf8 } from "./_http.ts";
+import { serve } from "@x/replay/server";
+import { deferred, GUARD, plainRequest, startServer, utf8, withReplayServer } from "./_http.ts";
 import { collectGarbage, randomBytes, sha256, withFolder } from "./_helpers.ts";
-
-function withServer<T>(
-  options: Parameters<typeof serve>[0],
-  body: (server: ReplayServer) => Promise<T>,
-): Promise<T> {
-  return closing(serve(options), body);
-}
 
 /** The body folders a spool holds under `folder` (none once they are removed). */
 function spooledBodies(folder: string): string[] {
@@ -96,7 +89,7 @@ for (const client of ["fetch", "node:http"] as const) {
           try {
             const broker = recorder(upstream.origin, { client, store });
             mkdirSync(spoolFolder);
-            await withServer(
+            await withReplayServer(
               { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder },
               async (proxy) => {
                 const answer = await plainRequest(new URL("/put", proxy.url), {
@@ -156,7 +149,7 @@ test(
       });
       try {
         const broker = recorder(upstream.origin, { client: "node:http", store: blobStore(path) });
-        await withServer(
+        await withReplayServer(
           { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
           async (proxy) => {
             assert.equal(await chunkedRequest(new URL("/up", proxy.url), bytes, 100_000), 200);
@@ -169,7 +162,7 @@ test(
       // Replaying: the same upload, spooled again, finds its recording; the
       // spooled file is gone as soon as it is answered.
       const replaying = await openAsyncBroker(fileStoreAsync(path), { mode: "replay" });
-      await withServer(
+      await withReplayServer(
         { broker: replaying, spoolThreshold: MiB, spoolFolder },
         async (proxy) => {
           mkdirSync(spoolFolder, { recursive: true });
@@ -200,7 +193,7 @@ test(
       });
       try {
         const broker = recorder(upstream.origin, { client: "node:http", store: blobStore(path) });
-        await withServer(
+        await withReplayServer(
           { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
           async (proxy) => {
             const answer = await plainRequest(new URL("/login", proxy.url), {
@@ -233,7 +226,7 @@ test(
       const spoolFolder = join(folder, "spool");
       mkdirSync(spoolFolder);
       const broker = createAsyncBroker({ cassette: createCassette() });
-      await withServer(
+      await withReplayServer(
         { broker, spoolThreshold: 1024, spoolFolder, bodyLimit: 64 * 1024 },
         async (proxy) => {
           // The answer comes before the body ends; the client may see the
@@ -255,7 +248,7 @@ test("serve() removes a spooled body whose client goes away before it ends", GUA
     const upstream = await startServer((_, response) => void response.end("no"));
     try {
       const broker = recorder(upstream.origin);
-      await withServer(
+      await withReplayServer(
         { broker, origin: upstream.origin, spoolThreshold: 1024, spoolFolder },
         async (proxy) => {
           const started = deferred();
@@ -293,7 +286,7 @@ test(
     const upstream = await startServer((_, response) => void response.end("ok"));
     try {
       const broker = recorder(upstream.origin);
-      await withServer(
+      await withReplayServer(
         { broker, origin: upstream.origin, spoolThreshold: 16 },
         async (proxy) => {
           const form = new FormData();
@@ -383,7 +376,7 @@ for (const client of ["fetch", "node:http"] as const) {
               store: blobStore(path),
               recording: "streaming",
             });
-            await withServer(
+            await withReplayServer(
               { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder: folder },
               async (proxy) => {
                 const answer = new Promise<[number, string]>((resolve, reject) => {
@@ -432,7 +425,7 @@ test(
       const upstream = await progressServer();
       try {
         const broker = recorder(upstream.origin, { client: "node:http" });
-        await withServer(
+        await withReplayServer(
           { broker, origin: upstream.origin, spoolThreshold: 1024, spoolFolder, bodyLimit: MiB },
           async (proxy) => {
             const status = await chunkedRequest(
@@ -474,7 +467,7 @@ test(
           return [sha256(request.body)];
         },
       });
-      await withServer(
+      await withReplayServer(
         { broker, origin: "http://upstream.test", spoolThreshold: MiB, spoolFolder: folder },
         async (proxy) => {
           const answer = await plainRequest(new URL("/own", proxy.url), {
@@ -503,7 +496,7 @@ test("serve() removes a spooled body's file once nothing refers to it", GUARD, a
         mode: "auto",
         liveResponder: createFetchResponder({ upstream: upstream.origin }),
       });
-      await withServer(
+      await withReplayServer(
         { broker, origin: upstream.origin, spoolThreshold: MiB, spoolFolder },
         async (proxy) => {
           const send = () =>
