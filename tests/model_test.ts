@@ -42,6 +42,12 @@ test("createRequest() returns a deeply frozen request with defaults", () => {
   assert.deepEqual(made.headers, []);
   assert.equal(made.body.length, 0);
   assertDeeplyFrozen(made);
+  // Every empty body, given or not, is one frozen empty array: nothing to own.
+  for (const body of ["", new Uint8Array(0), undefined]) {
+    const empty = createRequest({ protocol: "grpc", action: "List", target: "svc", body }).body;
+    assert.equal(empty.length, 0);
+    assert.ok(Object.isFrozen(empty));
+  }
 });
 
 test("createRequest() encodes string bodies as UTF-8 and copies byte bodies", () => {

@@ -94,6 +94,11 @@ export interface BrokerSessionOptions {
   readonly now?: (() => number) | undefined;
 }
 
+/** The miss of `key`'s `occurrence`, with `positions` recorded. */
+function missOf(key: string, occurrence: number, positions: readonly number[]): Choice {
+  return { kind: "miss", key, occurrence, recorded: positions.length };
+}
+
 /** What a lookup found: an interaction to replay, or a miss to record or report. */
 export type Choice =
   | { readonly kind: "hit"; readonly interaction: Interaction }
@@ -281,8 +286,8 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
       occurrence = counters.get(key) ?? 0;
       counters.set(key, occurrence + 1);
     }
-    const miss = { kind: "miss", key, occurrence, recorded: positions.length } as const;
-    if (mode === "record") return miss;
+    // Built only on a miss: a replay that hits needs none.
+    if (mode === "record") return missOf(key, occurrence, positions);
     let position = positions[occurrence];
     if (
       position === undefined && playback === "sequential" && mode === "replay" &&
@@ -290,14 +295,14 @@ export function createSession(options: BrokerSessionOptions, action: string): Se
     ) {
       position = positions.at(-1);
     }
-    if (position === undefined) return miss;
+    if (position === undefined) return missOf(key, occurrence, positions);
     let interaction = cassette.interactions[position]!;
     if (isStale(interaction)) {
       if (onStale === "rerecord" && mode === "auto") {
         const fresh = positions.map((at) => cassette.interactions[at]!).find((candidate) =>
           !isStale(candidate)
         );
-        if (fresh === undefined) return miss;
+        if (fresh === undefined) return missOf(key, occurrence, positions);
         interaction = fresh;
       } else {
         staleHit(interaction);

@@ -3,6 +3,7 @@
 import {
   decodeBase64,
   decodeUtf8,
+  EMPTY_BYTES,
   encodeUtf8,
   isCanonicalBase64,
   toBase64,
@@ -310,7 +311,7 @@ function readInteraction(
         checkedTarget,
         checkedHeaders,
         body === undefined || body === ""
-          ? EMPTY_BODY
+          ? EMPTY_BYTES
           : readData(body, at(i, ".request.body"), fail),
       );
     }
@@ -407,10 +408,6 @@ function blobFingerprint(
     return undefined;
   }
 }
-
-// Requests without a body share one empty, frozen body: there is nothing in
-// it to change or to own.
-const EMPTY_BODY: Uint8Array<ArrayBuffer> = Object.freeze(new Uint8Array(0));
 
 /** The path of a value in the document's `i`-th interaction. */
 function at(i: number, rest: string): string {

@@ -5,6 +5,12 @@ const encoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF as data instead of silently dropping it.
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * One empty, frozen byte array for every value without bytes (a request with
+ * no body, an empty chunk): there is nothing in it to change or to own.
+ */
+export const EMPTY_BYTES: Uint8Array<ArrayBuffer> = Object.freeze(new Uint8Array(0));
+
 /** UTF-8 bytes of a well-formed string, in a fresh buffer. */
 export function encodeUtf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text) as Uint8Array<ArrayBuffer>;

@@ -77,6 +77,7 @@ export function checkText(value: unknown, path: string, fail: Fail): string {
 /** A frozen copy of an array of `[string, string]` arrays. */
 export function checkPairArray(value: unknown, path: string, fail: Fail): Pairs {
   if (!Array.isArray(value)) return fail(path, "an array of [key, value] pairs", value);
+  if (value.length === 0) return EMPTY_PAIRS;
   const pairs: (readonly [string, string])[] = new Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const pair: unknown = value[i];

@@ -1,7 +1,7 @@
 // The one place that builds frozen model values. Everything it returns is
 // marked as valid (a private field, ADR 0050), so re-wrapping a valid value
 // costs one field test.
-import { decodeBase64, encodeUtf8 } from "./_bytes.ts";
+import { decodeBase64, EMPTY_BYTES, encodeUtf8 } from "./_bytes.ts";
 import {
   breach,
   checkPairsInit,
@@ -45,10 +45,16 @@ export function isValid(value: unknown): boolean {
   return typeof value === "object" && value !== null && Valid.has(value);
 }
 
-/** Copies caller bytes (or encodes a string) into a fresh, exclusively owned buffer. */
+/**
+ * Copies caller bytes (or encodes a string) into a fresh, exclusively owned
+ * buffer; no bytes at all give the shared `EMPTY_BYTES`.
+ */
 export function copyBytes(value: unknown, path: string, fail: Fail): Uint8Array<ArrayBuffer> {
-  if (typeof value === "string") return encodeUtf8(checkText(value, path, fail));
+  if (typeof value === "string") {
+    return value === "" ? EMPTY_BYTES : encodeUtf8(checkText(value, path, fail));
+  }
   if (value instanceof Uint8Array) {
+    if (value.byteLength === 0) return EMPTY_BYTES;
     const copy = new Uint8Array(value.byteLength);
     copy.set(value);
     return copy;
@@ -83,7 +89,7 @@ export function toRequest(value: unknown, path: string): InteractionRequest {
     checkText(init.target, join(path, "target"), failValidation),
     checkPairsInit(init.headers, join(path, "headers")),
     init.body === undefined
-      ? new Uint8Array(0)
+      ? EMPTY_BYTES
       : copyBytes(init.body, join(path, "body"), failValidation),
   );
 }

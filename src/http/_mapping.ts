@@ -509,45 +509,34 @@ const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
  * lower-cased, less hop-by-hop headers (and `content-length` with
  * `dropLength`). A name or value that no runtime would send is an
  * `InteractionValidationError` naming the pair, the same on every runtime.
+ * The lines are worked out on every call, into a fresh array: most chunks
+ * are replayed once per loaded cassette, and remembering them per chunk cost
+ * more than it saved (a `WeakMap` entry and a frozen array per response).
  */
 export function recordedHeaderLines(
   chunk0: ResponseChunk | undefined,
   dropLength: boolean,
-): readonly HeaderLine[] {
-  if (chunk0 === undefined) return EMPTY;
-  // Chunks never change: the lines of one are worked out once (a replayed
-  // cassette answers with the same chunk objects every time).
-  const cache = dropLength ? LINES_WITHOUT_LENGTH : LINES;
-  let lines = cache.get(chunk0);
-  if (lines === undefined) {
-    lines = Object.freeze(headerLinesOf(chunk0, dropLength));
-    cache.set(chunk0, lines);
-  }
-  return lines;
-}
-
-const LINES = new WeakMap<ResponseChunk, readonly HeaderLine[]>();
-const LINES_WITHOUT_LENGTH = new WeakMap<ResponseChunk, readonly HeaderLine[]>();
-
-function headerLinesOf(chunk0: ResponseChunk, dropLength: boolean): HeaderLine[] {
+): HeaderLine[] {
   const lines: HeaderLine[] = [];
+  if (chunk0 === undefined) return lines;
   const metadata = chunk0.metadata;
   for (let i = 0; i < metadata.length; i++) {
-    const [key, raw] = metadata[i]!;
+    const pair = metadata[i]!;
+    const key = pair[0];
     if (!key.startsWith(HEADER_PREFIX)) continue;
     const name = key.slice(HEADER_PREFIX.length).toLowerCase();
-    const path = `responseChunks[0].metadata[${i}]`;
     if (!TOKEN.test(name)) {
       throw new InteractionValidationError(
-        path,
+        `responseChunks[0].metadata[${i}]`,
         'a header name, "header:" then letters, digits or !#$%&\'*+.^_`|~-',
         JSON.stringify(key),
       );
     }
-    const value = raw.replace(OUTER_WHITESPACE, "");
+    const raw = pair[1];
+    const value = hasOuterWhitespace(raw) ? raw.replace(OUTER_WHITESPACE, "") : raw;
     if (!FIELD_TEXT.test(value)) {
       throw new InteractionValidationError(
-        path,
+        `responseChunks[0].metadata[${i}]`,
         `a value for header ${
           JSON.stringify(name)
         } without control characters (CR, LF, NUL, …) or characters above U+00FF`,
@@ -558,6 +547,14 @@ function headerLinesOf(chunk0: ResponseChunk, dropLength: boolean): HeaderLine[]
     lines.push([name, value]);
   }
   return lines;
+}
+
+/** Whether a value starts or ends with a space or a tab (most recorded values do not). */
+function hasOuterWhitespace(value: string): boolean {
+  if (value.length === 0) return false;
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  return first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09;
 }
 
 /** The status text recorded on chunk 0, checked as `recordedHeaderLines()` checks values. */
