@@ -1,6 +1,7 @@
 // What a broker remembers during one session and applies to every request
 // (issue 4): normalisation and redaction before matching, sequential
 // playback counters, recorded_at and maxAge, and which interactions were used.
+import { EMPTY_BYTES } from "../core/_bytes.ts";
 import { describe } from "../core/_check.ts";
 import { CODE_NAMING, sealChunk, sealInteraction, toRequest, withHead } from "../core/_model.ts";
 import { offeredHeaders } from "./_offered_headers.ts";
@@ -160,7 +161,6 @@ export interface Session {
 }
 
 const RECORDED_AT = "recorded_at";
-const EMPTY_BYTES = new Uint8Array(0);
 
 function defaultNow(): number {
   return performance.timeOrigin + performance.now();

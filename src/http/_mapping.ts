@@ -17,7 +17,7 @@ import {
 } from "../core/_model.ts";
 import { createChunk } from "../core/create_chunk.ts";
 import { createRequest } from "../core/create_request.ts";
-import { encodeUtf8 } from "../core/_bytes.ts";
+import { EMPTY_BYTES, encodeUtf8 } from "../core/_bytes.ts";
 import { pushStream } from "../core/_push_stream.ts";
 import type { BlobRef, InteractionRequest, Pairs, ResponseChunk } from "../core/types.ts";
 
@@ -139,8 +139,6 @@ export interface LiveOptions {
 const byName = ([a]: readonly [string, string], [b]: readonly [string, string]): number =>
   a < b ? -1 : a > b ? 1 : 0;
 
-const EMPTY_BODY = new Uint8Array(0);
-
 /** A request body kept in a file: its blob reference and the reader of its folder. */
 export interface BlobBody {
   readonly ref: BlobRef;
@@ -167,7 +165,7 @@ export function toInteractionRequest(
   // A spooled body is kept byte for byte (the server holds forms in memory).
   const stableBody = file === undefined
     ? stableMultipart(headers, body as Uint8Array<ArrayBuffer>)
-    : EMPTY_BODY;
+    : EMPTY_BYTES;
   const matched = match.size === 0 ? [] : headers.filter(([name]) => match.has(name));
   // Sorted by name as the Fetch standard iterates them; Bun keeps insertion order.
   if (matched.length > 1) matched.sort(byName);
@@ -176,7 +174,7 @@ export function toInteractionRequest(
     action: method.toUpperCase(),
     target,
     headers: matched,
-    body: bodyIsOwned ? EMPTY_BODY : stableBody,
+    body: bodyIsOwned ? EMPTY_BYTES : stableBody,
   });
   // createRequest() checks every part; an owned body is not copied.
   const request = file !== undefined

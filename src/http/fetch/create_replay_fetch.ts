@@ -1,3 +1,4 @@
+import { EMPTY_BYTES } from "../../core/_bytes.ts";
 import { checkOptions, describe } from "../../core/_check.ts";
 import type { BrokerLike } from "../broker_like.ts";
 import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
@@ -172,7 +173,7 @@ export function createReplayFetch(
     let method = "GET";
     let target: string;
     let headers: [string, string][] = [];
-    let body = EMPTY_BODY;
+    let body = EMPTY_BYTES;
     let redirect: RequestInit["redirect"] = "follow";
     if (plain !== undefined) target = plain;
     else {
@@ -205,7 +206,7 @@ export function createReplayFetch(
         status === 303 ? method !== "GET" && method !== "HEAD" : status <= 302 && method === "POST"
       ) {
         method = "GET";
-        body = EMPTY_BODY;
+        body = EMPTY_BYTES;
         headers = headers.filter(([name]) => !BODY_HEADERS.has(name.toLowerCase()));
       }
       // Credentials stay with the origin they were given to.
@@ -221,8 +222,6 @@ export function createReplayFetch(
 
   return replayFetch as typeof fetch;
 }
-
-const EMPTY_BODY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 
 /** How many redirects fetch follows before it gives up (the Fetch standard's 20). */
 const MAX_REDIRECTS = 20;

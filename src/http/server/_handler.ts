@@ -1,4 +1,5 @@
 // The web-standard handler behind createHandler() and serve().
+import { EMPTY_BYTES } from "../../core/_bytes.ts";
 import { describe } from "../../core/_check.ts";
 import type { BrokerLike } from "../broker_like.ts";
 import { offerHeaders, wantsOfferedHeaders } from "../../broker/_offered_headers.ts";
@@ -118,8 +119,6 @@ export type Handle = ((request: Request) => Promise<Answer>) & {
 };
 
 const MULTIPART = /^\s*multipart\/form-data\s*;/i;
-
-const EMPTY_BODY = new Uint8Array(0);
 
 /** Whether an error is, or was caused by, a body passed on that went past the limit. */
 function tooLarge(error: unknown): boolean {
@@ -327,7 +326,7 @@ export function buildHandler(
         request.method,
         target,
         headers,
-        passed === undefined ? body as Uint8Array<ArrayBuffer> | SpooledBody : EMPTY_BODY,
+        passed === undefined ? body as Uint8Array<ArrayBuffer> | SpooledBody : EMPTY_BYTES,
         match,
         // A proxy hands redirects to its client rather than following them.
         live === undefined ? undefined : {
