@@ -266,6 +266,7 @@ function plainGet(input: Parameters<typeof fetch>[0]): string | undefined {
     return undefined;
   }
   if (url.username !== "" || url.password !== "") return undefined;
-  if (url.hash !== "") url.hash = "";
+  // Also an empty fragment, whose `hash` reads "" though `href` ends in "#".
+  url.hash = "";
   return url.href;
 }
