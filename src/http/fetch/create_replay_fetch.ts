@@ -250,6 +250,33 @@ function redirectTarget(response: Response, base: string): string | undefined {
   }
 }
 
+// An absolute http(s) URL already in the form `new URL()` serializes it to:
+// lower-case scheme and host, a DNS name whose last label starts with a
+// letter or a dotted-quad IPv4 address, no credentials, a port only when not
+// the default, a path, and only characters that parsing keeps as they are
+// (the query leaves out `'`, which parsing encodes there). Dot segments and
+// Punycode labels are checked below; anything else is parsed. Every part is
+// separated by a character no earlier part takes, so matching is linear.
+const CANONICAL_HTTP_URL =
+  /^(https?):\/\/(?:(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::(0|[1-9]\d{0,4}))?\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*)?$/;
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: "80", https: "443" };
+
+/**
+ * Whether `new URL(url).href` is `url` itself, known without parsing it (a
+ * test suite's URLs nearly always are): `false` only means "parse it".
+ */
+function isCanonicalHttpUrl(url: string): boolean {
+  const found = CANONICAL_HTTP_URL.exec(url);
+  if (found === null) return false;
+  const port = found[2];
+  if (port !== undefined && (Number(port) > 65535 || port === DEFAULT_PORTS[found[1]!])) {
+    return false;
+  }
+  // "/." may start a dot segment, "%2e" may be one, and "xn--" labels are
+  // checked (and may be refused) by parsing.
+  return !url.includes("/.") && !/%2e/i.test(url) && !url.includes("xn--");
+}
+
 /**
  * The target of `fetch(url)` with no init: a GET with no headers and no
  * body, which needs no `Request` (building one and reading its empty body
@@ -258,6 +285,7 @@ function redirectTarget(response: Response, base: string): string | undefined {
  * with credentials), so those still get its own error.
  */
 function plainGet(input: Parameters<typeof fetch>[0]): string | undefined {
+  if (typeof input === "string" && isCanonicalHttpUrl(input)) return input;
   if (typeof input !== "string" && !(input instanceof URL)) return undefined;
   let url: URL;
   try {
