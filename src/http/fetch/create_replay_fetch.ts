@@ -260,6 +260,7 @@ function redirectTarget(response: Response, base: string): string | undefined {
 const CANONICAL_HTTP_URL =
   /^(https?):\/\/(?:(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::(0|[1-9]\d{0,4}))?\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*)?$/;
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: "80", https: "443" };
+const ENCODED_DOT = /%2e/i;
 
 /**
  * Whether `new URL(url).href` is `url` itself, known without parsing it (a
@@ -274,7 +275,7 @@ function isCanonicalHttpUrl(url: string): boolean {
   }
   // "/." may start a dot segment, "%2e" may be one, and "xn--" labels are
   // checked (and may be refused) by parsing.
-  return !url.includes("/.") && !/%2e/i.test(url) && !url.includes("xn--");
+  return !url.includes("/.") && !ENCODED_DOT.test(url) && !url.includes("xn--");
 }
 
 /**
