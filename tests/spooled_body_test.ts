@@ -65,9 +65,10 @@ function recorder(
   });
 }
 
-/** A file store with 1 MiB blob files. */
-function blobStore(path: string): AsyncCassetteStore {
-  return fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB });
+/** A file (or journal) store with 1 MiB blob files. */
+function blobStore(path: string, kind: "file" | "journal" = "file"): AsyncCassetteStore {
+  const options = { createIfMissing: true, blobThreshold: MiB };
+  return kind === "file" ? fileStoreAsync(path, options) : journalStoreAsync(path, options);
 }
 
 for (const client of ["fetch", "node:http"] as const) {
@@ -83,9 +84,7 @@ for (const client of ["fetch", "node:http"] as const) {
           const upstream = await startServer((received, response) => {
             response.end(`got ${received.body.length} ${sha256(received.body)}`);
           });
-          const store = kind === "file"
-            ? fileStoreAsync(path, { createIfMissing: true, blobThreshold: MiB })
-            : journalStoreAsync(path, { createIfMissing: true, blobThreshold: MiB });
+          const store = blobStore(path, kind);
           try {
             const broker = recorder(upstream.origin, { client, store });
             mkdirSync(spoolFolder);
