@@ -209,6 +209,18 @@ for (const format of formats) {
   });
 }
 
+test("parseCassette() of JSON gives the same cassette one item at a time as whole (property)", () => {
+  // The layout stringifyCassette() writes is parsed one interaction at a time;
+  // the same document on one line is parsed whole.
+  fc.assert(
+    fc.property(anyCassette, (cassette) => {
+      const text = stringifyCassette(cassette);
+      assert.deepEqual(parseCassette(text), parseCassette(JSON.stringify(JSON.parse(text))));
+    }),
+    { numRuns: 150 },
+  );
+});
+
 test("stringifyCassette() output is deterministic and ends with one newline", () => {
   fc.assert(
     fc.property(anyCassette, (cassette) => {

@@ -147,6 +147,90 @@ test("parseCassette() makes chunk bytes on first read, the same bytes on every r
   );
 });
 
+/** The longest text `body` hands to `JSON.parse`, and how many times it calls it. */
+function jsonParseCalls(body: () => void): { calls: number; longest: number } {
+  const original = JSON.parse;
+  const seen = { calls: 0, longest: 0 };
+  JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    seen.calls++;
+    seen.longest = Math.max(seen.longest, text.length);
+    return original(text, reviver);
+  };
+  try {
+    body();
+  } finally {
+    JSON.parse = original;
+  }
+  return seen;
+}
+
+test("parseCassette() reads JSON in stringifyCassette()'s layout one interaction at a time", () => {
+  for (const text of [base, base.trimEnd()]) {
+    const seen = jsonParseCalls(() => parseCassette(text));
+    assert.equal(seen.calls, 2, "one call per interaction");
+    assert.ok(seen.longest < base.length - 200, `${seen.longest} characters at once`);
+  }
+  // Another layout is parsed whole, once.
+  const oneLine = JSON.stringify(JSON.parse(base));
+  assert.deepEqual(jsonParseCalls(() => parseCassette(oneLine)), {
+    calls: 1,
+    longest: oneLine.length,
+  });
+});
+
+test("parseCassette() reads JSON in any layout, one item at a time or whole", () => {
+  const cassette = parseCassette(base);
+  const document = JSON.parse(base);
+  // Chunks at the items' own indentation: the cut between items falls inside
+  // an interaction, so the pieces do not parse and the whole text is read.
+  const chunksAtItemDepth = base.replace(
+    /"response_chunks": \[\n( *)\{/g,
+    '"response_chunks": [\n    {',
+  ).replace(/\n {8}\},\n {8}\{/g, "\n    },\n    {");
+  assert.notEqual(chunksAtItemDepth, base);
+  const variants = [
+    base,
+    base.trimEnd(),
+    `${base}\n\n`,
+    base.replaceAll("\n", "\r\n"),
+    JSON.stringify(document),
+    JSON.stringify(document, null, 4),
+    JSON.stringify({ ...document, future_key: 1 }, null, 2),
+    JSON.stringify({ future_key: 1, ...document }, null, 2),
+    // A second "interactions" key wins, as in JSON.parse.
+    base.replace("\n  ]\n}", '\n  ],\n  "interactions": []\n}'),
+    chunksAtItemDepth,
+  ];
+  for (const [i, text] of variants.entries()) {
+    const expected = i === 8 ? createCassette([]) : cassette;
+    assert.deepEqual(parseCassette(text), expected, text.slice(0, 80));
+  }
+});
+
+test("parseCassette() of JSON reports a syntax error before any problem in an earlier interaction", () => {
+  // Read one interaction at a time, the first problem found would be the
+  // first item's; JSON.parse of the whole text reports the syntax error, and
+  // so must parseCassette().
+  const document = JSON.parse(base);
+  for (const [name, edit] of edits) {
+    const broken = JSON.parse(base);
+    edit(broken);
+    if (!Array.isArray(broken.interactions)) continue;
+    const text = `${
+      JSON.stringify({ interactions: [broken.interactions[0], document.interactions[1]] }, null, 2)
+    }\n`
+      .replace('"action": "POST",', '"action": "POST",,');
+    const line = text.slice(0, text.indexOf(",,")).split("\n").length;
+    assert.throws(
+      () => parseCassette(text),
+      (error: unknown) =>
+        error instanceof CassetteFormatError && error.path === "" &&
+        /invalid JSON/.test(error.message) && (error.line === undefined || error.line === line),
+      name,
+    );
+  }
+});
+
 test("parseCassette() reads YAML in any layout, one item at a time or whole", () => {
   const json = parseCassette(base);
   const yaml = stringifyCassette(json, { format: "yaml" });

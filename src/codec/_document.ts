@@ -251,6 +251,31 @@ export function fromDocument(
 }
 
 /**
+ * `fromDocument()` of `{"interactions": [...]}` whose items are handed over
+ * one at a time: `next(i)` gives the `i`-th item's value, or `DONE` after the
+ * last. The caller may build each item only when asked (and drop it after),
+ * so that the whole document is never held at once. Not for collecting mode:
+ * the first problem throws, as `fail` does.
+ */
+export function fromItems(
+  next: (i: number) => unknown,
+  fail: Fail,
+  blobs?: BlobReader,
+): Cassette {
+  const interactions: Interaction[] = [];
+  const shared: SharedPairs = new Map();
+  for (let i = 0;; i++) {
+    const value = next(i);
+    if (value === DONE) break;
+    interactions.push(readInteraction(value, i, fail, blobs, undefined, shared));
+  }
+  return sealCassette(Object.freeze(interactions));
+}
+
+/** What `fromItems()`'s `next` gives after the last item. */
+export const DONE: unique symbol = Symbol("no more items");
+
+/**
  * The document's `i`-th interaction; `invalid()` in collecting mode when it
  * has problems. Each value is checked where it is read, and a path is built
  * only when a check fails, by the same check functions as ever, which then
