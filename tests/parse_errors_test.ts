@@ -164,14 +164,18 @@ function jsonParseCalls(body: () => void): { calls: number; longest: number } {
   return seen;
 }
 
-test("parseCassette() reads JSON in stringifyCassette()'s layout one interaction at a time", () => {
-  for (const text of [base, base.trimEnd()]) {
+test("parseCassette() reads JSON in stringifyCassette()'s layout a few interactions at a time", () => {
+  const interactions = parseCassette(base).interactions;
+  const many = stringifyCassette(
+    createCassette(Array.from({ length: 300 }, (_, i) => interactions[i % 2]!)),
+  );
+  for (const text of [many, many.trimEnd()]) {
     const seen = jsonParseCalls(() => parseCassette(text));
-    assert.equal(seen.calls, 2, "one call per interaction");
-    assert.ok(seen.longest < base.length - 200, `${seen.longest} characters at once`);
+    assert.ok(seen.calls > 2, `${seen.calls} calls`);
+    assert.ok(seen.longest < text.length / 2, `${seen.longest} characters at once`);
   }
-  // Another layout is parsed whole, once.
-  const oneLine = JSON.stringify(JSON.parse(base));
+  // Another layout is parsed whole, at once.
+  const oneLine = JSON.stringify(JSON.parse(many));
   assert.deepEqual(jsonParseCalls(() => parseCassette(oneLine)), {
     calls: 1,
     longest: oneLine.length,
@@ -183,10 +187,7 @@ test("parseCassette() reads JSON in any layout, one item at a time or whole", ()
   const document = JSON.parse(base);
   // Chunks at the items' own indentation: the cut between items falls inside
   // an interaction, so the pieces do not parse and the whole text is read.
-  const chunksAtItemDepth = base.replace(
-    /"response_chunks": \[\n( *)\{/g,
-    '"response_chunks": [\n    {',
-  ).replace(/\n {8}\},\n {8}\{/g, "\n    },\n    {");
+  const chunksAtItemDepth = atItemDepth(base);
   assert.notEqual(chunksAtItemDepth, base);
   const variants = [
     base,
@@ -205,7 +206,19 @@ test("parseCassette() reads JSON in any layout, one item at a time or whole", ()
     const expected = i === 8 ? createCassette([]) : cassette;
     assert.deepEqual(parseCassette(text), expected, text.slice(0, 80));
   }
+  // Long enough for several pieces, so that some cut falls between chunks.
+  const many = createCassette(Array.from({ length: 300 }, (_, i) => cassette.interactions[i % 2]!));
+  const manyText = atItemDepth(stringifyCassette(many));
+  assert.ok(manyText.length > 150_000);
+  const seen = jsonParseCalls(() => assert.deepEqual(parseCassette(manyText), many));
+  assert.equal(seen.longest, manyText.length, "read whole after a piece failed");
 });
+
+/** `text` with its chunks moved to the indentation of the interactions. */
+function atItemDepth(text: string): string {
+  return text.replace(/"response_chunks": \[\n( *)\{/g, '"response_chunks": [\n    {')
+    .replace(/\n {8}\},\n {8}\{/g, "\n    },\n    {");
+}
 
 test("parseCassette() of JSON reports a syntax error before any problem in an earlier interaction", () => {
   // Read one interaction at a time, the first problem found would be the

@@ -161,6 +161,9 @@ function parseJson(
 const JSON_OPEN = '{\n  "interactions": [\n    {';
 const JSON_CLOSE = "\n    }\n  ]\n}";
 const JSON_BETWEEN = "\n    },\n    {";
+// About how many characters of items are parsed at a time: a piece's
+// objects are few enough to die young, and the calls few.
+const JSON_PIECE = 65536;
 const JSON_BETWEEN_TAIL = JSON_BETWEEN.slice(5);
 
 /**
@@ -182,14 +185,19 @@ function parseJsonByItem(text: string, blobs: BlobReader | undefined): Cassette 
   const end = text.length - (text.endsWith("\n") ? 1 : 0) - JSON_CLOSE.length;
   if (end < JSON_OPEN.length || !text.startsWith(JSON_CLOSE, end)) return undefined;
   let start = JSON_OPEN.length - 1;
+  let piece: unknown[] = [];
+  let next = 0;
   try {
-    return fromItems((i) => {
-      if (start > end) return DONE;
-      let cut = nextCut(text, start);
-      if (cut === -1 || cut >= end) cut = end;
-      const value: unknown = JSON.parse(text.slice(start, cut + 6));
-      start = cut + JSON_BETWEEN.length - 1;
-      return value;
+    return fromItems(() => {
+      if (next === piece.length) {
+        if (start > end) return DONE;
+        let cut = start + JSON_PIECE < end ? nextCut(text, start + JSON_PIECE) : -1;
+        if (cut === -1 || cut >= end) cut = end;
+        piece = JSON.parse(`[${text.slice(start, cut + 6)}]`);
+        next = 0;
+        start = cut + JSON_BETWEEN.length - 1;
+      }
+      return piece[next++];
     }, () => {
       throw RETRY;
     }, blobs);
