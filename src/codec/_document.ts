@@ -23,10 +23,12 @@ import {
   type BlobReader,
   checkChunks,
   checkFingerprint,
+  inSequence,
   type Naming,
   sealBlobChunk,
   sealBlobRequest,
   sealCassette,
+  sealCheckedInteraction,
   sealInteraction,
   sealRequest,
   sealTextChunk,
@@ -401,6 +403,10 @@ function readInteraction(
       checkFingerprint(request, rawFingerprint, at(i, ""), FILE_NAMING, problems);
     }
     return invalid();
+  }
+  // Valid files, the common case, build no path for the rules either.
+  if (computed !== undefined && rawFingerprint === computed && inSequence(chunks!)) {
+    return sealCheckedInteraction(request, Object.freeze(chunks!), metadata, computed);
   }
   return sealInteraction(
     request,

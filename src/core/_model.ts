@@ -63,6 +63,62 @@ export function copyBytes(value: unknown, path: string, fail: Fail): Uint8Array<
   return fail(path, "a Uint8Array, an ArrayBuffer or a string", value);
 }
 
+// Constructors of plain objects: their instances have Object.prototype as
+// prototype, exactly like object literals, but the engine sizes them for the
+// private fields added after their own (V8 tracks what a constructor's
+// objects grow to), where a literal keeps those fields in a second,
+// separately allocated store. A parsed cassette is a few hundred thousand such
+// objects, all of them copied by the collector while the parse runs.
+interface Shell<A extends unknown[]> {
+  new (...args: A): object;
+  prototype: object;
+}
+
+function plainShell<A extends unknown[]>(shell: Shell<A>): Shell<A> {
+  shell.prototype = Object.prototype;
+  return shell;
+}
+
+const RequestShell = plainShell(
+  function (
+    this: Record<string, unknown>,
+    protocol: string,
+    action: string,
+    target: string,
+    headers: Pairs,
+    body: Uint8Array<ArrayBuffer>,
+  ) {
+    this.protocol = protocol;
+    this.action = action;
+    this.target = target;
+    this.headers = headers;
+    this.body = body;
+  } as unknown as Shell<[string, string, string, Pairs, Uint8Array<ArrayBuffer>]>,
+);
+
+const TextChunkShell = plainShell(
+  function (this: Record<string, unknown>, sequence: number, metadata: Pairs) {
+    defineGetter.call(this, "data", textData);
+    this.sequence = sequence;
+    this.metadata = metadata;
+  } as unknown as Shell<[number, Pairs]>,
+);
+
+const InteractionShell = plainShell(
+  function (
+    this: Record<string, unknown>,
+    request: InteractionRequest,
+    fingerprint: string,
+    responseChunks: readonly ResponseChunk[],
+    metadata: Pairs,
+  ) {
+    this.request = request;
+    this.fingerprint = fingerprint;
+    this.responseChunks = responseChunks;
+    this.metadata = metadata;
+  } as unknown as Shell<[InteractionRequest, string, readonly ResponseChunk[], Pairs]>,
+);
+
 /** Builds a frozen request from trusted-shape parts (already checked). */
 export function sealRequest(
   protocol: string,
@@ -71,9 +127,9 @@ export function sealRequest(
   headers: Pairs,
   body: Uint8Array<ArrayBuffer>,
 ): InteractionRequest {
-  const request = { protocol, action, target, headers, body };
+  const request = new RequestShell(protocol, action, target, headers, body);
   new HeadSlot(request);
-  return Valid.seal(request);
+  return Valid.seal(request) as InteractionRequest;
 }
 
 /** Validates a caller-supplied request-like object. */
@@ -135,13 +191,18 @@ class TextSource extends Slots {
 // One getter shared by every such chunk keeps their shape shared too (a
 // getter written in an object literal is a new function per object, which
 // made building them several times slower than encoding the bytes).
-const TEXT_DATA: PropertyDescriptor = {
-  get(this: object): Uint8Array<ArrayBuffer> {
-    return TextSource.bytes(this);
-  },
-  enumerable: true,
-  configurable: false,
-};
+function textData(this: object): Uint8Array<ArrayBuffer> {
+  return TextSource.bytes(this);
+}
+
+// Defines an enumerable, configurable getter, as `Object.defineProperty()`
+// with such a descriptor does (freezing the chunk then makes it
+// non-configurable), without reading a descriptor object: 150 ns per chunk
+// against 360 ns on Deno, 150 against 220 on Node 24. Annex B of the
+// language standard; every engine we run on has it. Taken once, here.
+const defineGetter = (Object.prototype as {
+  __defineGetter__(this: object, key: string, getter: () => unknown): void;
+}).__defineGetter__;
 
 /**
  * A chunk read from a cassette file whose bytes are made from its text on the
@@ -156,15 +217,9 @@ export function sealTextChunk(
   sequence: number,
   metadata: Pairs,
 ): ResponseChunk {
-  const chunk = Object.defineProperty({}, "data", TEXT_DATA) as {
-    data: Uint8Array<ArrayBuffer>;
-    sequence: number;
-    metadata: Pairs;
-  };
-  chunk.sequence = sequence;
-  chunk.metadata = metadata;
+  const chunk = new TextChunkShell(sequence, metadata);
   new TextSource(chunk, text, base64);
-  return Valid.seal(chunk);
+  return Valid.seal(chunk) as ResponseChunk;
 }
 
 /**
@@ -376,7 +431,7 @@ class PlaySlot extends Slots {
   }
 
   static install(interaction: object, chunks: readonly ResponseChunk[]): void {
-    new PlaySlot(interaction, chunks.some((chunk) => chunk.blob !== undefined));
+    new PlaySlot(interaction, anyBlob(chunks));
   }
 
   static blobs(interaction: object): boolean {
@@ -392,6 +447,12 @@ class PlaySlot extends Slots {
   static set(interaction: object, list: PlayList): void {
     if (#list in interaction) (interaction as PlaySlot).#list = list;
   }
+}
+
+/** Whether some chunk's bytes are in a blob file. */
+function anyBlob(chunks: readonly ResponseChunk[]): boolean {
+  for (let i = 0; i < chunks.length; i++) if (chunks[i]!.blob !== undefined) return true;
+  return false;
 }
 
 /** The interaction's play list, built on its first replay. */
@@ -508,7 +569,7 @@ export function checkFingerprint(
 }
 
 /** Whether there is at least one chunk and the sequences are exactly 0..n-1. */
-function inSequence(chunks: readonly ResponseChunk[]): boolean {
+export function inSequence(chunks: readonly ResponseChunk[]): boolean {
   if (chunks.length === 0) return false;
   for (let i = 0; i < chunks.length; i++) if (chunks[i]!.sequence !== i) return false;
   return true;
@@ -540,14 +601,27 @@ export function sealInteraction(
     ? known
     : checkFingerprint(request, claimedFingerprint, path, naming, problems);
   if (problems !== undefined && problems.length !== before) return invalid();
-  const interaction = {
+  return sealCheckedInteraction(
     request,
-    fingerprint,
-    responseChunks: Object.isFrozen(chunks) ? chunks : Object.freeze(chunks.slice()),
+    Object.isFrozen(chunks) ? chunks : Object.freeze(chunks.slice()),
     metadata,
-  };
-  PlaySlot.install(interaction, interaction.responseChunks);
-  return Valid.seal(interaction);
+    fingerprint,
+  );
+}
+
+/**
+ * `sealInteraction()` for a caller that has checked the rules itself: the
+ * chunks are frozen and `inSequence()`, and `fingerprint` is the request's.
+ */
+export function sealCheckedInteraction(
+  request: InteractionRequest,
+  chunks: readonly ResponseChunk[],
+  metadata: Pairs,
+  fingerprint: string,
+): Interaction {
+  const interaction = new InteractionShell(request, fingerprint, chunks, metadata);
+  PlaySlot.install(interaction, chunks);
+  return Valid.seal(interaction) as Interaction;
 }
 
 /** Validates a caller-supplied interaction-like object. */
