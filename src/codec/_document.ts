@@ -254,20 +254,20 @@ export function fromDocument(
 
 /**
  * `fromDocument()` of `{"interactions": [...]}` whose items are handed over
- * one at a time: `next(i)` gives the `i`-th item's value, or `DONE` after the
- * last. The caller may build each item only when asked (and drop it after),
- * so that the whole document is never held at once. Not for collecting mode:
- * the first problem throws, as `fail` does.
+ * one at a time: each call of `next` gives the next item's value, or `DONE`
+ * after the last. The caller may build the items only when asked (and drop
+ * them after), so that the whole document is never held at once. Not for
+ * collecting mode: the first problem throws, as `fail` does.
  */
 export function fromItems(
-  next: (i: number) => unknown,
+  next: () => unknown,
   fail: Fail,
   blobs?: BlobReader,
 ): Cassette {
   const interactions: Interaction[] = [];
   const shared: SharedPairs = new Map();
   for (let i = 0;; i++) {
-    const value = next(i);
+    const value = next();
     if (value === DONE) break;
     interactions.push(readInteraction(value, i, fail, blobs, undefined, shared));
   }

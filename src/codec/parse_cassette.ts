@@ -132,7 +132,7 @@ function parseJson(
   collected?: Collected,
 ): Cassette {
   if (collected === undefined) {
-    const cassette = parseJsonByItem(text, blobs);
+    const cassette = parseJsonInPieces(text, blobs);
     if (cassette !== undefined) return cassette;
   }
   let document: unknown;
@@ -168,19 +168,20 @@ const JSON_BETWEEN_TAIL = JSON_BETWEEN.slice(5);
 
 /**
  * The JSON of a cassette as stringifyCassette() (and interposition) lays it
- * out, parsed one interaction at a time: each item's objects die young, so
- * the collector never copies a whole document that is still alive while the
- * cassette is built, and the document is never held whole. The text must
- * open with exactly `{\n  "interactions": [\n    {` and close with
- * `\n    }\n  ]\n}` and at most one newline; items are cut where a line is
- * exactly `    },` and the next is `    {`. Every piece that parses as one
- * JSON value makes the whole text the array of those values (the cuts lie
- * between tokens: a JSON string cannot hold a raw newline), wherever the
- * cuts fall. Any other layout, a piece that does not parse, or a value that
- * fails a check gives `undefined`, and the whole text is parsed as before,
- * which gives the same cassette or exactly the same error.
+ * out, parsed a piece of about 64 KiB at a time (ADR 0054): each piece's
+ * objects die young, so the collector never copies a whole document that is
+ * still alive while the cassette is built from it. The text must open with
+ * exactly `{\n  "interactions": [\n    {` and close with `\n    }\n  ]\n}` and
+ * at most one newline. A piece ends where a line is exactly `    },` and the
+ * next is `    {`, and is parsed as `[` + its text + `]`. The cuts lie
+ * between tokens (a JSON string cannot hold a raw newline), so whenever
+ * every piece parses as an array, the whole text is the document whose
+ * interactions are those arrays end to end, wherever the cuts fall. Any
+ * other layout, a piece that does not parse, or a value that fails a check
+ * gives `undefined`, and the whole text is parsed as before, which gives the
+ * same cassette or exactly the same error.
  */
-function parseJsonByItem(text: string, blobs: BlobReader | undefined): Cassette | undefined {
+function parseJsonInPieces(text: string, blobs: BlobReader | undefined): Cassette | undefined {
   if (!text.startsWith(JSON_OPEN)) return undefined;
   const end = text.length - (text.endsWith("\n") ? 1 : 0) - JSON_CLOSE.length;
   if (end < JSON_OPEN.length || !text.startsWith(JSON_CLOSE, end)) return undefined;

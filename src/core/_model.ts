@@ -96,6 +96,19 @@ const RequestShell = plainShell(
   } as unknown as Shell<[string, string, string, Pairs, Uint8Array<ArrayBuffer>]>,
 );
 
+const ChunkShell = plainShell(
+  function (
+    this: Record<string, unknown>,
+    data: Uint8Array<ArrayBuffer>,
+    sequence: number,
+    metadata: Pairs,
+  ) {
+    this.data = data;
+    this.sequence = sequence;
+    this.metadata = metadata;
+  } as unknown as Shell<[Uint8Array<ArrayBuffer>, number, Pairs]>,
+);
+
 const TextChunkShell = plainShell(
   function (this: Record<string, unknown>, sequence: number, metadata: Pairs) {
     defineGetter.call(this, "data", textData);
@@ -156,7 +169,7 @@ export function sealChunk(
   sequence: number,
   metadata: Pairs,
 ): ResponseChunk {
-  return Valid.seal({ data, sequence, metadata });
+  return Valid.seal(new ChunkShell(data, sequence, metadata)) as ResponseChunk;
 }
 
 /** The text behind a chunk read from a file, and its bytes once made. */
