@@ -244,6 +244,40 @@ test("parseCassette() of JSON reports a syntax error before any problem in an ea
   }
 });
 
+test("parseCassette() shares equal pair lists and pairs between interactions", () => {
+  const get = (target: string, headers: [string, string][]) =>
+    createRequest({ protocol: "http", action: "GET", target, headers });
+  const status = (code: string) =>
+    [["status_code", code], ["offset_ms", "0"]] as [string, string][];
+  const built = createCassette([
+    createInteraction(get("/a", [["accept", "*/*"], ["x", "1"]]), [
+      createChunk("a", 0, status("200")),
+    ]),
+    createInteraction(get("/b", [["accept", "*/*"], ["x", "1"]]), [
+      createChunk("b", 0, status("200")),
+    ]),
+    createInteraction(get("/c", [["accept", "*/*"], ["x", "2"]]), [
+      createChunk("c", 0, status("404")),
+    ]),
+  ]);
+  for (const format of ["json", "yaml"] as const) {
+    const parsed = parseCassette(stringifyCassette(built, { format }), { format });
+    assert.deepEqual(parsed, built);
+    const [a, b, c] = parsed.interactions.map((interaction) => interaction.request.headers);
+    const [ca, cb, cc] = parsed.interactions.map((interaction) =>
+      interaction.responseChunks[0]!.metadata
+    );
+    // Equal lists in the same place are one list; otherwise equal pairs are one pair.
+    assert.equal(a, b, format);
+    assert.equal(ca, cb, format);
+    assert.notEqual(b, c);
+    assert.equal(c![0], a![0], format);
+    assert.equal(cc![1], ca![1], format);
+    assert.deepEqual(c, [["accept", "*/*"], ["x", "2"]]);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c![1]));
+  }
+});
+
 test("parseCassette() reads YAML in any layout, one item at a time or whole", () => {
   const json = parseCassette(base);
   const yaml = stringifyCassette(json, { format: "yaml" });

@@ -18,6 +18,7 @@ import {
   isInvalid,
   isText,
   type SharedPairs,
+  sharedPairs,
 } from "../core/_check.ts";
 import {
   type BlobReader,
@@ -243,7 +244,7 @@ export function fromDocument(
   const problems = collected?.problems;
   const interactions = new Array(list.length);
   let kept = 0;
-  const shared: SharedPairs = new Map();
+  const shared = sharedPairs();
   for (let i = 0; i < list.length; i++) {
     const interaction = readInteraction(list[i], i, fail, blobs, problems, shared);
     if (problems === undefined || !isInvalid(interaction)) interactions[kept++] = interaction;
@@ -265,7 +266,7 @@ export function fromItems(
   blobs?: BlobReader,
 ): Cassette {
   const interactions: Interaction[] = [];
-  const shared: SharedPairs = new Map();
+  const shared = sharedPairs();
   for (let i = 0;; i++) {
     const value = next();
     if (value === DONE) break;
@@ -313,7 +314,7 @@ function readInteraction(
       : checkText(target, at(i, ".request.target"), fail);
     const checkedHeaders = headers === undefined
       ? EMPTY_PAIRS
-      : claimPairArray(headers, undefined, fail, shared) ??
+      : claimPairArray(headers, undefined, fail, shared, HEADERS_SLOT) ??
         claimPairArray(headers, at(i, ".request.headers"), fail)!;
     if (typeof body === "object" && body !== null && "blob" in body) {
       // A body kept in a blob file (ADR 0041): read when the fingerprint is checked below.
@@ -380,8 +381,10 @@ function readInteraction(
       chunks[j] = readChunk(
         data,
         isSequence(sequence) ? sequence : checkSequence(sequence, chunkAt(i, j, ".sequence"), fail),
-        metadata === undefined ? EMPTY_PAIRS : claimPairArray(metadata, undefined, fail, shared) ??
-          claimPairArray(metadata, chunkAt(i, j, ".metadata"), fail)!,
+        metadata === undefined
+          ? EMPTY_PAIRS
+          : claimPairArray(metadata, undefined, fail, shared, chunkSlot(j)) ??
+            claimPairArray(metadata, chunkAt(i, j, ".metadata"), fail)!,
         i,
         j,
         fail,
@@ -392,7 +395,7 @@ function readInteraction(
   const rawMetadata = item.metadata;
   const metadata = rawMetadata === undefined
     ? EMPTY_PAIRS
-    : claimPairArray(rawMetadata, undefined, fail, shared) ??
+    : claimPairArray(rawMetadata, undefined, fail, shared, METADATA_SLOT) ??
       claimPairArray(rawMetadata, at(i, ".metadata"), fail)!;
   if (problems !== undefined && problems.length !== start) {
     // The interaction cannot be built, but the rules that its valid parts
@@ -438,6 +441,17 @@ function blobFingerprint(
     problems.push(new Error(`${path}: ${error.message}`, { cause: error }));
     return undefined;
   }
+}
+
+// Where a pair list stands in an interaction, for claimPairArray(): lists in
+// the same place of successive interactions are often equal (the same
+// client's headers, the same kind of chunk).
+const HEADERS_SLOT = 0;
+const METADATA_SLOT = 1;
+
+/** The slot of chunk `j`'s metadata: each of the first few has its own. */
+function chunkSlot(j: number): number {
+  return 2 + Math.min(j, 7);
 }
 
 /** The path of a value in the document's `i`-th interaction. */

@@ -102,14 +102,18 @@ export function checkPairArray(value: unknown, path: string, fail: Fail): Pairs 
  * path (and calls again for the error) only then. With `shared`, a pair equal
  * to the last one claimed with its key is replaced by that one (frozen pairs
  * can be shared), so a file's many repeated headers and metadata cost one
- * pair each, and unique values cost nothing to remember. A list already
- * frozen was claimed before (a YAML alias) and is answered as it is.
+ * pair each, and unique values cost nothing to remember; and a list equal to
+ * the last one claimed in the same `slot` (the same place of another
+ * interaction: its request's headers, its first chunk's metadata, …) is
+ * replaced by that one whole. A list already frozen was claimed before (a
+ * YAML alias) and is answered as it is.
  */
 export function claimPairArray(
   value: unknown,
   path: string | undefined,
   fail: Fail,
   shared?: SharedPairs,
+  slot = 0,
 ): Pairs | undefined {
   if (Array.isArray(value)) {
     if (value.length === 0) return EMPTY_PAIRS;
@@ -120,17 +124,19 @@ export function claimPairArray(
     }
     if (valid) {
       if (Object.isFrozen(value)) return value as Pairs;
+      if (shared === undefined) {
+        for (let i = 0; i < value.length; i++) Object.freeze(value[i]);
+        return Object.freeze(value) as Pairs;
+      }
+      const last = shared.lists[slot];
+      if (last !== undefined && samePairs(last, value as [string, string][])) return last;
       for (let i = 0; i < value.length; i++) {
         const pair = value[i] as [string, string];
-        if (shared === undefined) {
-          Object.freeze(pair);
-          continue;
-        }
-        const known = shared.get(pair[0]);
+        const known = shared.pairs.get(pair[0]);
         if (known !== undefined && known[1] === pair[1]) value[i] = known;
-        else shared.set(pair[0], Object.freeze(pair));
+        else shared.pairs.set(pair[0], Object.freeze(pair));
       }
-      return Object.freeze(value) as Pairs;
+      return (shared.lists[slot] = Object.freeze(value) as Pairs);
     }
   }
   // Something is wrong: checkPairArray() names it (or, collecting, every problem).
@@ -138,7 +144,26 @@ export function claimPairArray(
 }
 
 /** The last frozen pair claimed with each key (`claimPairArray()`). */
-export type SharedPairs = Map<string, readonly [string, string]>;
+export interface SharedPairs {
+  /** The last pair claimed with each key. */
+  readonly pairs: Map<string, readonly [string, string]>;
+  /** The last list claimed in each slot. */
+  readonly lists: Pairs[];
+}
+
+/** A fresh `SharedPairs`, for one document. */
+export function sharedPairs(): SharedPairs {
+  return { pairs: new Map(), lists: [] };
+}
+
+/** Whether two pair lists hold equal pairs in the same order. */
+function samePairs(a: Pairs, b: readonly (readonly [string, string])[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]![0] !== b[i]![0] || a[i]![1] !== b[i]![1]) return false;
+  }
+  return true;
+}
 
 /** Whether `checkText()` accepts a value, without building its path. */
 export function isText(value: unknown): value is string {
