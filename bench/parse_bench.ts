@@ -18,43 +18,13 @@ import {
   parseCassette,
   stringifyCassette,
 } from "@x/replay";
+import { parseFixture } from "./_parse_fixture.mjs";
 
 const SIZE = 10_000;
-
-// A mix of GETs and JSON POSTs, 2-4 chunks each (3 on average), a few
-// headers, small text bodies, chunk and interaction metadata.
-function interaction(i: number) {
-  const post = i % 3 === 0;
-  const request = createRequest({
-    protocol: "http",
-    action: post ? "POST" : "GET",
-    target: post ? "/api/orders" : `/api/items/${i}?expand=owner`,
-    headers: post
-      ? [
-        ["accept", "application/json"],
-        ["content-type", "application/json"],
-        ["user-agent", "bench/1.0"],
-      ]
-      : [["accept", "application/json"], ["user-agent", "bench/1.0"]],
-    body: post ? `{"item":${i},"quantity":${(i % 7) + 1},"note":"order ${i}"}` : "",
-  });
-  const count = 2 + (i % 3);
-  const chunks = Array.from({ length: count }, (_, j) =>
-    createChunk(
-      j === 0
-        ? `{"id":${i},"name":"item ${i}","items":[`
-        : j === count - 1
-        ? `{"sku":"S-${i}-${j}","price":${j}.99}],"total":${count}}`
-        : `{"sku":"S-${i}-${j}","price":${j}.99},`,
-      j,
-      j === 0 ? [["status_code", "200"], ["offset_ms", "0"]] : [["offset_ms", String(12 * j)]],
-    ));
-  return createInteraction(request, chunks, {
-    metadata: [["recorded_at", "2026-11-23T00:00:00Z"]],
-  });
-}
-
-const cassette = createCassette(Array.from({ length: SIZE }, (_, i) => interaction(i)));
+const cassette = parseFixture(
+  { createCassette, createChunk, createInteraction, createRequest },
+  SIZE,
+) as Parameters<typeof stringifyCassette>[0];
 const jsonText = stringifyCassette(cassette);
 const yamlText = stringifyCassette(cassette, { format: "yaml" });
 // The plain object the JSON file holds, for the stringify baseline.
