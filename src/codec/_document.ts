@@ -240,16 +240,17 @@ export function fromDocument(
   if (isInvalid(root)) return invalid();
   const list = root.interactions;
   if (!Array.isArray(list)) return fail("interactions", "an array", list);
-  if (collected !== undefined) collected.interactions = list.length;
-  const problems = collected?.problems;
-  const interactions = new Array(list.length);
-  let kept = 0;
+  if (collected === undefined) {
+    let next = 0;
+    return fromItems(() => next < list.length ? list[next++] : DONE, fail, blobs);
+  }
+  collected.interactions = list.length;
+  const interactions: Interaction[] = [];
   const shared = sharedPairs();
   for (let i = 0; i < list.length; i++) {
-    const interaction = readInteraction(list[i], i, fail, blobs, problems, shared);
-    if (problems === undefined || !isInvalid(interaction)) interactions[kept++] = interaction;
+    const interaction = readInteraction(list[i], i, fail, blobs, collected.problems, shared);
+    if (!isInvalid(interaction)) interactions.push(interaction);
   }
-  interactions.length = kept;
   return sealCassette(Object.freeze(interactions));
 }
 

@@ -164,7 +164,9 @@ const JSON_BETWEEN = "\n    },\n    {";
 // About how many characters of items are parsed at a time: a piece's
 // objects are few enough to die young, and the calls few.
 const JSON_PIECE = 65536;
-const JSON_BETWEEN_TAIL = JSON_BETWEEN.slice(5);
+// Where a cut's "}" stands: it ends a piece (as it ends JSON_CLOSE's first line).
+const JSON_BRACE = JSON_BETWEEN.indexOf("}");
+const JSON_BETWEEN_TAIL = JSON_BETWEEN.slice(JSON_BRACE);
 
 /**
  * The JSON of a cassette as stringifyCassette() (and interposition) lays it
@@ -194,8 +196,9 @@ function parseJsonInPieces(text: string, blobs: BlobReader | undefined): Cassett
         if (start > end) return DONE;
         let cut = start + JSON_PIECE < end ? nextCut(text, start + JSON_PIECE) : -1;
         if (cut === -1 || cut >= end) cut = end;
-        piece = JSON.parse(`[${text.slice(start, cut + 6)}]`);
+        piece = JSON.parse(`[${text.slice(start, cut + JSON_BRACE + 1)}]`);
         next = 0;
+        // At the next piece's "{".
         start = cut + JSON_BETWEEN.length - 1;
       }
       return piece[next++];
@@ -214,10 +217,10 @@ function parseJsonInPieces(text: string, blobs: BlobReader | undefined): Cassett
  * times faster than a pattern that starts with a newline.
  */
 function nextCut(text: string, from: number): number {
-  for (let at = from + 5;;) {
+  for (let at = from + JSON_BRACE;;) {
     const found = text.indexOf(JSON_BETWEEN_TAIL, at);
     if (found === -1) return -1;
-    if (text.startsWith(JSON_BETWEEN, found - 5)) return found - 5;
+    if (text.startsWith(JSON_BETWEEN, found - JSON_BRACE)) return found - JSON_BRACE;
     at = found + 1;
   }
 }

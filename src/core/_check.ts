@@ -143,7 +143,7 @@ export function claimPairArray(
   return path === undefined ? undefined : checkPairArray(value, path, fail);
 }
 
-/** The last frozen pair claimed with each key (`claimPairArray()`). */
+/** What `claimPairArray()` shares within one document: pairs by key, lists by place. */
 export interface SharedPairs {
   /** The last pair claimed with each key. */
   readonly pairs: Map<string, readonly [string, string]>;
