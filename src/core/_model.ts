@@ -63,75 +63,6 @@ export function copyBytes(value: unknown, path: string, fail: Fail): Uint8Array<
   return fail(path, "a Uint8Array, an ArrayBuffer or a string", value);
 }
 
-// Constructors of plain objects: their instances have Object.prototype as
-// prototype, exactly like object literals, but the engine sizes them for the
-// private fields added after their own (V8 tracks what a constructor's
-// objects grow to), where a literal keeps those fields in a second,
-// separately allocated store. A parsed cassette is a few hundred thousand such
-// objects, all of them copied by the collector while the parse runs.
-interface Shell<A extends unknown[]> {
-  new (...args: A): object;
-  prototype: object;
-}
-
-function plainShell<A extends unknown[]>(shell: Shell<A>): Shell<A> {
-  shell.prototype = Object.prototype;
-  return shell;
-}
-
-const RequestShell = plainShell(
-  function (
-    this: Record<string, unknown>,
-    protocol: string,
-    action: string,
-    target: string,
-    headers: Pairs,
-    body: Uint8Array<ArrayBuffer>,
-  ) {
-    this.protocol = protocol;
-    this.action = action;
-    this.target = target;
-    this.headers = headers;
-    this.body = body;
-  } as unknown as Shell<[string, string, string, Pairs, Uint8Array<ArrayBuffer>]>,
-);
-
-const ChunkShell = plainShell(
-  function (
-    this: Record<string, unknown>,
-    data: Uint8Array<ArrayBuffer>,
-    sequence: number,
-    metadata: Pairs,
-  ) {
-    this.data = data;
-    this.sequence = sequence;
-    this.metadata = metadata;
-  } as unknown as Shell<[Uint8Array<ArrayBuffer>, number, Pairs]>,
-);
-
-const TextChunkShell = plainShell(
-  function (this: Record<string, unknown>, sequence: number, metadata: Pairs) {
-    defineGetter.call(this, "data", textData);
-    this.sequence = sequence;
-    this.metadata = metadata;
-  } as unknown as Shell<[number, Pairs]>,
-);
-
-const InteractionShell = plainShell(
-  function (
-    this: Record<string, unknown>,
-    request: InteractionRequest,
-    fingerprint: string,
-    responseChunks: readonly ResponseChunk[],
-    metadata: Pairs,
-  ) {
-    this.request = request;
-    this.fingerprint = fingerprint;
-    this.responseChunks = responseChunks;
-    this.metadata = metadata;
-  } as unknown as Shell<[InteractionRequest, string, readonly ResponseChunk[], Pairs]>,
-);
-
 /** Builds a frozen request from trusted-shape parts (already checked). */
 export function sealRequest(
   protocol: string,
@@ -140,9 +71,9 @@ export function sealRequest(
   headers: Pairs,
   body: Uint8Array<ArrayBuffer>,
 ): InteractionRequest {
-  const request = new RequestShell(protocol, action, target, headers, body);
+  const request = { protocol, action, target, headers, body };
   new HeadSlot(request);
-  return Valid.seal(request) as InteractionRequest;
+  return Valid.seal(request);
 }
 
 /** Validates a caller-supplied request-like object. */
@@ -169,7 +100,7 @@ export function sealChunk(
   sequence: number,
   metadata: Pairs,
 ): ResponseChunk {
-  return Valid.seal(new ChunkShell(data, sequence, metadata)) as ResponseChunk;
+  return Valid.seal({ data, sequence, metadata });
 }
 
 /** The text behind a chunk read from a file, and its bytes once made. */
@@ -230,9 +161,12 @@ export function sealTextChunk(
   sequence: number,
   metadata: Pairs,
 ): ResponseChunk {
-  const chunk = new TextChunkShell(sequence, metadata);
+  const chunk = {} as { data: Uint8Array<ArrayBuffer>; sequence: number; metadata: Pairs };
+  defineGetter.call(chunk, "data", textData);
+  chunk.sequence = sequence;
+  chunk.metadata = metadata;
   new TextSource(chunk, text, base64);
-  return Valid.seal(chunk) as ResponseChunk;
+  return Valid.seal(chunk);
 }
 
 /**
@@ -632,9 +566,9 @@ export function sealCheckedInteraction(
   metadata: Pairs,
   fingerprint: string,
 ): Interaction {
-  const interaction = new InteractionShell(request, fingerprint, chunks, metadata);
+  const interaction = { request, fingerprint, responseChunks: chunks, metadata };
   PlaySlot.install(interaction, chunks);
-  return Valid.seal(interaction) as Interaction;
+  return Valid.seal(interaction);
 }
 
 /** Validates a caller-supplied interaction-like object. */
