@@ -384,7 +384,7 @@ class PlaySlot extends Slots {
   static blobs(interaction: object): boolean {
     return #blobs in interaction
       ? (interaction as PlaySlot).#blobs
-      : (interaction as Interaction).responseChunks.some((chunk) => chunk.blob !== undefined);
+      : anyBlob((interaction as Interaction).responseChunks);
   }
 
   static get(interaction: object): PlayList | undefined {
