@@ -6,7 +6,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import fs, {
+  existsSync,
+  readFileSync,
+  renameSync as importedRename,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import module from "node:module";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -71,6 +79,86 @@ const hasty = { createIfMissing: true, staleLockAge: 3_600_000, lockTimeout: 30 
 
 const isLockFailure = (error: unknown) =>
   error instanceof CassetteSaveError && error.cause instanceof CassetteLockError;
+
+/** A writer of this PID that crashed before us: what it left is stale. */
+function dead(changes: Record<string, unknown> = {}): string {
+  return JSON.stringify(identity({ start: String(Number(startOf("self")) - 1), ...changes }));
+}
+
+/**
+ * Whether the stores' own `node:fs` calls can be watched from here: Node's
+ * `syncBuiltinESMExports()` carries a patched `fs` function into every named
+ * import of it. Deno and Bun have no such thing.
+ */
+function canWatchFileCalls(): boolean {
+  const original = fs.renameSync;
+  const marker = ((..._: unknown[]) => undefined) as unknown as typeof fs.renameSync;
+  try {
+    fs.renameSync = marker;
+    module.syncBuiltinESMExports?.();
+    return importedRename === marker;
+  } catch {
+    return false;
+  } finally {
+    fs.renameSync = original;
+    module.syncBuiltinESMExports?.();
+  }
+}
+const watchable = canWatchFileCalls();
+
+/**
+ * Runs `body` while the stores' file calls are watched: `onGuard` runs just
+ * before a writer creates `<lock>.break`; the result says whether the lock
+ * file was renamed (moved aside) after that.
+ */
+async function watchingBreaks(
+  lockPath: string,
+  onGuard: () => void,
+  body: () => Promise<void>,
+): Promise<{ guarded: boolean; lockMoved: boolean }> {
+  let guarded = false;
+  let lockMoved = false;
+  const originals = {
+    openSync: fs.openSync,
+    open: fs.promises.open,
+    renameSync: fs.renameSync,
+    rename: fs.promises.rename,
+  };
+  const opening = (path: unknown, flags: unknown) => {
+    if (!guarded && String(path) === `${lockPath}.break` && flags === "wx") {
+      guarded = true;
+      onGuard();
+    }
+  };
+  const renaming = (from: unknown) => {
+    if (guarded && String(from) === lockPath) lockMoved = true;
+  };
+  fs.openSync = ((path: fs.PathLike, flags: fs.OpenMode, ...rest: unknown[]) => {
+    opening(path, flags);
+    return (originals.openSync as (...args: unknown[]) => number)(path, flags, ...rest);
+  }) as typeof fs.openSync;
+  fs.promises.open = ((path: fs.PathLike, flags: string, ...rest: unknown[]) => {
+    opening(path, flags);
+    return (originals.open as (...args: unknown[]) => Promise<unknown>)(path, flags, ...rest);
+  }) as typeof fs.promises.open;
+  fs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+    renaming(from);
+    return originals.renameSync(from, to);
+  }) as typeof fs.renameSync;
+  fs.promises.rename = ((from: fs.PathLike, to: fs.PathLike) => {
+    renaming(from);
+    return originals.rename(from, to);
+  }) as typeof fs.promises.rename;
+  module.syncBuiltinESMExports();
+  try {
+    await body();
+  } finally {
+    Object.assign(fs, { openSync: originals.openSync, renameSync: originals.renameSync });
+    Object.assign(fs.promises, { open: originals.open, rename: originals.rename });
+    module.syncBuiltinESMExports();
+  }
+  return { guarded, lockMoved };
+}
 
 for (const { name, open } of fileStoreKinds) {
   test(`${name} takes over at once a lock with its own PID but another start time`, {
@@ -179,6 +267,67 @@ for (const { name, open } of fileStoreKinds) {
       } finally {
         holder.kill("SIGKILL");
       }
+    });
+  });
+
+  test(`${name} waits while another writer is breaking a stale lock`, { skip }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      const lock = dead();
+      writeFileSync(`${path}.lock`, lock);
+      // Another thread of this process is breaking it this instant.
+      const guard = JSON.stringify(identity({ thread: 7, token: "breaking" }));
+      writeFileSync(`${path}.lock.break`, guard);
+      await assert.rejects(
+        Promise.resolve().then(() => open(path, hasty).save(one)),
+        isLockFailure,
+      );
+      assert.equal(readFileSync(`${path}.lock`, "utf8"), lock);
+      assert.equal(readFileSync(`${path}.lock.break`, "utf8"), guard);
+    });
+  });
+
+  test(`${name} clears the guard of a writer that died while breaking a lock`, {
+    skip,
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      writeFileSync(`${path}.lock`, dead());
+      writeFileSync(`${path}.lock.break`, dead({ token: "breaking" }));
+      await open(path, patient).save(one);
+      assert.deepEqual(strayFiles(folder, "c.json", "c.json.journal"), []);
+      // With no lock to break, the next save clears a guard left behind too.
+      writeFileSync(`${path}.lock.break`, dead({ token: "breaking" }));
+      await open(path, patient).save(createCassette([createInteraction(get("/two"), ["2"])]));
+      assert.deepEqual(strayFiles(folder, "c.json", "c.json.journal"), []);
+      assert.equal((await open(path).load()).interactions.length, 2);
+    });
+  });
+
+  test(`${name} never moves a lock that replaced the stale one it judged`, {
+    skip: skip || (watchable ? false : "watching the stores' file calls needs Node"),
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "c.json");
+      const lockPath = `${path}.lock`;
+      writeFileSync(lockPath, dead());
+      // Between the writer's read of the stale lock and its break, the
+      // holder releases it and another writer takes it: moving it now would
+      // leave two writers each holding the lock.
+      const live = JSON.stringify(identity({ thread: 7, token: "taken meanwhile" }));
+      const watched = await watchingBreaks(lockPath, () => {
+        unlinkSync(lockPath);
+        writeFileSync(lockPath, live);
+      }, async () => {
+        await assert.rejects(
+          Promise.resolve().then(() => open(path, hasty).save(one)),
+          isLockFailure,
+        );
+      });
+      assert.equal(watched.guarded, true, "the writer took the guard to break the lock");
+      assert.equal(watched.lockMoved, false, "the live lock was never moved aside");
+      assert.equal(readFileSync(lockPath, "utf8"), live);
+      assert.deepEqual(strayFiles(folder, "c.json.lock"), []);
     });
   });
 }

@@ -508,27 +508,7 @@ export function* acquireLock(
   const predecessors = new Set<string>();
   let backoff = 2;
   for (;;) {
-    const content = JSON.stringify({
-      pid: me.pid,
-      host: me.host ?? null,
-      createdAt: Date.now(),
-      token,
-      thread: me.thread,
-      boot: me.boot,
-      pidns: me.pidns,
-      start: me.start,
-    });
-    // Counted as held from before its file exists: another save of this
-    // thread that reads the new lock (perhaps still empty) must never take
-    // it for a leftover.
-    HELD_LOCKS.set(token, state.lockPath);
-    let created = false;
-    try {
-      created = yield* createExclusive(state.lockPath, content);
-    } finally {
-      if (!created) HELD_LOCKS.delete(token);
-    }
-    if (created) {
+    if (yield* createMarked(state.lockPath, me, token)) {
       state.predecessors = predecessors;
       return token;
     }
@@ -541,10 +521,10 @@ export function* acquireLock(
     // Another save of this thread holds the lock, or is creating it.
     const ours = heldInThisThread(state.lockPath);
     const holder = seen === FOREIGN ? undefined : parseLock(seen);
-    if (!ours && (seen === FOREIGN || (yield* isStale(state, holder, me)))) {
-      yield* breakLock(state, seen);
+    if (!ours && (seen === FOREIGN || (yield* isStale(state, state.lockPath, holder, me)))) {
       if (holder !== undefined) predecessors.add(`${hostTag(holder.host)}.${holder.pid}`);
-      continue;
+      // Unless another writer is breaking it this instant: then wait as for a live lock.
+      if (yield* breakLock(state, seen, me)) continue;
     }
     const now = Date.now();
     // A synchronous wait blocks the thread, so that save (an asynchronous
@@ -574,13 +554,42 @@ function heldInThisThread(lockPath: string): boolean {
   return false;
 }
 
+/**
+ * Creates `path` exclusively, holding `me` and `token` (the lock file's
+ * format); false when it exists. The token is counted as held from before
+ * the file exists: another save of this thread that reads the new file
+ * (perhaps still empty) must never take it for a leftover.
+ */
+function* createMarked(path: string, me: ProcessIdentity, token: string): Procedure<boolean> {
+  const content = JSON.stringify({
+    pid: me.pid,
+    host: me.host ?? null,
+    createdAt: Date.now(),
+    token,
+    thread: me.thread,
+    boot: me.boot,
+    pidns: me.pidns,
+    start: me.start,
+  });
+  HELD_LOCKS.set(token, path);
+  let created = false;
+  try {
+    created = yield* createExclusive(path, content);
+  } finally {
+    if (!created) HELD_LOCKS.delete(token);
+  }
+  return created;
+}
+
+/** Whether the lock-format file at `path`, held by `holder` as read, was left behind. */
 function* isStale(
   state: FileStoreState,
+  path: string,
   holder: LockContent | undefined,
   me: ProcessIdentity,
 ): Procedure<boolean> {
   if (holder === undefined) {
-    const status = yield* stat(state.lockPath);
+    const status = yield* stat(path);
     if (status === undefined) return false;
     return Date.now() - status.mtimeMs > Math.min(UNREADABLE_LOCK_GRACE, state.staleLockAge);
   }
@@ -601,18 +610,70 @@ function* isStale(
   }
 }
 
-function* breakLock(state: FileStoreState, seen: string | typeof FOREIGN): Procedure<void> {
-  // Renaming is atomic, so of several writers breaking the same stale lock
-  // only one moves it; the others see it gone and compete for a fresh one.
-  const grave = uniqueName(state, "stale");
-  if (!(yield* rename(state.lockPath, grave))) return;
-  const moved = yield* readLock(grave);
-  if (moved !== undefined && moved !== seen) {
-    // Between our look and our move, someone replaced the stale lock with a
-    // live one. Put it back unless the slot was taken again meanwhile; if it
-    // was, its owner notices before renaming (holdsLock) and retries.
-    yield* link(grave, state.lockPath);
+/** The guard that one writer at a time holds while it breaks a stale lock. */
+function guardOf(state: FileStoreState): string {
+  return `${state.lockPath}.break`;
+}
+
+/**
+ * Removes the stale lock `seen` (ADR 0015). Breaking is a compare-and-remove,
+ * which no file system offers as one step: between a writer's read of a
+ * stale lock and its move, the holder may have released it (and exited) and
+ * another writer taken a fresh lock, which the move would then take away
+ * while that writer works. Under the guard `<lock>.break`, created
+ * exclusively, the lock is read again and moved only if it still holds what
+ * was judged; nothing can change it in between, as no writer creates a lock
+ * over an existing file and no other writer breaks one meanwhile.
+ *
+ * True when the caller should try for the lock at once; false when another
+ * writer holds the guard, so the caller waits as for a live lock.
+ */
+function* breakLock(
+  state: FileStoreState,
+  seen: string | typeof FOREIGN,
+  me: ProcessIdentity,
+): Procedure<boolean> {
+  const guard = guardOf(state);
+  const token = randomUUID();
+  if (!(yield* createMarked(guard, me, token))) return yield* clearGuard(state, me);
+  try {
+    if ((yield* readLock(state.lockPath)) === seen) yield* moveAside(state, state.lockPath, seen);
+  } finally {
+    yield* releaseMarked(guard, token);
   }
+  return true;
+}
+
+/**
+ * Removes a guard left by a writer that died while breaking a lock, judged
+ * as a lock is; true when there is no guard any more.
+ */
+function* clearGuard(state: FileStoreState, me: ProcessIdentity): Procedure<boolean> {
+  const guard = guardOf(state);
+  const seen = yield* readLock(guard);
+  if (seen === undefined) return true;
+  const holder = seen === FOREIGN ? undefined : parseLock(seen);
+  if (seen !== FOREIGN && !(yield* isStale(state, guard, holder, me))) return false;
+  yield* moveAside(state, guard, seen);
+  return true;
+}
+
+/**
+ * Moves the lock-format file at `path`, last read as `seen`, out of the way.
+ * Renaming is atomic, so of several writers moving the same file only one
+ * does; if what it moved is not what it read (for a lock, only possible
+ * when a live holder was judged by age alone), it is put back unless the
+ * name was taken again meanwhile.
+ */
+function* moveAside(
+  state: FileStoreState,
+  path: string,
+  seen: string | typeof FOREIGN,
+): Procedure<void> {
+  const grave = uniqueName(state, "stale");
+  if (!(yield* rename(path, grave))) return;
+  const moved = yield* readLock(grave);
+  if (moved !== undefined && moved !== seen) yield* link(grave, path);
   yield* discard(grave);
 }
 
@@ -622,11 +683,16 @@ export function* holdsLock(state: FileStoreState, token: string): Procedure<bool
 }
 
 export function* releaseLock(state: FileStoreState, token: string): Procedure<void> {
+  yield* releaseMarked(state.lockPath, token);
+}
+
+function* releaseMarked(path: string, token: string): Procedure<void> {
   try {
-    if (yield* holdsLock(state, token)) yield* discard(state.lockPath);
+    const seen = yield* readLock(path);
+    if (typeof seen === "string" && parseLock(seen)?.token === token) yield* discard(path);
   } catch {
     // Releasing runs in a finally block: it must not hide the save's own
-    // error. A lock left behind is recovered as stale: this thread no
+    // error. A file left behind is recovered as stale: this thread no
     // longer counts it as held.
   } finally {
     HELD_LOCKS.delete(token);
@@ -639,7 +705,18 @@ export function* releaseLock(state: FileStoreState, token: string): Procedure<vo
 // costs it only a retry: it renames only while it holds the lock.
 export function* removeOrphans(state: FileStoreState): Procedure<void> {
   const names = yield* list(state.folder);
+  const guard = basename(guardOf(state));
   for (const name of names) {
+    if (name === guard) {
+      try {
+        // A guard left by a writer that died while breaking a lock.
+        yield* clearGuard(state, selfIdentity());
+      } catch {
+        // Something no writer makes (a folder from a checkout): breaking a
+        // stale lock will report it if it is ever in the way.
+      }
+      continue;
+    }
     const found = state.orphanPattern.exec(name);
     if (found === null) continue;
     const tag = found[1]!;
