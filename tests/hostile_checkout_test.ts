@@ -255,6 +255,16 @@ for (const { name, open } of fileStoreKinds) {
       await open(path, options).save(createCassette([createInteraction(get("/b"), ["b"])]));
       assert.equal(existsSync(join(outside, "nothing-here")), false);
       assert.equal((await open(path).load()).interactions.length, 2);
+      // A link where a writer breaking a lock puts its guard: moved aside, never written through.
+      const guardTarget = join(outside, "guard-target");
+      writeFileSync(guardTarget, "not a guard");
+      symlinkSync(target, `${path}.lock`);
+      symlinkSync(guardTarget, `${path}.lock.break`);
+      await open(path, options).save(createCassette([createInteraction(get("/c"), ["c"])]));
+      assert.equal(readFileSync(guardTarget, "utf8"), "not a guard");
+      assert.equal(existsSync(`${path}.lock`), false);
+      assert.equal(existsSync(`${path}.lock.break`), false);
+      assert.equal((await open(path).load()).interactions.length, 3);
     });
   });
 
