@@ -678,7 +678,12 @@ function* moveAside(
 }
 
 export function* holdsLock(state: FileStoreState, token: string): Procedure<boolean> {
-  const seen = yield* readLock(state.lockPath);
+  return yield* holdsMarked(state.lockPath, token);
+}
+
+/** Whether the lock-format file at `path` holds `token`. */
+function* holdsMarked(path: string, token: string): Procedure<boolean> {
+  const seen = yield* readLock(path);
   return typeof seen === "string" && parseLock(seen)?.token === token;
 }
 
@@ -688,8 +693,7 @@ export function* releaseLock(state: FileStoreState, token: string): Procedure<vo
 
 function* releaseMarked(path: string, token: string): Procedure<void> {
   try {
-    const seen = yield* readLock(path);
-    if (typeof seen === "string" && parseLock(seen)?.token === token) yield* discard(path);
+    if (yield* holdsMarked(path, token)) yield* discard(path);
   } catch {
     // Releasing runs in a finally block: it must not hide the save's own
     // error. A file left behind is recovered as stale: this thread no
