@@ -6,15 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import fs, {
-  existsSync,
-  readFileSync,
-  renameSync as importedRename,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
-import module from "node:module";
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -27,6 +19,7 @@ import {
   fileStoreAsync,
 } from "@x/replay";
 import { fileStoreKinds, get, strayFiles, withFolder } from "./_helpers.ts";
+import { fileCallsWatchable, watchFileCalls } from "./_fs_watch.ts";
 
 // Deno reads /proc only with --allow-all; the stores then go without these
 // facts (ADR 0019). These tests run on Node and Bun, and on Deno under
@@ -83,81 +76,6 @@ const isLockFailure = (error: unknown) =>
 /** A writer of this PID that crashed before us: what it left is stale. */
 function dead(changes: Record<string, unknown> = {}): string {
   return JSON.stringify(identity({ start: String(Number(startOf("self")) - 1), ...changes }));
-}
-
-/**
- * Whether the stores' own `node:fs` calls can be watched from here: Node's
- * `syncBuiltinESMExports()` carries a patched `fs` function into every named
- * import of it. Deno and Bun have no such thing.
- */
-function canWatchFileCalls(): boolean {
-  const original = fs.renameSync;
-  const marker = ((..._: unknown[]) => undefined) as unknown as typeof fs.renameSync;
-  try {
-    fs.renameSync = marker;
-    module.syncBuiltinESMExports?.();
-    return importedRename === marker;
-  } catch {
-    return false;
-  } finally {
-    fs.renameSync = original;
-    module.syncBuiltinESMExports?.();
-  }
-}
-const watchable = canWatchFileCalls();
-
-/**
- * Runs `body` while the stores' file calls are watched: `onGuard` runs just
- * before a writer creates `<lock>.break`; the result says whether the lock
- * file was renamed (moved aside) after that.
- */
-async function watchingBreaks(
-  lockPath: string,
-  onGuard: () => void,
-  body: () => Promise<void>,
-): Promise<{ guarded: boolean; lockMoved: boolean }> {
-  let guarded = false;
-  let lockMoved = false;
-  const originals = {
-    openSync: fs.openSync,
-    open: fs.promises.open,
-    renameSync: fs.renameSync,
-    rename: fs.promises.rename,
-  };
-  const opening = (path: unknown, flags: unknown) => {
-    if (!guarded && String(path) === `${lockPath}.break` && flags === "wx") {
-      guarded = true;
-      onGuard();
-    }
-  };
-  const renaming = (from: unknown) => {
-    if (guarded && String(from) === lockPath) lockMoved = true;
-  };
-  fs.openSync = ((path: fs.PathLike, flags: fs.OpenMode, ...rest: unknown[]) => {
-    opening(path, flags);
-    return (originals.openSync as (...args: unknown[]) => number)(path, flags, ...rest);
-  }) as typeof fs.openSync;
-  fs.promises.open = ((path: fs.PathLike, flags: string, ...rest: unknown[]) => {
-    opening(path, flags);
-    return (originals.open as (...args: unknown[]) => Promise<unknown>)(path, flags, ...rest);
-  }) as typeof fs.promises.open;
-  fs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
-    renaming(from);
-    return originals.renameSync(from, to);
-  }) as typeof fs.renameSync;
-  fs.promises.rename = ((from: fs.PathLike, to: fs.PathLike) => {
-    renaming(from);
-    return originals.rename(from, to);
-  }) as typeof fs.promises.rename;
-  module.syncBuiltinESMExports();
-  try {
-    await body();
-  } finally {
-    Object.assign(fs, { openSync: originals.openSync, renameSync: originals.renameSync });
-    Object.assign(fs.promises, { open: originals.open, rename: originals.rename });
-    module.syncBuiltinESMExports();
-  }
-  return { guarded, lockMoved };
 }
 
 for (const { name, open } of fileStoreKinds) {
@@ -305,7 +223,7 @@ for (const { name, open } of fileStoreKinds) {
   });
 
   test(`${name} never moves a lock that replaced the stale one it judged`, {
-    skip: skip || (watchable ? false : "watching the stores' file calls needs Node"),
+    skip: skip || (fileCallsWatchable ? false : "watching the stores' file calls needs Node"),
   }, async () => {
     await withFolder(async (folder) => {
       const path = join(folder, "c.json");
@@ -315,17 +233,26 @@ for (const { name, open } of fileStoreKinds) {
       // holder releases it and another writer takes it: moving it now would
       // leave two writers each holding the lock.
       const live = JSON.stringify(identity({ thread: 7, token: "taken meanwhile" }));
-      const watched = await watchingBreaks(lockPath, () => {
-        unlinkSync(lockPath);
-        writeFileSync(lockPath, live);
+      let guarded = false;
+      let lockMoved = false;
+      await watchFileCalls({
+        opening(opened, flags) {
+          if (guarded || opened !== `${lockPath}.break` || flags !== "wx") return;
+          guarded = true;
+          unlinkSync(lockPath);
+          writeFileSync(lockPath, live);
+        },
+        renaming(from) {
+          if (guarded && from === lockPath) lockMoved = true;
+        },
       }, async () => {
         await assert.rejects(
           Promise.resolve().then(() => open(path, hasty).save(one)),
           isLockFailure,
         );
       });
-      assert.equal(watched.guarded, true, "the writer took the guard to break the lock");
-      assert.equal(watched.lockMoved, false, "the live lock was never moved aside");
+      assert.equal(guarded, true, "the writer took the guard to break the lock");
+      assert.equal(lockMoved, false, "the live lock was never moved aside");
       assert.equal(readFileSync(lockPath, "utf8"), live);
       assert.deepEqual(strayFiles(folder, "c.json.lock"), []);
     });
