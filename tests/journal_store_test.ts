@@ -30,6 +30,7 @@ import {
 } from "@x/replay";
 import { main } from "@x/replay/cli";
 import { childCommand, get, strayFiles, text, texts, withFolder } from "./_helpers.ts";
+import { fileCallsWatchable, watchFileCalls } from "./_fs_watch.ts";
 
 function interaction(target: string, answer = `answer to ${target}`): Interaction {
   return createInteraction(get(target), [createChunk(answer, 0)]);
@@ -166,6 +167,42 @@ test("journalStore() drops a torn last line and cuts it away on the next save", 
     assert.deepEqual(targetsOf(journalStore(path).load()), ["/a", "/b", "/c"]);
   });
 });
+
+for (
+  const [name, open] of [["journalStore()", journalStore], [
+    "journalStoreAsync()",
+    journalStoreAsync,
+  ]] as const
+) {
+  test(`${name} never cuts away as torn a line another writer appended during its save`, {
+    skip: fileCallsWatchable ? false : "watching the stores' file calls needs Node",
+  }, async () => {
+    await withFolder(async (folder) => {
+      const path = join(folder, "cassette.json");
+      const journal = `${path}.journal`;
+      journalStore(path, { createIfMissing: true }).save(cassetteOf("/a"));
+      // The line the other writer appends: what a journal store writes for "/b".
+      const other = join(folder, "other.json");
+      journalStore(other, { createIfMissing: true }).save(cassetteOf("/b"));
+      const line = readFileSync(`${other}.journal`, "utf8");
+      // It lands just after this save has read the journal: the other writer
+      // believed it held the lock too (one taken over by age while it worked).
+      let appended = false;
+      await watchFileCalls({
+        closedRead(closed) {
+          if (appended || closed !== journal) return;
+          appended = true;
+          appendFileSync(journal, line);
+        },
+      }, async () => {
+        await open(path).save(cassetteOf("/c"));
+      });
+      assert.equal(appended, true, "the other line was appended during the save");
+      assert.deepEqual(targetsOf(journalStore(path).load()), ["/a", "/b", "/c"]);
+      assert.equal(journalLines(path).length, 3);
+    });
+  });
+}
 
 test("journalStore() keeps a whole last line that only lacks its newline, and ends it before appending", async () => {
   await withFolder((folder) => {

@@ -104,6 +104,8 @@ interface Known {
   readonly journalIno: number | undefined;
   /** Bytes of the journal read so far (all complete, valid lines). */
   readonly journalEnd: number;
+  /** Bytes of the journal the read saw: `journalEnd` and any torn last line after it. */
+  readonly journalSize: number;
   /** Whether those bytes end with "\n": if not, the next append starts with one. */
   readonly terminated: boolean;
   readonly lines: number;
@@ -300,8 +302,13 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
           (known.journalIno === undefined && known.journalEnd === 0)) &&
           journalStatus.size >= known.journalEnd)
     ) {
-      if (journalStatus === undefined || journalStatus.size === known.journalEnd) return known;
+      if (journalStatus === undefined || journalStatus.size === known.journalEnd) {
+        const size = journalStatus?.size ?? 0;
+        if (known.journalSize === size) return known;
+        return (state.known = { ...known, journalSize: size });
+      }
       let tail = (yield* readFrom(state.journalPath, known.journalEnd)) ?? new Uint8Array(0);
+      const journalSize = known.journalEnd + tail.length;
       let skipped = 0;
       if (!known.terminated) {
         if (tail[0] !== 0x0a) {
@@ -321,6 +328,7 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
         snapshotKey,
         journalIno: journalStatus.ino,
         journalEnd: known.journalEnd + skipped + parsed.end,
+        journalSize,
         terminated: parsed.terminated,
         lines: parsed.lines,
         // Appending in place keeps a save O(new interactions).
@@ -366,6 +374,7 @@ function* readStored(state: JournalState): JournalProcedure<Known> {
       snapshotKey,
       journalIno: skipped === 0 ? journalStatus?.ino : undefined,
       journalEnd: parsed.end,
+      journalSize: journal.length,
       terminated: parsed.terminated,
       lines: parsed.lines,
       interactions: snapshot.concat(parsed.interactions),
@@ -479,6 +488,10 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
     if (added.length === 0) return true;
     const journalStatus = yield* journalStat(state.journalPath);
     if (!(yield* holdsLock(state.file, token))) return false;
+    // Bytes the read did not see can only come from a writer that believed
+    // it held the lock too (one whose lock was taken over by age): they must
+    // never be cut away below as a torn line. Start over and read them.
+    if ((journalStatus?.size ?? 0) !== known.journalSize) return false;
     // A torn last line (a crashed append) is cut away before appending.
     const keep = journalStatus !== undefined && journalStatus.size > known.journalEnd
       ? known.journalEnd
@@ -513,6 +526,7 @@ export function* appendJournal(state: JournalState, cassette: Cassette): Journal
       snapshotKey: known.snapshotKey,
       journalIno: after.ino,
       journalEnd: known.journalEnd + bytes.length,
+      journalSize: known.journalEnd + bytes.length,
       terminated: true,
       lines: known.lines + added.length,
       interactions: pushAll(known.interactions, added),
