@@ -337,6 +337,57 @@ test(
   },
 );
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+test("serve() replays blob chunks intact to a client that stalls while others read", async () => {
+  await withFolder(async (folder) => {
+    // 24 chunks of 1 MiB, each its own blob file and each different, more
+    // than the system buffers of a socket hold: while a stalled client's
+    // socket is full, the server still holds its pending pieces, and a
+    // buffer filled again before the socket took it would show.
+    const pieces = Array.from({ length: 24 }, () => randomBytes(1024 * 1024));
+    const expected = concat(pieces);
+    const request = createRequest({ protocol: "http", action: "GET", target: "/big" });
+    const path = join(folder, "big.json");
+    await fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1 }).save(
+      createCassette([
+        createInteraction(
+          request,
+          pieces.map((piece, i) => createChunk(piece, i, i === 0 ? [["status_code", "200"]] : [])),
+        ),
+      ]),
+    );
+    const broker = await openAsyncBroker(fileStoreAsync(path));
+    await withReplayServer({ broker }, async (server) => {
+      const url = new URL("/big", server.url);
+      for (let round = 0; round < 2; round++) {
+        const others = deferred();
+        const stalled = new Promise<Uint8Array>((resolve, reject) => {
+          httpRequest(url, (response) => {
+            const got: Uint8Array[] = [];
+            response.once("data", () => {
+              response.pause();
+              others.promise.then(() => response.resume());
+            });
+            response.on("data", (piece: Uint8Array) => got.push(piece));
+            response.on("end", () => resolve(concat(got)));
+            response.on("error", reject);
+          }).on("error", reject).end();
+        });
+        const quick = await Promise.all([plainRequest(url), plainRequest(url)]);
+        others.resolve();
+        for (const body of [...quick.map((result) => result.body), await stalled]) {
+          assert.ok(sameBytes(body, expected), "the body arrived intact");
+        }
+      }
+    });
+  });
+});
+
 test(
   "serve() as a proxy aborts the upstream request when its client goes away",
   GUARD,

@@ -38,6 +38,7 @@ import {
   sealBlobChunk,
   toChunk,
 } from "../core/_model.ts";
+import { borrowBytes } from "../core/_recycled.ts";
 import { BlobError } from "../core/errors.ts";
 import type { BlobRef, Interaction, InteractionRequest, ResponseChunk } from "../core/types.ts";
 
@@ -132,7 +133,7 @@ export function blobReader(folder: string, hashed = true): BlobReader {
         checkReadable(folder, path, ref);
         const descriptor = openReadSync(path, false);
         try {
-          const bytes = new Uint8Array(ref.size);
+          const bytes = borrowBytes(ref.size);
           let filled = 0;
           while (filled < ref.size) {
             const count = readSync(descriptor, bytes, filled, ref.size - filled, null);
@@ -155,7 +156,7 @@ export function blobReader(folder: string, hashed = true): BlobReader {
         await checkReadableAsync(folder, path, ref);
         const handle = await openRead(path, false);
         try {
-          const bytes = new Uint8Array(ref.size);
+          const bytes = borrowBytes(ref.size);
           let filled = 0;
           while (filled < ref.size) {
             const { bytesRead } = await handle.read(bytes, filled, ref.size - filled, null);

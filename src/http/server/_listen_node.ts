@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HeaderLine } from "../_mapping.ts";
 import { drained } from "../_drained.ts";
+import { giveBack } from "../../core/_recycled.ts";
 import type { Answer } from "./_handler.ts";
 import { failure } from "./_failure.ts";
 import { urlHost } from "./_host.ts";
@@ -111,7 +112,11 @@ async function write(
         await reader.cancel();
         return;
       }
-      if (!outgoing.write(value)) await drained(outgoing);
+      // Once the socket has taken a buffer read from a blob file, the next
+      // blob read may fill it again (ADR 0055): nothing else refers to it.
+      if (!outgoing.write(value, (error) => error == null && giveBack(value))) {
+        await drained(outgoing);
+      }
     }
     outgoing.end();
   } catch (error) {
