@@ -388,6 +388,42 @@ test("serve() replays blob chunks intact to a client that stalls while others re
   });
 });
 
+test("serve() never refills the bytes of chunks its caller holds", async () => {
+  await withFolder(async (folder) => {
+    // Two recordings of the same shape, 1 MiB blob chunks, different bytes.
+    const recording = (target: string) => {
+      const pieces = Array.from({ length: 8 }, () => randomBytes(1024 * 1024));
+      const request = createRequest({ protocol: "http", action: "GET", target });
+      const chunks = pieces.map((piece, i) =>
+        createChunk(piece, i, i === 0 ? [["status_code", "200"]] : [])
+      );
+      return { pieces, request, interaction: createInteraction(request, chunks) };
+    };
+    const a = recording("/a");
+    const b = recording("/b");
+    const path = join(folder, "blobs.json");
+    await fileStoreAsync(path, { createIfMissing: true, blobThreshold: 1 }).save(
+      createCassette([a.interaction, b.interaction]),
+    );
+    const stored = await fileStoreAsync(path).load();
+    // The caller reads the chunks of /a itself and keeps them, in a cassette of its own.
+    const held: ResponseChunk[] = [];
+    for await (const chunk of replayAsync(stored, a.request)) held.push(chunk);
+    const mine = createRequest({ protocol: "http", action: "GET", target: "/held" });
+    const cassette = createCassette([createInteraction(mine, held), stored.interactions[1]!]);
+    await withReplayServer({ broker: createAsyncBroker({ cassette }) }, async (server) => {
+      // Its chunks go to a socket, then blob chunks of the same size are read for /b.
+      const served = await plainRequest(new URL("/held", server.url));
+      const other = await plainRequest(new URL("/b", server.url));
+      assert.ok(sameBytes(served.body, concat(a.pieces)));
+      assert.ok(sameBytes(other.body, concat(b.pieces)));
+    });
+    held.forEach((chunk, i) =>
+      assert.ok(sameBytes(chunk.data, a.pieces[i]!), `chunk ${i} is as it was read`)
+    );
+  });
+});
+
 test(
   "serve() as a proxy aborts the upstream request when its client goes away",
   GUARD,

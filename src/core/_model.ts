@@ -16,6 +16,7 @@ import {
 import { InteractionValidationError } from "./errors.ts";
 import { bodyPiecesOf, computeFingerprint, HeadSlot, readBodyInPieces } from "./_fingerprint.ts";
 import { Slots } from "./_slots.ts";
+import { withReads } from "./_recycled.ts";
 import type {
   BlobRef,
   Cassette,
@@ -185,10 +186,13 @@ export function unreadText(chunk: ResponseChunk): string | undefined {
 export interface BlobReader {
   /** The folder the blobs live in; two readers of one folder are interchangeable. */
   readonly folder: string;
-  /** The verified bytes, read synchronously; throws `BlobError`. */
-  readSync(ref: BlobRef): Uint8Array<ArrayBuffer>;
-  /** The verified bytes, read with promises; rejects with `BlobError`. */
-  read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>>;
+  /**
+   * The verified bytes, read synchronously; throws `BlobError`. With
+   * `lend`, into a buffer from `borrowBytes()` (ADR 0055).
+   */
+  readSync(ref: BlobRef, lend?: boolean): Uint8Array<ArrayBuffer>;
+  /** The verified bytes, read with promises; rejects with `BlobError`. `lend` as for `readSync()`. */
+  read(ref: BlobRef, lend?: boolean): Promise<Uint8Array<ArrayBuffer>>;
   /**
    * Hands the bytes to `visit` in order, each piece a fresh buffer of at
    * most 1 MiB read synchronously, then checks their size and hash: a file
@@ -342,12 +346,15 @@ export function chunkSize(chunk: ResponseChunk): number {
   return chunk.blob?.size ?? chunk.data.length;
 }
 
-/** A blob chunk read once into memory (verified); any other chunk as it is. */
-export function materialize(chunk: ResponseChunk): ResponseChunk {
+/**
+ * A blob chunk read once into memory (verified); any other chunk as it is.
+ * `lend` reads into a borrowed buffer (ADR 0055).
+ */
+export function materialize(chunk: ResponseChunk, lend = false): ResponseChunk {
   const reader = readers.get(chunk);
   return reader === undefined
     ? chunk
-    : sealChunk(reader.readSync(chunk.blob!), chunk.sequence, chunk.metadata);
+    : sealChunk(reader.readSync(chunk.blob!, lend), chunk.sequence, chunk.metadata);
 }
 
 /**
@@ -412,8 +419,10 @@ export function playListOf(interaction: Interaction): PlayList {
   return list;
 }
 
-function* readEach(chunks: readonly ResponseChunk[]): Generator<ResponseChunk, void, undefined> {
-  for (const chunk of chunks) yield materialize(chunk);
+function readEach(chunks: readonly ResponseChunk[]): Generator<ResponseChunk, void, undefined> {
+  return withReads(function* (reads) {
+    for (const chunk of chunks) yield materialize(chunk, reads.lend);
+  });
 }
 
 /** A play list's chunks for synchronous replay: blob chunks read when reached. */
@@ -433,11 +442,11 @@ export function replayChunks(interaction: Interaction): IterableIterator<Respons
 }
 
 /** The asynchronous twin of `materialize()`. */
-export async function materializeAsync(chunk: ResponseChunk): Promise<ResponseChunk> {
+export async function materializeAsync(chunk: ResponseChunk, lend = false): Promise<ResponseChunk> {
   const reader = readers.get(chunk);
   return reader === undefined
     ? chunk
-    : sealChunk(await reader.read(chunk.blob!), chunk.sequence, chunk.metadata);
+    : sealChunk(await reader.read(chunk.blob!, lend), chunk.sequence, chunk.metadata);
 }
 
 /** Validates a caller-supplied chunk, or wraps a bare piece of bytes at `position`. */

@@ -3,9 +3,10 @@
 // response from blob files reads it chunk by chunk; in fresh buffers, each
 // one written to the socket is left to the collector, and on Node 24 that
 // let the server grow by more than a plain file server does for the same
-// bytes. A buffer comes back only from code that holds its last reference
-// (the node:http writer, once the socket has taken it), so nobody ever sees
-// bytes change under them; buffers nobody gives back are collected as before.
+// bytes. Only a playback whose consumer alone sees its chunks reads into
+// borrowed buffers (`lendReads()`), and a buffer comes back only from that
+// consumer, once it holds the last reference (the node:http writer, once the
+// socket has taken it): nobody ever sees bytes change under them.
 
 /** Buffers above this size are never kept: a huge blob chunk is rare, and holding it would cost more than it saves. */
 const MAX_KEPT = 4 * 1024 * 1024;
@@ -50,4 +51,33 @@ export function giveBack(bytes: Uint8Array): void {
   if (list === undefined) waiting.set(bytes.length, [bytes as Uint8Array<ArrayBuffer>]);
   else list.push(bytes as Uint8Array<ArrayBuffer>);
   waitingBytes += bytes.length;
+}
+
+/** Whether a playback's blob reads fill borrowed buffers: set by its one consumer. */
+export interface Reads {
+  lend: boolean;
+}
+
+const readsOf = new WeakMap<object, Reads>();
+
+/** Makes a playback iterator whose blob reads `lendReads()` may switch to borrowed buffers. */
+export function withReads<T extends object>(make: (reads: Reads) => T): T {
+  const reads: Reads = { lend: false };
+  const iterator = make(reads);
+  readsOf.set(iterator, reads);
+  return iterator;
+}
+
+/**
+ * Lets the blob chunks that `iterator` (a library playback) reads from now
+ * on fill borrowed buffers; false when it is not one. Only for a consumer
+ * that alone sees its chunks and gives each buffer back once done with it.
+ */
+export function lendReads(iterator: unknown): boolean {
+  const reads = typeof iterator === "object" && iterator !== null
+    ? readsOf.get(iterator)
+    : undefined;
+  if (reads === undefined) return false;
+  reads.lend = true;
+  return true;
 }

@@ -2,6 +2,7 @@
 // request started, kept in the chunk's metadata.
 import { describe } from "./_check.ts";
 import { materializeAsync } from "./_model.ts";
+import { withReads } from "./_recycled.ts";
 import type { ResponseChunk } from "./types.ts";
 
 /**
@@ -106,32 +107,38 @@ export function timedChunks(
  * Chunks as they are handed out asynchronously, with no delay: each blob
  * chunk (ADR 0041) read when reached, so one is in memory at a time.
  */
-export async function* untimed(
+export function untimed(
   chunks: Iterator<ResponseChunk>,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  for (let step = chunks.next(); !step.done; step = chunks.next()) yield due(step.value);
+  return withReads(async function* (reads) {
+    for (let step = chunks.next(); !step.done; step = chunks.next()) {
+      yield due(step.value, reads.lend);
+    }
+  });
 }
 
 // A chunk in memory as it is; a blob chunk read now (`yield` in an async
 // generator waits for the promise, and throws its rejection there).
-function due(chunk: ResponseChunk): ResponseChunk | Promise<ResponseChunk> {
-  return chunk.blob === undefined ? chunk : materializeAsync(chunk);
+function due(chunk: ResponseChunk, lend: boolean): ResponseChunk | Promise<ResponseChunk> {
+  return chunk.blob === undefined ? chunk : materializeAsync(chunk, lend);
 }
 
-async function* timed(
+function timed(
   chunks: Iterator<ResponseChunk>,
   scale: number,
   sleep: Sleep,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  let previous = 0;
-  for (let step = chunks.next(); !step.done; step = chunks.next()) {
-    const offset = offsetOf(step.value);
-    if (offset !== undefined) {
-      const wait = Math.max(0, offset - previous) * scale;
-      previous = offset;
-      if (wait > 0) await sleep(wait);
+  return withReads(async function* (reads) {
+    let previous = 0;
+    for (let step = chunks.next(); !step.done; step = chunks.next()) {
+      const offset = offsetOf(step.value);
+      if (offset !== undefined) {
+        const wait = Math.max(0, offset - previous) * scale;
+        previous = offset;
+        if (wait > 0) await sleep(wait);
+      }
+      // A blob is read when its chunk is due, not before: one chunk in memory.
+      yield due(step.value, reads.lend);
     }
-    // A blob is read when its chunk is due, not before: one chunk in memory.
-    yield due(step.value);
-  }
+  });
 }

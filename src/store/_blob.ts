@@ -127,13 +127,13 @@ async function checkReadableAsync(folder: string, path: string, ref: BlobRef): P
 export function blobReader(folder: string, hashed = true): BlobReader {
   return Object.freeze({
     folder,
-    readSync(ref: BlobRef): Uint8Array<ArrayBuffer> {
+    readSync(ref: BlobRef, lend = false): Uint8Array<ArrayBuffer> {
       const path = join(folder, ref.sha256);
       try {
         checkReadable(folder, path, ref);
         const descriptor = openReadSync(path, false);
         try {
-          const bytes = borrowBytes(ref.size);
+          const bytes = lend ? borrowBytes(ref.size) : new Uint8Array(ref.size);
           let filled = 0;
           while (filled < ref.size) {
             const count = readSync(descriptor, bytes, filled, ref.size - filled, null);
@@ -150,13 +150,13 @@ export function blobReader(folder: string, hashed = true): BlobReader {
         throw failure(path, ref, error);
       }
     },
-    async read(ref: BlobRef): Promise<Uint8Array<ArrayBuffer>> {
+    async read(ref: BlobRef, lend = false): Promise<Uint8Array<ArrayBuffer>> {
       const path = join(folder, ref.sha256);
       try {
         await checkReadableAsync(folder, path, ref);
         const handle = await openRead(path, false);
         try {
-          const bytes = borrowBytes(ref.size);
+          const bytes = lend ? borrowBytes(ref.size) : new Uint8Array(ref.size);
           let filled = 0;
           while (filled < ref.size) {
             const { bytesRead } = await handle.read(bytes, filled, ref.size - filled, null);

@@ -22,6 +22,7 @@ import {
   type SpooledBody,
 } from "../../broker/_spool.ts";
 import { arrivingRecorder } from "../../broker/_body_streams.ts";
+import { lendReads } from "../../core/_recycled.ts";
 import { missBody } from "./_explain.ts";
 import { ancestorTargets, hasBarePathTargets } from "./_ancestor_target.ts";
 import { failure } from "./_failure.ts";
@@ -351,8 +352,15 @@ export function buildHandler(
       return plain(failure(400, "Bad Request", error));
     }
     try {
+      const source = complete === undefined
+        ? broker.replay(interaction)
+        : arriving!(interaction, complete);
+      // A server that writes the bytes to its socket uncopied gives each
+      // buffer back once written, so a library playback, whose chunks only
+      // this response sees, may read its blobs into borrowed ones (ADR 0055).
+      if (!copy) lendReads(source);
       const framing = frame(
-        complete === undefined ? broker.replay(interaction) : arriving!(interaction, complete),
+        source,
         mode === "record" ? undefined : broker.cassette,
         live !== undefined,
       );
