@@ -16,7 +16,7 @@ import {
 import { InteractionValidationError } from "./errors.ts";
 import { bodyPiecesOf, computeFingerprint, HeadSlot, readBodyInPieces } from "./_fingerprint.ts";
 import { Slots } from "./_slots.ts";
-import { withReads } from "./_recycled.ts";
+import { type Reads, withReads } from "./_recycled.ts";
 import type {
   BlobRef,
   Cassette,
@@ -419,10 +419,16 @@ export function playListOf(interaction: Interaction): PlayList {
   return list;
 }
 
+function* readEachWith(
+  chunks: readonly ResponseChunk[],
+  reads: Reads,
+): Generator<ResponseChunk, void, undefined> {
+  for (const chunk of chunks) yield materialize(chunk, reads.lend);
+}
+
 function readEach(chunks: readonly ResponseChunk[]): Generator<ResponseChunk, void, undefined> {
-  return withReads(function* (reads) {
-    for (const chunk of chunks) yield materialize(chunk, reads.lend);
-  });
+  const reads: Reads = { lend: false };
+  return withReads(readEachWith(chunks, reads), reads);
 }
 
 /** A play list's chunks for synchronous replay: blob chunks read when reached. */

@@ -2,7 +2,7 @@
 // request started, kept in the chunk's metadata.
 import { describe } from "./_check.ts";
 import { materializeAsync } from "./_model.ts";
-import { withReads } from "./_recycled.ts";
+import { type Reads, withReads } from "./_recycled.ts";
 import type { ResponseChunk } from "./types.ts";
 
 /**
@@ -110,11 +110,17 @@ export function timedChunks(
 export function untimed(
   chunks: Iterator<ResponseChunk>,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  return withReads(async function* (reads) {
-    for (let step = chunks.next(); !step.done; step = chunks.next()) {
-      yield due(step.value, reads.lend);
-    }
-  });
+  const reads: Reads = { lend: false };
+  return withReads(untimedWith(chunks, reads), reads);
+}
+
+async function* untimedWith(
+  chunks: Iterator<ResponseChunk>,
+  reads: Reads,
+): AsyncGenerator<ResponseChunk, void, undefined> {
+  for (let step = chunks.next(); !step.done; step = chunks.next()) {
+    yield due(step.value, reads.lend);
+  }
 }
 
 // A chunk in memory as it is; a blob chunk read now (`yield` in an async
@@ -128,17 +134,25 @@ function timed(
   scale: number,
   sleep: Sleep,
 ): AsyncGenerator<ResponseChunk, void, undefined> {
-  return withReads(async function* (reads) {
-    let previous = 0;
-    for (let step = chunks.next(); !step.done; step = chunks.next()) {
-      const offset = offsetOf(step.value);
-      if (offset !== undefined) {
-        const wait = Math.max(0, offset - previous) * scale;
-        previous = offset;
-        if (wait > 0) await sleep(wait);
-      }
-      // A blob is read when its chunk is due, not before: one chunk in memory.
-      yield due(step.value, reads.lend);
+  const reads: Reads = { lend: false };
+  return withReads(timedWith(chunks, scale, sleep, reads), reads);
+}
+
+async function* timedWith(
+  chunks: Iterator<ResponseChunk>,
+  scale: number,
+  sleep: Sleep,
+  reads: Reads,
+): AsyncGenerator<ResponseChunk, void, undefined> {
+  let previous = 0;
+  for (let step = chunks.next(); !step.done; step = chunks.next()) {
+    const offset = offsetOf(step.value);
+    if (offset !== undefined) {
+      const wait = Math.max(0, offset - previous) * scale;
+      previous = offset;
+      if (wait > 0) await sleep(wait);
     }
-  });
+    // A blob is read when its chunk is due, not before: one chunk in memory.
+    yield due(step.value, reads.lend);
+  }
 }
