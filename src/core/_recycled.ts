@@ -69,15 +69,14 @@ export function withReads<T extends object>(iterator: T, reads: Reads): T {
 }
 
 /**
- * Lets the blob chunks that `iterator` (a library playback) reads from now
- * on fill borrowed buffers; false when it is not one. Only for a consumer
- * that alone sees its chunks and gives each buffer back once done with it.
+ * Lets the blob chunks that `iterator` reads from now on fill borrowed
+ * buffers, if it is a library playback (anything else is left as it is).
+ * Only for a consumer that alone sees its chunks and gives each buffer back
+ * once done with it.
  */
-export function lendReads(iterator: unknown): boolean {
+export function lendReads(iterator: unknown): void {
   const reads = typeof iterator === "object" && iterator !== null
     ? (iterator as { [READS]?: Reads })[READS]
     : undefined;
-  if (reads === undefined) return false;
-  reads.lend = true;
-  return true;
+  if (reads !== undefined) reads.lend = true;
 }
