@@ -21,6 +21,7 @@ import { execSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildIfMissing } from "./_build.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET = 3;
@@ -58,10 +59,7 @@ const PROCESSES = Number(process.env.PARSE_PROCESSES ?? 5);
 if (!(Number.isInteger(PROCESSES) && PROCESSES >= 1)) {
   throw new Error("PARSE_PROCESSES must be a positive integer");
 }
-if (!existsSync(join(root, "dist/mod.js"))) {
-  console.log("dist/ is missing: running `npm run build` ...");
-  execSync("npm run build", { cwd: root, stdio: "inherit" });
-}
+buildIfMissing(root, "dist/mod.js");
 const self = fileURLToPath(import.meta.url);
 const runtimes = [
   { name: `Node ${process.version}`, command: process.execPath, args: ["--expose-gc", self] },

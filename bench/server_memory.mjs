@@ -45,7 +45,6 @@ import { createHash, randomFillSync } from "node:crypto";
 import {
   closeSync,
   createReadStream,
-  existsSync,
   fsyncSync,
   mkdirSync,
   mkdtempSync,
@@ -62,6 +61,7 @@ import { createServer, get, request } from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildIfMissing } from "./_build.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), "..");
@@ -258,10 +258,7 @@ function sizeOf(bytes) {
 
 async function main() {
   const cli = process.env.X_REPLAY_CLI ?? join(root, "dist/src/cli/mod.js");
-  if (!existsSync(cli)) {
-    console.log("dist/ is missing: running `npm run build` ...");
-    execSync("npm run build", { cwd: root, stdio: "inherit" });
-  }
+  buildIfMissing(root, cli);
   const folder = mkdtempSync(join(tmpdir(), "x-replay-server-memory-"));
   try {
     // Random bytes, so no two chunks share a blob file.

@@ -15,20 +15,18 @@
 // measure a failed import.
 //
 // Target: `@x/replay` + `@x/replay/fetch` at most 40 ms over `node -e 0`.
-import { execSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildIfMissing } from "../_build.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const RUNS = Number(process.env.COLD_RUNS ?? 21);
 if (!(Number.isInteger(RUNS) && RUNS >= 3)) throw new Error("COLD_RUNS must be an integer ≥ 3");
 const TARGET_MS = 40;
 
-if (!existsSync(join(root, "dist/mod.js"))) {
-  console.log("dist/ is missing: running `npm run build` ...");
-  execSync("npm run build", { cwd: root, stdio: "inherit" });
-}
+buildIfMissing(root, "dist/mod.js");
 
 const deno = join(root, "node_modules/deno/deno");
 const bun = join(root, "node_modules/bun/bin/bun.exe");

@@ -21,12 +21,13 @@
 // One more column, "held once loaded": what the heap and array buffers hold
 // after the work, the collector forced, with the store (and its cassette)
 // still reachable, as a test that keeps its store keeps them.
-import { execSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildIfMissing } from "../_build.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), "../..");
@@ -98,10 +99,7 @@ if (CHILD) {
   process.exit(0);
 }
 
-if (!existsSync(join(root, "dist/mod.js"))) {
-  console.log("dist/ is missing: running `npm run build` ...");
-  execSync("npm run build", { cwd: root, stdio: "inherit" });
-}
+buildIfMissing(root, "dist/mod.js");
 const lib = await import(join(root, "dist/mod.js"));
 const folder = mkdtempSync(join(tmpdir(), "x-replay-load-memory-"));
 const letters = (n) => {

@@ -28,10 +28,9 @@
 //
 // Environment: SIZES_MIB (default "64,1024"), INLINE_MAX_MIB (default 256).
 // See bench/peers/README.md, "Part 4: memory".
-import { execSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import {
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -43,6 +42,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildIfMissing } from "../_build.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), "../..");
@@ -333,10 +333,7 @@ const INLINE_MAX_MIB = Number(process.env.INLINE_MAX_MIB ?? 256);
 if (!(Number.isInteger(INLINE_MAX_MIB) && INLINE_MAX_MIB >= 0)) {
   throw new Error("INLINE_MAX_MIB must be a whole number of MiB >= 0");
 }
-if (!existsSync(join(root, "dist/mod.js"))) {
-  console.log("dist/ is missing: running `npm run build` ...");
-  execSync("npm run build", { cwd: root, stdio: "inherit" });
-}
+buildIfMissing(root, "dist/mod.js");
 
 /** Runs one task in a fresh Node process and returns what it reports. */
 function run(task) {

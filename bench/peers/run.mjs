@@ -37,11 +37,10 @@
 // RECORD_SIZES (Part 3 sizes, default "10,1000,10000"), RECORD_REPS (Part 3
 // measured saves per store and size, default 11).
 // See bench/peers/README.md for what each row measures.
-import { execSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   closeSync,
   copyFileSync,
-  existsSync,
   fsyncSync,
   mkdirSync,
   mkdtempSync,
@@ -73,6 +72,7 @@ import {
   versionOf,
   WARMUP_MS,
 } from "./_measure.mjs";
+import { buildIfMissing } from "../_build.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const CHILD = process.env.X_REPLAY_PEERS_CHILD; // set only in the measuring children
@@ -88,13 +88,7 @@ if (!(Number.isInteger(RECORD_REPS) && RECORD_REPS >= 1)) {
   throw new Error(`RECORD_REPS must be an integer ≥ 1`);
 }
 
-if (
-  !CHILD &&
-  (!existsSync(join(root, "dist/mod.js")) || !existsSync(join(root, "dist/src/http/fetch/mod.js")))
-) {
-  console.log("dist/ is missing: running `npm run build` ...");
-  execSync("npm run build", { cwd: root, stdio: "inherit" });
-}
+if (!CHILD) buildIfMissing(root, "dist/mod.js", "dist/src/http/fetch/mod.js");
 const lib = await import("../../dist/mod.js");
 const { createReplayFetch, createFetchResponder } = await import(
   "../../dist/src/http/fetch/mod.js"
