@@ -85,8 +85,7 @@ for (const { name, open } of fileStoreKinds) {
     await withFolder(async (folder) => {
       const path = join(folder, "c.json");
       // A writer that had this PID before (same host, same boot) and crashed.
-      const start = String(Number(startOf("self")) - 1);
-      writeFileSync(`${path}.lock`, JSON.stringify(identity({ start })));
+      writeFileSync(`${path}.lock`, dead());
       await open(path, patient).save(one);
       assert.equal(existsSync(`${path}.lock`), false);
       assert.equal((await open(path).load()).interactions.length, 1);
@@ -100,8 +99,7 @@ for (const { name, open } of fileStoreKinds) {
       const path = join(folder, "c.json");
       // The crashed writer had this PID (a restarted container) and was
       // killed while writing: its temporary file is younger than any age.
-      const start = String(Number(startOf("self")) - 1);
-      writeFileSync(`${path}.lock`, JSON.stringify(identity({ start })));
+      writeFileSync(`${path}.lock`, dead());
       const host = hostName();
       const tag = host === null
         ? "nohost"
