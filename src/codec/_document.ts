@@ -35,7 +35,7 @@ import {
   sealTextChunk,
   unreadText,
 } from "../core/_model.ts";
-import { computeFingerprint } from "../core/_fingerprint.ts";
+import { computeFingerprint, FingerprintBatch, WRONG_FINGERPRINT } from "../core/_fingerprint.ts";
 import { BlobError } from "../core/errors.ts";
 import type {
   BlobRef,
@@ -242,7 +242,14 @@ export function fromDocument(
   if (!Array.isArray(list)) return fail("interactions", "an array", list);
   if (collected === undefined) {
     let next = 0;
-    return fromItems(() => next < list.length ? list[next++] : DONE, fail, blobs);
+    try {
+      return fromItems(() => next < list.length ? list[next++] : DONE, fail, blobs);
+    } catch (error) {
+      if (error !== WRONG_FINGERPRINT) throw error;
+    }
+    // A fingerprint taken on trust was wrong: read again, checking each as it comes.
+    next = 0;
+    return fromItems(() => next < list.length ? list[next++] : DONE, fail, blobs, false);
   }
   collected.interactions = list.length;
   const interactions: Interaction[] = [];
@@ -259,20 +266,32 @@ export function fromDocument(
  * one at a time: each call of `next` gives the next item's value, or `DONE`
  * after the last. The caller may build the items only when asked (and drop
  * them after), so that the whole document is never held at once. Not for
- * collecting mode: the first problem throws, as `fail` does.
+ * collecting mode: the first problem throws, as `fail` does. `batched` lets
+ * fingerprints be checked in batches where that pays (ADR 0056); if one is
+ * wrong this throws `WRONG_FINGERPRINT` instead, and the caller reads the
+ * items again unbatched, for the exact error.
  */
 export function fromItems(
   next: () => unknown,
   fail: Fail,
   blobs?: BlobReader,
+  batched = true,
 ): Cassette {
   const interactions: Interaction[] = [];
   const shared = sharedPairs();
-  for (let i = 0;; i++) {
-    const value = next();
-    if (value === DONE) break;
-    interactions.push(readInteraction(value, i, fail, blobs, undefined, shared));
+  const batch = batched ? FingerprintBatch.create() : undefined;
+  try {
+    for (let i = 0;; i++) {
+      const value = next();
+      if (value === DONE) break;
+      interactions.push(readInteraction(value, i, fail, blobs, undefined, shared, batch));
+    }
+  } catch (error) {
+    // A fingerprint still waiting may be wrong, and its problem come first.
+    if (batch !== undefined && error !== WRONG_FINGERPRINT) batch.settle();
+    throw error;
   }
+  batch?.settle();
   return sealCassette(Object.freeze(interactions));
 }
 
@@ -293,6 +312,7 @@ function readInteraction(
   blobs: BlobReader | undefined,
   problems: Error[] | undefined,
   shared: SharedPairs,
+  batch?: FingerprintBatch,
 ): Interaction {
   const start = problems?.length;
   const item = isRecord(value) ? value : readObject(value, at(i, ""), fail);
@@ -348,9 +368,14 @@ function readInteraction(
   const requestValid = problems?.length === start;
   // The request's own fingerprint is computed once, here; a stored value
   // equal to it needs no format check (it is 64 lowercase hex characters).
+  // With a batch, a claimed value that may be right is taken for now and
+  // checked with others later (ADR 0056).
   const computed = requestValid
     ? request.bodyBlob === undefined
-      ? computeFingerprint(request)
+      ? batch !== undefined && isRecord(item.fingerprint) &&
+          batch.offer(request, item.fingerprint.value)
+        ? item.fingerprint.value as string
+        : computeFingerprint(request)
       : blobFingerprint(request, at(i, ".request.body"), problems)
     : undefined;
   const fingerprintObject = isRecord(item.fingerprint)
