@@ -4,7 +4,7 @@
 import * as crypto from "node:crypto";
 import { toHex } from "./_bytes.ts";
 import { isVerbatim, pythonJsonString } from "./_python_json.ts";
-import { digestsMatch, maxLanesText } from "./_sha256_lanes.ts";
+import { digestsMatch, lanesReady, maxLanesText } from "./_sha256_lanes.ts";
 import { Slots } from "./_slots.ts";
 import type { InteractionRequest } from "./types.ts";
 
@@ -147,9 +147,9 @@ export class FingerprintBatch {
   }
 }
 
-/** Whether this runtime checks fingerprints faster in batches (Deno: ADR 0056). */
+/** Whether batches pay here: on Deno, where the lanes compile (ADR 0056). */
 function lanesPay(): boolean {
-  return typeof (globalThis as { Deno?: unknown }).Deno === "object";
+  return typeof (globalThis as { Deno?: unknown }).Deno === "object" && lanesReady();
 }
 
 /** The canonical text of a request whose body is in memory, as one string. */

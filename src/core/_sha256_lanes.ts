@@ -405,6 +405,11 @@ function loadLanes(): Lanes | null {
   return lanes;
 }
 
+/** Whether the module compiled here (it is built on the first call). */
+export function lanesReady(): boolean {
+  return loadLanes() !== null;
+}
+
 // The texts of one group share a padded length, of at most 16 blocks.
 const MAX_BLOCKS = 16;
 const encoder = new TextEncoder();
