@@ -351,7 +351,7 @@ export function emitModule(): Uint8Array<ArrayBuffer> {
     0,
     ...section(1, [2, 0x60, 4, I32, I32, I32, I32, 0, ...group]), // types
     ...section(3, [2, 0, 1]), // function 0 has type 0, function 1 type 1
-    ...section(5, [1, 0, 1]), // one memory, at least one page
+    ...section(5, [1, 1, 1, MAX_PAGES]), // one memory: one page at first, at most MAX_PAGES
     ...section(7, [2, ...name("m"), 2, 0, ...name("g"), 0, 1]), // exports
     ...section(10, [2, ...hashFunction(), ...groupFunction()]),
   ]);
@@ -410,6 +410,10 @@ export function lanesReady(): boolean {
   return loadLanes() !== null;
 }
 
+// The most the module's memory may grow to, in 64 KiB pages (4 MiB): a
+// parse's batch of 1,024 texts of at most 1,015 characters needs 1.1 MiB.
+const MAX_PAGES = 64;
+
 // The texts of one group share a padded length, of at most 16 blocks.
 const MAX_BLOCKS = 16;
 const encoder = new TextEncoder();
@@ -419,7 +423,8 @@ const encoder = new TextEncoder();
  * soon as one is not, and when any text or digest is not ASCII (canonical
  * texts always are: ADR 0002) or a digest not 64 characters long. Each text
  * is at most `maxLanesText` characters. `undefined` where the lanes cannot
- * run, so that the caller hashes another way.
+ * run, or the batch does not fit their memory (4 MiB at most), so that the
+ * caller hashes another way.
  */
 export function digestsMatch(
   texts: readonly string[],
@@ -439,7 +444,11 @@ export function digestsMatch(
   const needed = out + 128;
   const memory = module.memory;
   if (needed > memory.buffer.byteLength) {
-    memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+    try {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+    } catch {
+      return undefined; // no memory for the batch: the caller hashes natively
+    }
   }
   // A character that is not ASCII takes more than one byte (or the text no
   // longer fits), so `read` or `written` differs from the length.
