@@ -148,12 +148,16 @@ test("parseCassette() makes chunk bytes on first read, the same bytes on every r
 });
 
 /** The longest text `body` hands to `JSON.parse`, and how many times it calls it. */
-function jsonParseCalls(body: () => void): { calls: number; longest: number } {
+function jsonParseCalls(
+  body: () => void,
+  texts?: string[],
+): { calls: number; longest: number } {
   const original = JSON.parse;
   const seen = { calls: 0, longest: 0 };
   JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
     seen.calls++;
     seen.longest = Math.max(seen.longest, text.length);
+    texts?.push(text);
     return original(text, reviver);
   };
   try {
@@ -182,6 +186,28 @@ test("parseCassette() reads JSON in stringifyCassette()'s layout a few interacti
   });
 });
 
+test("parseCassette() reads a long JSON item from the text as it stands, not copied into a piece", () => {
+  const big = (i: number) =>
+    createInteraction(
+      createRequest({ protocol: "http", action: "GET", target: `/big/${i}` }),
+      [createChunk("x".repeat(100_000 + i), 0), createChunk("y".repeat(70_000), 1)],
+    );
+  const small = parseCassette(base).interactions;
+  // Long items first, among short ones, last, and one after another.
+  const interactions = [big(0), ...small, big(1), ...small, big(2), big(3), ...small, big(4)];
+  const cassette = createCassette(interactions);
+  const text = stringifyCassette(cassette);
+  const texts: string[] = [];
+  jsonParseCalls(() => assert.deepEqual(parseCassette(text), cassette), texts);
+  assert.ok(texts.length > 5, `${texts.length} calls`);
+  for (const piece of texts) {
+    // A long one holds one item, and is no copy with brackets around it.
+    if (piece.length > 65_536) {
+      assert.ok(piece.startsWith("{") && piece.length < 200_000, piece.slice(0, 40));
+    }
+  }
+});
+
 test("parseCassette() reads JSON in any layout, one item at a time or whole", () => {
   const cassette = parseCassette(base);
   const document = JSON.parse(base);
@@ -206,8 +232,14 @@ test("parseCassette() reads JSON in any layout, one item at a time or whole", ()
     const expected = i === 8 ? createCassette([]) : cassette;
     assert.deepEqual(parseCassette(text), expected, text.slice(0, 80));
   }
-  // Long enough for several pieces, so that some cut falls between chunks.
-  const many = createCassette(Array.from({ length: 300 }, (_, i) => cassette.interactions[i % 2]!));
+  // Long enough for several pieces, with so many chunks to an interaction
+  // (about 6 KB each) that the cut before a piece's 64 KiB falls between
+  // chunks.
+  const chunky = createInteraction(
+    createRequest({ protocol: "http", action: "GET", target: "/many" }),
+    Array.from({ length: 40 }, (_, i) => `chunk ${i} ${"x".repeat(50)}`),
+  );
+  const many = createCassette(Array.from({ length: 60 }, () => chunky));
   const manyText = atItemDepth(stringifyCassette(many));
   assert.ok(manyText.length > 150_000);
   const seen = jsonParseCalls(() => assert.deepEqual(parseCassette(manyText), many));

@@ -194,9 +194,17 @@ function parseJsonInPieces(text: string, blobs: BlobReader | undefined): Cassett
     return fromItems(() => {
       if (next === piece.length) {
         if (start > end) return DONE;
-        let cut = start + JSON_PIECE < end ? nextCut(text, start + JSON_PIECE) : -1;
-        if (cut === -1 || cut >= end) cut = end;
-        piece = JSON.parse(`[${text.slice(start, cut + JSON_BRACE + 1)}]`);
+        // A piece is the items that fit in JSON_PIECE characters, or one
+        // longer item alone, which is parsed from the text as it stands: put
+        // between brackets, a big inline body would be copied whole first.
+        const first = cutOrEnd(text, start, end);
+        const cut = first - start >= JSON_PIECE
+          ? first
+          : start + JSON_PIECE < end
+          ? lastCut(text, first, start + JSON_PIECE)
+          : end;
+        const items = text.slice(start, cut + JSON_BRACE + 1);
+        piece = cut === first ? [JSON.parse(items)] : JSON.parse(`[${items}]`);
         next = 0;
         // At the next piece's "{".
         start = cut + JSON_BETWEEN.length - 1;
@@ -209,6 +217,21 @@ function parseJsonInPieces(text: string, blobs: BlobReader | undefined): Cassett
     if (isPermissionError(error)) throw error;
     return undefined;
   }
+}
+
+/** Where the last `\n    },\n    {` that starts after `least` and at or before `at` starts, else `least`. */
+function lastCut(text: string, least: number, at: number): number {
+  for (let from = at + JSON_BRACE;; from--) {
+    from = text.lastIndexOf(JSON_BETWEEN_TAIL, from);
+    if (from - JSON_BRACE <= least) return least;
+    if (text.startsWith(JSON_BETWEEN, from - JSON_BRACE)) return from - JSON_BRACE;
+  }
+}
+
+/** `nextCut()` from `from`, or `end` when there is none before it. */
+function cutOrEnd(text: string, from: number, end: number): number {
+  const cut = nextCut(text, from);
+  return cut === -1 || cut >= end ? end : cut;
 }
 
 /**
