@@ -219,7 +219,10 @@ function parseJsonInPieces(text: string, blobs: BlobReader | undefined): Cassett
   }
 }
 
-/** Where the last `\n    },\n    {` that starts after `least` and at or before `at` starts, else `least`. */
+/**
+ * Where the last `\n    },\n    {` that starts after `least` and at or
+ * before `at` starts; `least` (itself a cut) when there is none.
+ */
 function lastCut(text: string, least: number, at: number): number {
   for (let from = at + JSON_BRACE;; from--) {
     from = text.lastIndexOf(JSON_BETWEEN_TAIL, from);

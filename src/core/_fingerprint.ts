@@ -76,7 +76,7 @@ export function computeFingerprint(request: InteractionRequest, keep = false): s
   }
   const body = request.body;
   if (body.length <= SLICE) {
-    return sha256Hex(wholeText(request, body, keep));
+    return sha256OfText(wholeText(request, body, keep));
   }
   const hash = crypto.createHash("sha256");
   hash.update(HeadSlot.head(request, keep));
@@ -142,7 +142,7 @@ export class FingerprintBatch {
     if (match === true) return;
     if (match === false) throw WRONG_FINGERPRINT;
     for (let i = 0; i < texts.length; i++) {
-      if (sha256Hex(texts[i]!) !== claims[i]) throw WRONG_FINGERPRINT;
+      if (sha256OfText(texts[i]!) !== claims[i]) throw WRONG_FINGERPRINT;
     }
   }
 }
@@ -160,7 +160,7 @@ function wholeText(request: InteractionRequest, body: Uint8Array, keep: boolean)
 }
 
 /** SHA-256 hex of a short text. */
-function sha256Hex(text: string): string {
+function sha256OfText(text: string): string {
   return oneShot === undefined
     ? crypto.createHash("sha256").update(text).digest("hex")
     : oneShot("sha256", text, "hex");
