@@ -40,7 +40,8 @@ export function emptyResponseChunk(): ResponseChunk {
 export function isEmptyResponse(interaction: Interaction): boolean {
   const chunks = interaction.responseChunks;
   if (chunks.length !== 1) return false;
-  const [only] = chunks;
+  // Indexed: destructuring would walk the frozen list through its iterator.
+  const only = chunks[0];
   return isEmptyChunk(only!) &&
     only!.metadata.some(([key, value]) => key === EMPTY_RESPONSE_KEY && value === "true");
 }
