@@ -604,6 +604,59 @@ test("installFetch() replaces globalThis.fetch until restored, and restoring twi
   assert.throws(() => installFetch(undefined as never), TypeError);
 });
 
+test("createReplayFetch() gives a Response that knows its URL, keeps it in a clone, and follows the global Response", async () => {
+  const target = "https://api.example.com/items/2";
+  const request = createRequest({ protocol: "http", action: "GET", target });
+  const cassette = createCassette([
+    createInteraction(request, [createChunk("one", 0), createChunk(" two", 1)]),
+    createInteraction(createRequest({ protocol: "http", action: "HEAD", target }), [
+      createChunk("", 0),
+    ]),
+    createInteraction(createRequest({ protocol: "http", action: "GET", target: `${target}/one` }), [
+      createChunk("only", 0, [["header:content-type", "text/plain"]]),
+    ]),
+  ]);
+  const replayFetch = createReplayFetch(createBroker({ cassette }));
+  // A streamed body, no body (HEAD), and a whole one-chunk body: each path that builds a response.
+  for (
+    const [input, init, url, text] of [
+      [target, undefined, target, "one two"],
+      [target, { method: "HEAD" }, target, ""],
+      [`${target}/one`, undefined, `${target}/one`, "only"],
+    ] as const
+  ) {
+    const response = await replayFetch(input, init);
+    assert.ok(response instanceof Response);
+    assert.equal(Object.prototype.toString.call(response), "[object Response]");
+    assert.equal(response.url, url);
+    assert.deepEqual(Object.keys(response), []);
+    const copy = response.clone();
+    assert.ok(copy instanceof Response);
+    assert.equal(copy.url, url);
+    assert.equal(await copy.text(), text);
+    assert.equal(await response.text(), text);
+  }
+  // A Response built by user code still has no URL.
+  assert.equal(new Response("x").url, "");
+
+  // A global Response replaced after the library loaded (a polyfill, a test
+  // environment) is the one replayed responses are made of, as with new Response().
+  const original = globalThis.Response;
+  class OtherResponse extends original {}
+  globalThis.Response = OtherResponse;
+  try {
+    const response = await replayFetch(`${target}/one`);
+    assert.ok(response instanceof OtherResponse);
+    assert.equal(response.url, `${target}/one`);
+    assert.equal(await response.text(), "only");
+  } finally {
+    globalThis.Response = original;
+  }
+  const again = await replayFetch(`${target}/one`);
+  assert.ok(!(again instanceof OtherResponse));
+  assert.equal(again.url, `${target}/one`);
+});
+
 test("createReplayFetch() answers fetch(url) like fetch(new Request(url)), and each response owns its headers", async () => {
   const recorded = createRequest({
     protocol: "http",

@@ -44,9 +44,10 @@ export interface ReplayFetchOptions {
  * recordings hold the final answer already (the live `fetch` followed);
  * imported HAR files and `"manual"` recordings hold the redirects.
  *
- * The response has the recorded status, status text and headers, and a body
- * stream that pulls the recorded chunks one at a time, as the consumer reads
- * them, each a copy of the recorded bytes. An `AbortSignal` rejects the call
+ * The response has the recorded status, status text and headers, the URL it
+ * answers for as `url` (its clones too), and a body stream that pulls the
+ * recorded chunks one at a time, as the consumer reads them, each a copy of
+ * the recorded bytes. An `AbortSignal` rejects the call
  * with its reason when it fires before the response, and errors the body
  * when it fires during it.
  *
@@ -156,9 +157,9 @@ export function createReplayFetch(
       dropLength: false,
       onCancel: live?.cancel,
       onDone: live?.dispose,
+      // A real fetch response knows its URL; SDKs read it in error messages.
+      url: interaction.target,
     });
-    // A real fetch response knows its URL; SDKs read it in error messages.
-    Object.defineProperty(response, "url", { value: interaction.target });
     return response;
   }
 
