@@ -47,9 +47,8 @@ export interface ReplayFetchOptions {
  * The response has the recorded status, status text and headers, the URL it
  * answers for as `url` (its clones too), and a body stream that pulls the
  * recorded chunks one at a time, as the consumer reads them, each a copy of
- * the recorded bytes. An `AbortSignal` rejects the call
- * with its reason when it fires before the response, and errors the body
- * when it fires during it.
+ * the recorded bytes. An `AbortSignal` rejects the call with its reason when
+ * it fires before the response, and errors the body when it fires during it.
  *
  * The broker may be synchronous (`createBroker()`) or asynchronous
  * (`createAsyncBroker()`). To record through the real network, use an
