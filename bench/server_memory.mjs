@@ -234,16 +234,26 @@ async function measure(name, server, work, check) {
   return row;
 }
 
+/** Calls `visit` with the file's bytes, 1 MiB at a time, from one reused buffer. */
+function eachMiB(file, visit) {
+  const source = openSync(file, "r");
+  try {
+    const buffer = Buffer.alloc(MiB);
+    for (;;) {
+      const count = readSync(source, buffer, 0, MiB, null);
+      if (count === 0) break;
+      visit(buffer.subarray(0, count));
+    }
+  } finally {
+    closeSync(source);
+  }
+}
+
 /** Writes the file's bytes as 1 MiB files, each fsynced then renamed, as blobs are. */
 function floor(file, folder) {
   mkdirSync(folder);
-  const source = openSync(file, "r");
-  const buffer = Buffer.alloc(MiB);
   const begin = performance.now();
-  for (let i = 0;; i++) {
-    const count = readSync(source, buffer, 0, MiB, null);
-    if (count === 0) break;
-    const bytes = buffer.subarray(0, count);
+  eachMiB(file, (bytes) => {
     const name = createHash("sha256").update(bytes).digest("hex");
     const temporary = join(folder, `.${name}.tmp`);
     const descriptor = openSync(temporary, "wx");
@@ -251,8 +261,7 @@ function floor(file, folder) {
     fsyncSync(descriptor);
     closeSync(descriptor);
     renameSync(temporary, join(folder, name));
-  }
-  closeSync(source);
+  });
   return performance.now() - begin;
 }
 
@@ -262,21 +271,16 @@ function floor(file, folder) {
  * Returns the wall time and this process's system CPU time, in ms.
  */
 function pageCacheFloor(file, folder) {
-  const source = openSync(file, "r");
   const target = openSync(join(folder, "page-cache.bin"), "wx");
-  const buffer = Buffer.alloc(MiB);
-  const cpu0 = process.cpuUsage();
-  const begin = performance.now();
-  for (;;) {
-    const count = readSync(source, buffer, 0, MiB, null);
-    if (count === 0) break;
-    writeSync(target, buffer, 0, count);
+  try {
+    const cpu0 = process.cpuUsage();
+    const begin = performance.now();
+    eachMiB(file, (bytes) => writeSync(target, bytes));
+    const ms = performance.now() - begin;
+    return { ms, systemMs: process.cpuUsage(cpu0).system / 1000 };
+  } finally {
+    closeSync(target);
   }
-  const ms = performance.now() - begin;
-  const systemMs = process.cpuUsage(cpu0).system / 1000;
-  closeSync(target);
-  closeSync(source);
-  return { ms, systemMs };
 }
 
 function sizeOf(bytes) {
